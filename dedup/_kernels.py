@@ -1,0 +1,445 @@
+"""Compiled kernels for the hot path: hashing, shingling, MinHash, verification.
+
+Every kernel works on a whole batch laid out as one UTF-8 byte buffer plus an
+offsets array (block i is ``data[offsets[i]:offsets[i + 1]]``), so that Python
+never loops per shingle or per block. The hash functions are written out here
+(XXH32, XXH64, the MurmurHash3 finalizer) because numba cannot call the C
+library; tests check them bit for bit against the ``xxhash`` package and the
+MinHash values against ``datasketch``.
+
+All arithmetic is done in uint64 with explicit masks: numba promotes mixed
+signed/unsigned integers to float64, so every constant is a ``np.uint64``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+U64 = np.uint64
+MASK32 = U64(0xFFFFFFFF)
+
+_P32_1 = U64(2654435761)
+_P32_2 = U64(2246822519)
+_P32_3 = U64(3266489917)
+_P32_4 = U64(668265263)
+_P32_5 = U64(374761393)
+
+_P64_1 = U64(0x9E3779B185EBCA87)
+_P64_2 = U64(0xC2B2AE3D27D4EB4F)
+_P64_3 = U64(0x165667B19E3779F9)
+_P64_4 = U64(0x85EBCA77C2B2AE63)
+_P64_5 = U64(0x27D4EB2F165667C5)
+
+MERSENNE_61 = U64((1 << 61) - 1)
+
+SPACE = np.uint8(32)
+
+
+@njit(inline="always")
+def _read32(data, p):
+    return (
+        U64(data[p])
+        | (U64(data[p + 1]) << U64(8))
+        | (U64(data[p + 2]) << U64(16))
+        | (U64(data[p + 3]) << U64(24))
+    )
+
+
+@njit(inline="always")
+def _read64(data, p):
+    return _read32(data, p) | (_read32(data, p + 4) << U64(32))
+
+
+@njit(inline="always")
+def _rotl32(x, r):
+    return ((x << U64(r)) | (x >> U64(32 - r))) & MASK32
+
+
+@njit(inline="always")
+def _rotl64(x, r):
+    return (x << U64(r)) | (x >> U64(64 - r))
+
+
+@njit(inline="always")
+def _round32(acc, lane):
+    acc = (acc + lane * _P32_2) & MASK32
+    return (_rotl32(acc, 13) * _P32_1) & MASK32
+
+
+@njit(cache=True)
+def xxh32(data, start, end, seed):
+    """XXH32 of ``data[start:end]``, returned as uint64 (value < 2**32)."""
+    seed = U64(seed) & MASK32
+    n = end - start
+    p = start
+    if n >= 16:
+        v1 = (seed + _P32_1 + _P32_2) & MASK32
+        v2 = (seed + _P32_2) & MASK32
+        v3 = seed
+        v4 = (seed + U64(1 << 32) - _P32_1) & MASK32
+        while p + 16 <= end:
+            v1 = _round32(v1, _read32(data, p))
+            v2 = _round32(v2, _read32(data, p + 4))
+            v3 = _round32(v3, _read32(data, p + 8))
+            v4 = _round32(v4, _read32(data, p + 12))
+            p += 16
+        h = (_rotl32(v1, 1) + _rotl32(v2, 7) + _rotl32(v3, 12) + _rotl32(v4, 18)) & MASK32
+    else:
+        h = (seed + _P32_5) & MASK32
+    h = (h + U64(n)) & MASK32
+    while p + 4 <= end:
+        h = (h + _read32(data, p) * _P32_3) & MASK32
+        h = (_rotl32(h, 17) * _P32_4) & MASK32
+        p += 4
+    while p < end:
+        h = (h + U64(data[p]) * _P32_5) & MASK32
+        h = (_rotl32(h, 11) * _P32_1) & MASK32
+        p += 1
+    h ^= h >> U64(15)
+    h = (h * _P32_2) & MASK32
+    h ^= h >> U64(13)
+    h = (h * _P32_3) & MASK32
+    h ^= h >> U64(16)
+    return h
+
+
+@njit(inline="always")
+def _round64(acc, lane):
+    acc = acc + lane * _P64_2
+    return _rotl64(acc, 31) * _P64_1
+
+
+@njit(inline="always")
+def _merge64(acc, v):
+    acc ^= _round64(U64(0), v)
+    return acc * _P64_1 + _P64_4
+
+
+@njit(cache=True)
+def xxh64(data, start, end, seed):
+    """XXH64 of ``data[start:end]``."""
+    seed = U64(seed)
+    n = end - start
+    p = start
+    if n >= 32:
+        v1 = seed + _P64_1 + _P64_2
+        v2 = seed + _P64_2
+        v3 = seed
+        v4 = seed - _P64_1
+        while p + 32 <= end:
+            v1 = _round64(v1, _read64(data, p))
+            v2 = _round64(v2, _read64(data, p + 8))
+            v3 = _round64(v3, _read64(data, p + 16))
+            v4 = _round64(v4, _read64(data, p + 24))
+            p += 32
+        h = _rotl64(v1, 1) + _rotl64(v2, 7) + _rotl64(v3, 12) + _rotl64(v4, 18)
+        h = _merge64(h, v1)
+        h = _merge64(h, v2)
+        h = _merge64(h, v3)
+        h = _merge64(h, v4)
+    else:
+        h = seed + _P64_5
+    h += U64(n)
+    while p + 8 <= end:
+        h ^= _round64(U64(0), _read64(data, p))
+        h = _rotl64(h, 27) * _P64_1 + _P64_4
+        p += 8
+    if p + 4 <= end:
+        h ^= _read32(data, p) * _P64_1
+        h = _rotl64(h, 23) * _P64_2 + _P64_3
+        p += 4
+    while p < end:
+        h ^= U64(data[p]) * _P64_5
+        h = _rotl64(h, 11) * _P64_1
+        p += 1
+    h ^= h >> U64(33)
+    h *= _P64_2
+    h ^= h >> U64(29)
+    h *= _P64_3
+    h ^= h >> U64(32)
+    return h
+
+
+@njit(parallel=True, cache=True)
+def xxh64_blocks(data, offsets, seed):
+    """XXH64 of every block of a batch."""
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    for i in prange(n):
+        out[i] = xxh64(data, offsets[i], offsets[i + 1], seed)
+    return out
+
+
+# ---------------------------------------------------------------- shingling
+
+
+@njit(inline="always")
+def _unit_starts(data, start, end, by_char, buf):
+    """Fill buf with the start of every unit (word or character); return the count.
+
+    Words are separated by single spaces (the normalized form guarantees it);
+    characters start at every byte that is not a UTF-8 continuation byte.
+    """
+    count = 0
+    if by_char:
+        for p in range(start, end):
+            if (data[p] & 0xC0) != 0x80:
+                buf[count] = p
+                count += 1
+    elif end > start:
+        buf[0] = start
+        count = 1
+        for p in range(start, end):
+            if data[p] == SPACE:
+                buf[count] = p + 1
+                count += 1
+    return count
+
+
+@njit(inline="always")
+def _shingle_count(n_units, n):
+    if n_units == 0:
+        return 0
+    if n_units < n:
+        return 1
+    return n_units - n + 1
+
+
+@njit(parallel=True, cache=True)
+def count_shingles(data, offsets, by_char, n):
+    """Number of shingles of every block (a block shorter than n is one shingle)."""
+    nb = offsets.shape[0] - 1
+    counts = np.zeros(nb, dtype=np.int64)
+    for i in prange(nb):
+        start, end = offsets[i], offsets[i + 1]
+        if end == start:
+            continue
+        units = 0
+        if by_char[i]:
+            for p in range(start, end):
+                if (data[p] & 0xC0) != 0x80:
+                    units += 1
+        else:
+            units = 1
+            for p in range(start, end):
+                if data[p] == SPACE:
+                    units += 1
+        counts[i] = _shingle_count(units, n[i])
+    return counts
+
+
+@njit(parallel=True, cache=True)
+def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
+    """XXH32 of every shingle of every block, laid out by ``out_offsets``.
+
+    A shingle is the byte span from the start of unit k to the end of unit
+    k + n - 1, which is exactly the UTF-8 encoding of the Python string
+    ``" ".join(words[k:k + n])`` (or ``text[k:k + n]`` for characters).
+    """
+    nb = offsets.shape[0] - 1
+    out = np.empty(out_offsets[nb], dtype=np.uint32)
+    for i in prange(nb):
+        start, end = offsets[i], offsets[i + 1]
+        if end == start:
+            continue
+        buf = np.empty(end - start + 1, dtype=np.int64)
+        units = _unit_starts(data, start, end, by_char[i], buf)
+        buf[units] = end + 1  # a virtual unit start one past the end
+        k_n = n[i]
+        w = out_offsets[i]
+        if units < k_n:
+            out[w] = np.uint32(xxh32(data, start, end, hash_seed))
+            continue
+        for k in range(units - k_n + 1):
+            # A word shingle ends before the separating space; a char shingle
+            # ends where the next character starts.
+            stop = buf[k + k_n] - 1 if not by_char[i] else buf[k + k_n]
+            if by_char[i] and k + k_n == units:
+                stop = end
+            out[w + k] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
+    return out
+
+
+@njit(parallel=True, cache=True)
+def sort_unique_segments(values, offsets):
+    """Sort every segment and drop repeats; return (values, offsets) of the sets."""
+    nb = offsets.shape[0] - 1
+    sizes = np.zeros(nb, dtype=np.int64)
+    work = values.copy()
+    for i in prange(nb):
+        s, e = offsets[i], offsets[i + 1]
+        if e == s:
+            continue
+        seg = np.sort(work[s:e])
+        m = 1
+        for j in range(1, e - s):
+            if seg[j] != seg[m - 1]:
+                seg[m] = seg[j]
+                m += 1
+        work[s : s + m] = seg[:m]
+        sizes[i] = m
+    out_offsets = np.zeros(nb + 1, dtype=np.int64)
+    out_offsets[1:] = np.cumsum(sizes)
+    out = np.empty(out_offsets[nb], dtype=values.dtype)
+    for i in prange(nb):
+        out[out_offsets[i] : out_offsets[i + 1]] = work[offsets[i] : offsets[i] + sizes[i]]
+    return out, out_offsets
+
+
+# ------------------------------------------------------------------ MinHash
+
+
+@njit(inline="always")
+def _fmix32(h):
+    h ^= h >> U64(16)
+    h = (h * U64(0x85EBCA6B)) & MASK32
+    h ^= h >> U64(13)
+    h = (h * U64(0xC2B2AE35)) & MASK32
+    h ^= h >> U64(16)
+    return h
+
+
+@njit(parallel=True, cache=True)
+def minhash_affine32(hashes, offsets, a, b):
+    """datasketch's "affine32" scheme: min over h of a * fmix32(h) + b mod 2**32."""
+    nb = offsets.shape[0] - 1
+    num_perm = a.shape[0]
+    sig = np.full((nb, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    a32 = a.astype(np.uint32)
+    b32 = b.astype(np.uint32)
+    for i in prange(nb):
+        row = sig[i]
+        for j in range(offsets[i], offsets[i + 1]):
+            hv = np.uint32(_fmix32(U64(hashes[j])))
+            for k in range(num_perm):
+                # numba widens uint32 products to 64 bits; the cast back to
+                # uint32 is the intended wrap-around mod 2**32.
+                phv = np.uint32(a32[k] * hv + b32[k])
+                if phv < row[k]:
+                    row[k] = phv
+    return sig
+
+
+@njit(parallel=True, cache=True)
+def minhash_legacy(hashes, offsets, a, b):
+    """datasketch's "legacy" scheme: ((a * h + b) mod 2**64 mod (2**61 - 1)) & (2**32 - 1)."""
+    nb = offsets.shape[0] - 1
+    num_perm = a.shape[0]
+    sig = np.full((nb, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    for i in prange(nb):
+        row = sig[i]
+        for j in range(offsets[i], offsets[i + 1]):
+            hv = U64(hashes[j])
+            for k in range(num_perm):
+                phv = np.uint32(((a[k] * hv + b[k]) % MERSENNE_61) & MASK32)
+                if phv < row[k]:
+                    row[k] = phv
+    return sig
+
+
+@njit(parallel=True, cache=True)
+def band_keys(sig, bands, rows, seed):
+    """One 64-bit key per band: XXH64 over the band's rows of the signature."""
+    n = sig.shape[0]
+    keys = np.empty((n, bands), dtype=np.uint64)
+    raw = sig.view(np.uint8).reshape(n, sig.shape[1] * 4)
+    width = rows * 4
+    for i in prange(n):
+        for j in range(bands):
+            keys[i, j] = xxh64(raw[i], j * width, (j + 1) * width, seed)
+    return keys
+
+
+# ------------------------------------------------------------- verification
+
+
+@njit(parallel=True, cache=True)
+def intersect_sizes(values, offsets, left, right):
+    """|A ∩ B| for every pair of sorted unique sets (left[k], right[k])."""
+    m = left.shape[0]
+    out = np.zeros(m, dtype=np.int64)
+    for k in prange(m):
+        i, j = left[k], right[k]
+        p, pe = offsets[i], offsets[i + 1]
+        q, qe = offsets[j], offsets[j + 1]
+        c = 0
+        while p < pe and q < qe:
+            x, y = values[p], values[q]
+            if x == y:
+                c += 1
+                p += 1
+                q += 1
+            elif x < y:
+                p += 1
+            else:
+                q += 1
+        out[k] = c
+    return out
+
+
+@njit(cache=True)
+def bucket_pairs(sorted_keys, order, max_full):
+    """Pairs of items that share a key, from keys sorted with their item ids.
+
+    A bucket of up to ``max_full`` items yields all its pairs; a larger one
+    (a template repeated on thousands of pages) yields a chain through its
+    items in id order plus a star to its first item, which keeps every item
+    connected for clustering without a quadratic blow-up.
+    """
+    n = sorted_keys.shape[0]
+    total = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and sorted_keys[e] == sorted_keys[s]:
+            e += 1
+        k = e - s
+        if k > 1:
+            total += k * (k - 1) // 2 if k <= max_full else 2 * (k - 1)
+        s = e
+    left = np.empty(total, dtype=np.int64)
+    right = np.empty(total, dtype=np.int64)
+    w = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and sorted_keys[e] == sorted_keys[s]:
+            e += 1
+        k = e - s
+        if k > 1:
+            ids = np.sort(order[s:e])
+            if k <= max_full:
+                for x in range(k):
+                    for y in range(x + 1, k):
+                        left[w] = ids[x]
+                        right[w] = ids[y]
+                        w += 1
+            else:
+                for x in range(1, k):
+                    left[w] = ids[0]
+                    right[w] = ids[x]
+                    w += 1
+                    left[w] = ids[x - 1]
+                    right[w] = ids[x]
+                    w += 1
+        s = e
+    return left, right
+
+
+@njit(cache=True)
+def first_occurrence(hashes, ids, table):
+    """For each hash, the id of the first item ever seen with it (across calls).
+
+    ``table`` is a numba typed dict kept by the caller between batches, so that
+    exact duplicates are found in one streaming pass.
+    """
+    out = np.empty(hashes.shape[0], dtype=np.int64)
+    for i in range(hashes.shape[0]):
+        h = hashes[i]
+        if h in table:
+            out[i] = table[h]
+        else:
+            table[h] = ids[i]
+            out[i] = ids[i]
+    return out

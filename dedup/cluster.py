@@ -1,0 +1,58 @@
+"""Verification of candidate pairs and clustering of verified pairs.
+
+A candidate pair is kept as a near repeat when the Jaccard similarity of its
+real shingle sets reaches the threshold, or when one set is mostly contained in
+the other (an extended copy of a paragraph). Clusters are the connected
+components of the graph of exact and near pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from dedup import _kernels
+from dedup.fingerprint import ShingleSets
+from dedup.options import LSHOptions
+
+
+def similarities(sets: ShingleSets, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jaccard |A∩B| / |A∪B| and containment |A∩B| / min(|A|, |B|) of each pair."""
+    if left.size == 0:
+        return np.zeros(0), np.zeros(0)
+    shared = _kernels.intersect_sizes(sets.values, sets.offsets, left, right).astype(np.float64)
+    sizes = sets.sizes
+    size_a, size_b = sizes[left], sizes[right]
+    union = size_a + size_b - shared
+    smaller = np.minimum(size_a, size_b)
+    jaccard = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+    containment = np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
+    return jaccard, containment
+
+
+def accepted(jaccard: np.ndarray, containment: np.ndarray, options: LSHOptions) -> np.ndarray:
+    """Which verified pairs are near repeats."""
+    return (jaccard >= options.threshold) | (containment >= options.containment)
+
+
+def components(n_nodes: int, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster labels of the nodes that have at least one edge.
+
+    Returns:
+        (nodes, labels): the clustered nodes in increasing order, and for each a
+        cluster number; clusters are numbered by their smallest node, so the
+        numbering follows the input order and is deterministic.
+    """
+    if left.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_nodes, n_nodes))
+    _, raw = connected_components(graph, directed=False)
+    nodes = np.unique(np.concatenate((left, right)))
+    raw = raw[nodes]
+    # Number components by first appearance: nodes are sorted, so the first
+    # time a raw label is met is at its smallest node.
+    _, first_index, inverse = np.unique(raw, return_index=True, return_inverse=True)
+    rank = np.empty(first_index.size, dtype=np.int64)
+    rank[np.argsort(first_index, kind="stable")] = np.arange(first_index.size)
+    return nodes, rank[inverse]

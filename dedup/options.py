@@ -1,0 +1,185 @@
+"""Options of every stage, as small frozen dataclasses validated on creation.
+
+Each stage takes only its own options, so a stage can be mapped over batches by
+another engine with nothing but its options object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dedup.errors import OptionsError
+
+ListMode = Literal["run", "item"]
+SplitMode = Literal["auto", "line", "paragraph"]
+ShingleKind = Literal["word", "char"]
+Scheme = Literal["affine32", "legacy"]
+HashFunc = Literal["xxh32"]
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise OptionsError(message)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How documents are read.
+
+    Attributes:
+        id_field: JSONL field holding the document id (dotted path for nested fields).
+        text_field: JSONL field holding the document text.
+        encoding: encoding of text files; ``utf-8`` with a BOM is honoured.
+    """
+
+    id_field: str = "id"
+    text_field: str = "text"
+    encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        _require(bool(self.id_field), "id_field must not be empty")
+        _require(bool(self.text_field), "text_field must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentOptions:
+    """How documents are split into blocks.
+
+    Attributes:
+        split: ``auto`` makes every line a block, except that the lines of a
+            hard-wrapped document are joined into paragraphs; ``line`` never
+            joins; ``paragraph`` splits only at blank lines.
+        lists: ``run`` makes a run of list items (with the short headings
+            between them) one block; ``item`` makes every item its own block.
+        heading_max_chars: a line this short that is directly followed by a
+            list item counts as the heading of that item in a list run.
+    """
+
+    split: SplitMode = "auto"
+    lists: ListMode = "run"
+    heading_max_chars: int = 60
+
+    def __post_init__(self) -> None:
+        _require(self.split in ("auto", "line", "paragraph"), f"split must be auto, line or paragraph, got {self.split!r}")
+        _require(self.lists in ("run", "item"), f"lists must be run or item, got {self.lists!r}")
+        _require(self.heading_max_chars >= 0, f"heading_max_chars must be >= 0, got {self.heading_max_chars}")
+
+
+@dataclass(frozen=True, slots=True)
+class ShingleOptions:
+    """How a normalized block becomes a set of shingles.
+
+    Attributes:
+        kind: ``word`` n-grams, or ``char`` n-grams for every block.
+        n: words per word shingle.
+        char_n: characters per character shingle.
+        char_fallback_word_len: a block whose average word is longer than this
+            (text written without spaces: Chinese, Japanese, Thai) is shingled
+            by characters even when ``kind`` is ``word``.
+    """
+
+    kind: ShingleKind = "word"
+    n: int = 3
+    char_n: int = 5
+    char_fallback_word_len: float = 20.0
+
+    def __post_init__(self) -> None:
+        _require(self.kind in ("word", "char"), f"shingle kind must be word or char, got {self.kind!r}")
+        _require(self.n >= 1, f"n must be >= 1, got {self.n}")
+        _require(self.char_n >= 1, f"char_n must be >= 1, got {self.char_n}")
+        _require(self.char_fallback_word_len > 0, "char_fallback_word_len must be > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class MinHashOptions:
+    """MinHash parameters, the same meaning as datasketch's ``MinHash``.
+
+    Attributes:
+        num_perm: number of permutations.
+        seed: seed of the permutations (``numpy.random.RandomState(seed)``).
+        scheme: datasketch's permutation scheme, ``affine32`` (its default since 2.0) or ``legacy`` (1.x).
+        hashfunc: hash of a shingle's UTF-8 bytes; ``xxh32`` is ``xxhash.xxh32_intdigest``
+            (seed 0), the function to pass to datasketch's ``MinHash(hashfunc=...)``.
+    """
+
+    num_perm: int = 128
+    seed: int = 1
+    scheme: Scheme = "affine32"
+    hashfunc: HashFunc = "xxh32"
+
+    def __post_init__(self) -> None:
+        _require(2 <= self.num_perm <= 4096, f"num_perm must be in [2, 4096], got {self.num_perm}")
+        _require(0 <= self.seed < 2**32, f"seed must be in [0, 2**32), got {self.seed}")
+        _require(self.scheme in ("affine32", "legacy"), f"scheme must be affine32 or legacy, got {self.scheme!r}")
+        _require(self.hashfunc == "xxh32", f"hashfunc must be xxh32, got {self.hashfunc!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LSHOptions:
+    """Which pairs become candidates and which candidates are kept.
+
+    Attributes:
+        threshold: Jaccard similarity at or above which a pair is a near repeat.
+        containment: containment |A∩B| / min(|A|, |B|) at or above which a
+            candidate pair is a near repeat even below ``threshold`` (an
+            extended copy of a paragraph).
+        bands, rows: the banding; chosen from ``threshold`` when not given.
+        false_negative_weight: weight of missed pairs against false candidates
+            when choosing the banding. High by default: verification removes
+            false candidates, nothing brings back a missed pair.
+        max_bucket_pairs: a bucket of more items than this yields a chain
+            instead of all its pairs (see ``candidates.bucket_pairs``).
+    """
+
+    threshold: float = 0.5
+    containment: float = 0.8
+    bands: int | None = None
+    rows: int | None = None
+    false_negative_weight: float = 0.95
+    max_bucket_pairs: int = 64
+
+    def __post_init__(self) -> None:
+        _require(
+            0.0 < self.threshold <= 1.0,
+            f"threshold must be in (0, 1], got {self.threshold}; did you pass a percentage?",
+        )
+        _require(
+            0.0 < self.containment <= 1.0,
+            f"containment must be in (0, 1], got {self.containment}; did you pass a percentage?",
+        )
+        _require((self.bands is None) == (self.rows is None), "give bands and rows together, or neither")
+        if self.bands is not None and self.rows is not None:
+            _require(self.bands >= 1 and self.rows >= 1, "bands and rows must be >= 1")
+        _require(0.0 < self.false_negative_weight < 1.0, "false_negative_weight must be in (0, 1)")
+        _require(self.max_bucket_pairs >= 2, "max_bucket_pairs must be >= 2")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """Everything ``dedup.scan`` needs; every part has working defaults.
+
+    Attributes:
+        min_words: blocks with fewer normalized words are *short*: they are
+            matched only exactly (a repeated heading still shows up, as a short
+            exact cluster), never as near repeats.
+        batch_chars: characters of text per batch; memory for text is bounded
+            by this, the rest grows with the number of blocks.
+    """
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    segment: SegmentOptions = field(default_factory=SegmentOptions)
+    shingle: ShingleOptions = field(default_factory=ShingleOptions)
+    minhash: MinHashOptions = field(default_factory=MinHashOptions)
+    lsh: LSHOptions = field(default_factory=LSHOptions)
+    min_words: int = 8
+    batch_chars: int = 16_000_000
+
+    def __post_init__(self) -> None:
+        _require(self.min_words >= 1, f"min_words must be >= 1, got {self.min_words}")
+        _require(self.batch_chars >= 1, f"batch_chars must be >= 1, got {self.batch_chars}")
+        if self.lsh.bands is not None and self.lsh.rows is not None:
+            _require(
+                self.lsh.bands * self.lsh.rows <= self.minhash.num_perm,
+                f"bands × rows = {self.lsh.bands * self.lsh.rows} exceeds num_perm = {self.minhash.num_perm}",
+            )

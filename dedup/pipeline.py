@@ -1,0 +1,293 @@
+"""Run the stages in order over batches and collect the result tables.
+
+Per batch (bounded by ``ScanOptions.batch_chars``): segment, normalize, exact
+keys, shingle sets and signatures of the blocks that need them. What is kept
+between batches grows with the number of blocks only: a few numbers per block,
+the band keys of the blocks that take part in near matching, and the shingle
+sets and block rows spilled to a temporary folder. After the last batch:
+candidate pairs, verification, clusters, and the per-document roll-up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from numba import types
+from numba.typed import Dict
+
+from dedup import _kernels, candidates, cluster, documents, fingerprint, sources
+from dedup import schema as S
+from dedup.normalize import normalize_series
+from dedup.segment import segment
+from dedup.options import ScanOptions
+from dedup.result import ScanResult, ScanStats
+from dedup.store import PartStore, SetStore, scratch_folder
+
+GID = "gid"  # global block number, in read order
+
+
+@dataclass(slots=True)
+class _Accumulator:
+    """What the pipeline keeps between batches: numbers per block, not text."""
+
+    doc_index: list[np.ndarray] = field(default_factory=list)
+    block: list[np.ndarray] = field(default_factory=list)
+    line: list[np.ndarray] = field(default_factory=list)
+    n_chars: list[np.ndarray] = field(default_factory=list)
+    short: list[np.ndarray] = field(default_factory=list)
+    first: list[np.ndarray] = field(default_factory=list)
+    near_ids: list[np.ndarray] = field(default_factory=list)
+    near_keys: list[np.ndarray] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def time(self, stage: str, started: float) -> None:
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+
+    @staticmethod
+    def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def scan(paths: Sequence[str | Path], options: ScanOptions | None = None) -> ScanResult:
+    """Find exact and near-duplicate blocks in documents.
+
+    Args:
+        paths: folders, files or glob patterns (see ``dedup.sources``).
+        options: every stage's options; defaults work for scraped pages.
+
+    Returns:
+        The blocks, pairs, clusters and documents tables, with statistics.
+
+    Raises:
+        InputError: a path that does not exist.
+        NoDocumentsError: the inputs held no document.
+    """
+    options = options or ScanOptions()
+    bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
+    scratch = scratch_folder()
+    folder = Path(scratch.name)
+    set_store, part_store = SetStore(folder), PartStore(folder)
+    read_stats = sources.ReadStats()
+    acc = _Accumulator()
+    doc_frames: list[pl.DataFrame] = []
+    table = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    n_docs = n_blocks = 0
+
+    started = time.perf_counter()
+    documents_iter = sources.read_documents(paths, options.read, read_stats)
+    for batch in sources.batches(documents_iter, options.batch_chars):
+        acc.time("read", started)
+        batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
+        doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
+        n_blocks += _process_batch(batch, n_blocks, options, (bands, rows), table, set_store, part_store, acc)
+        n_docs += batch.height
+        started = time.perf_counter()
+    acc.time("read", started)
+    sources.require_documents(read_stats, paths)
+
+    started = time.perf_counter()
+    sets = set_store.finish()
+    near_ids = acc.joined(acc.near_ids, np.int64)
+    keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
+    slot_left, slot_right = candidates.candidate_pairs(keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs)
+    acc.time("candidates", started)
+
+    started = time.perf_counter()
+    jaccard, containment = cluster.similarities(sets, slot_left, slot_right)
+    keep = cluster.accepted(jaccard, containment, options.lsh)
+    acc.time("verify", started)
+
+    started = time.perf_counter()
+    ids = np.arange(n_blocks, dtype=np.int64)
+    first = acc.joined(acc.first, np.int64)
+    exact_left, exact_right = first[first != ids], ids[first != ids]
+    near_left, near_right = near_ids[slot_left[keep]], near_ids[slot_right[keep]]
+    nodes, labels = cluster.components(
+        n_blocks, np.concatenate((exact_left, near_left)), np.concatenate((exact_right, near_right))
+    )
+    block_cluster = np.full(n_blocks, -1, dtype=np.int64)
+    block_cluster[nodes] = labels
+    acc.time("cluster", started)
+
+    started = time.perf_counter()
+    docs = pl.concat(doc_frames) if doc_frames else pl.DataFrame()
+    numbers = pl.DataFrame(
+        {
+            GID: ids,
+            S.DOC_INDEX: acc.joined(acc.doc_index, np.int64),
+            S.BLOCK: acc.joined(acc.block, np.int32),
+            S.LINE: acc.joined(acc.line, np.int32),
+            S.N_CHARS: acc.joined(acc.n_chars, np.int64),
+            S.SHORT: acc.joined(acc.short, bool),
+            S.CLUSTER: block_cluster,
+        }
+    ).with_columns(pl.col(S.CLUSTER).replace(-1, None))
+    pair_frame = _pairs(
+        numbers,
+        docs,
+        exact=(exact_left, exact_right),
+        near=(near_left, near_right, jaccard[keep], containment[keep]),
+    )
+    result_blocks = (
+        part_store.scan(S.BLOCKS_SCHEMA)
+        .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left")
+        .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
+        .sort(GID)
+        .select(list(S.BLOCKS_SCHEMA))
+    )
+    clusters = _clusters(numbers, docs, pair_frame, part_store)
+    doc_table = documents.roll_up(numbers, docs)
+    acc.time("report", started)
+
+    stats = ScanStats(
+        files=read_stats.files,
+        documents=n_docs,
+        blocks=n_blocks,
+        near_blocks=int(near_ids.size),
+        candidate_pairs=int(slot_left.size),
+        verified_pairs=int(keep.sum()),
+        bands=bands,
+        rows=rows,
+        skips=read_stats.skips,
+        warnings=read_stats.warnings,
+        seconds=acc.timings,
+    )
+    return ScanResult(
+        blocks_lazy=result_blocks,
+        pairs=pair_frame,
+        clusters=clusters,
+        documents=doc_table,
+        stats=stats,
+        options=options,
+        scratch=scratch,
+    )
+
+
+def _process_batch(
+    batch: pl.DataFrame,
+    first_gid: int,
+    options: ScanOptions,
+    banding: tuple[int, int],
+    table: Dict,
+    set_store: SetStore,
+    part_store: PartStore,
+    acc: _Accumulator,
+) -> int:
+    """Fingerprint one batch; keep its numbers and spill its rows and sets."""
+    started = time.perf_counter()
+    blocks = segment(batch, options.segment)
+    acc.time("segment", started)
+
+    started = time.perf_counter()
+    normalized = normalize_series(blocks[S.TEXT])
+    acc.time("normalize", started)
+
+    started = time.perf_counter()
+    gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
+    words = fingerprint.word_counts(normalized)
+    exact = fingerprint.exact_keys(normalized)
+    matchable = words > 0  # a block of only punctuation matches nothing
+    first = gids.copy()
+    first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
+    short = words < options.min_words
+    near = matchable & ~short & (first == gids)
+    sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
+    set_store.append(sets)
+    signatures = fingerprint.signatures(sets, options.minhash)
+    acc.near_keys.append(candidates.band_keys(signatures, *banding))
+    acc.near_ids.append(gids[near])
+    acc.time("fingerprint", started)
+
+    started = time.perf_counter()
+    n_chars = (blocks[S.END] - blocks[S.START]).to_numpy()
+    acc.doc_index.append(blocks[S.DOC_INDEX].to_numpy())
+    acc.block.append(blocks[S.BLOCK].to_numpy())
+    acc.line.append(blocks[S.LINE].to_numpy())
+    acc.n_chars.append(n_chars)
+    acc.short.append(short)
+    acc.first.append(first)
+    part_store.append(
+        blocks.with_columns(
+            pl.Series(GID, gids),
+            pl.Series(S.SHORT, short),
+            pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
+        )
+    )
+    acc.time("spill", started)
+    return blocks.height
+
+
+def _locate(numbers: pl.DataFrame, docs: pl.DataFrame, ids: np.ndarray, suffix: str) -> pl.DataFrame:
+    """Document id, block and line of each block id, with a column suffix."""
+    return (
+        pl.DataFrame({GID: ids})
+        .join(numbers.select(GID, S.DOC_INDEX, S.BLOCK, S.LINE, S.CLUSTER), on=GID, how="left", maintain_order="left")
+        .join(docs.select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left", maintain_order="left")
+        .select(
+            pl.col(S.DOC_ID).alias(f"doc_{suffix}"),
+            pl.col(S.BLOCK).alias(f"block_{suffix}"),
+            pl.col(S.LINE).alias(f"line_{suffix}"),
+            pl.col(S.CLUSTER),
+        )
+    )
+
+
+def _pairs(
+    numbers: pl.DataFrame,
+    docs: pl.DataFrame,
+    exact: tuple[np.ndarray, np.ndarray],
+    near: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> pl.DataFrame:
+    """Verified pairs: each exact copy with its first occurrence, and every near pair."""
+    left = np.concatenate((exact[0], near[0]))
+    right = np.concatenate((exact[1], near[1]))
+    kind = np.array([S.EXACT] * exact[0].size + [S.NEAR] * near[0].size, dtype=object)
+    jaccard = np.concatenate((np.ones(exact[0].size), near[2]))
+    containment = np.concatenate((np.ones(exact[0].size), near[3]))
+    order = np.lexsort((right, left))
+    a = _locate(numbers, docs, left[order], "a")
+    b = _locate(numbers, docs, right[order], "b").drop(S.CLUSTER)
+    frame = pl.concat([a, b], how="horizontal").with_columns(
+        pl.Series(S.KIND, kind[order], dtype=pl.String),
+        pl.Series(S.JACCARD, jaccard[order]),
+        pl.Series(S.CONTAINMENT, containment[order]),
+    )
+    return frame.select(list(S.PAIRS_SCHEMA)).cast(S.PAIRS_SCHEMA)  # type: ignore[arg-type]
+
+
+def _clusters(numbers: pl.DataFrame, docs: pl.DataFrame, pairs: pl.DataFrame, parts: PartStore) -> pl.DataFrame:
+    """One row per cluster, with its first occurrence as representative."""
+    clustered = numbers.filter(pl.col(S.CLUSTER).is_not_null())
+    near_clusters = pairs.filter(pl.col(S.KIND) == S.NEAR).select(S.CLUSTER).unique()
+    summary = (
+        clustered.group_by(S.CLUSTER)
+        .agg(
+            pl.len().alias(S.N_BLOCKS),
+            pl.col(S.DOC_INDEX).n_unique().alias(S.N_DOCS),
+            pl.col(S.SHORT).all().alias(S.SHORT),
+            pl.col(S.N_CHARS).sum().alias(S.N_CHARS),
+            pl.col(GID).min().alias(GID),
+        )
+        .with_columns(
+            pl.when(pl.col(S.CLUSTER).is_in(near_clusters[S.CLUSTER].implode()))
+            .then(pl.lit(S.NEAR))
+            .otherwise(pl.lit(S.EXACT))
+            .alias(S.KIND),
+            pl.when(pl.col(S.N_DOCS) > 1).then(pl.lit(S.CROSS_DOC)).otherwise(pl.lit(S.WITHIN_DOC)).alias(S.SCOPE),
+        )
+    )
+    representatives = summary[GID].implode()
+    texts = parts.scan(S.BLOCKS_SCHEMA).filter(pl.col(GID).is_in(representatives)).select(GID, S.TEXT).collect()
+    return (
+        summary.join(numbers.select(GID, S.DOC_INDEX, S.BLOCK, S.LINE), on=GID, how="left")
+        .join(docs.select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
+        .join(texts, on=GID, how="left")
+        .sort(S.CLUSTER)
+        .select(list(S.CLUSTERS_SCHEMA))
+        .cast(S.CLUSTERS_SCHEMA)  # type: ignore[arg-type]
+    )

@@ -1,0 +1,158 @@
+"""What a scan returns: the four tables, the statistics, and how to save them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dedup import schema as S
+from dedup.errors import OutputError
+from dedup.options import ScanOptions
+from dedup.sources import ReadWarning, Skip
+
+TABLES = ("blocks", "pairs", "clusters", "documents")
+FORMAT_VERSION = 1
+
+
+def dedup_version() -> str:
+    try:
+        return version("dedup")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+@dataclass(slots=True)
+class ScanStats:
+    """Counts of a scan; ``documents + len(skips)`` is every record read."""
+
+    files: int
+    documents: int
+    blocks: int
+    near_blocks: int
+    candidate_pairs: int
+    verified_pairs: int
+    bands: int
+    rows: int
+    skips: list[Skip] = field(default_factory=list)
+    warnings: list[ReadWarning] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def skipped_by_reason(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for skip in self.skips:
+            counts[skip.reason] = counts.get(skip.reason, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """The tables of a scan as polars DataFrames (``blocks`` is loaded on first use)."""
+
+    blocks_lazy: pl.LazyFrame
+    pairs: pl.DataFrame
+    clusters: pl.DataFrame
+    documents: pl.DataFrame
+    stats: ScanStats
+    options: ScanOptions
+    scratch: Any = None  # keeps the spill folder alive as long as the result
+    _blocks: pl.DataFrame | None = None
+
+    @property
+    def blocks(self) -> pl.DataFrame:
+        """Every block with its offsets, text and cluster (``None`` when unique)."""
+        if self._blocks is None:
+            self._blocks = self.blocks_lazy.collect()
+        return self._blocks
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and settings, deterministic for the same input and options."""
+        clusters = self.clusters
+        long_clusters = clusters.filter(~pl.col(S.SHORT))
+        docs = self.documents
+        total = int(docs[S.N_CHARS].sum() or 0)
+        dup = int(docs[S.DUP_CHARS].sum() or 0)
+        return {
+            "documents": self.stats.documents,
+            "files": self.stats.files,
+            "blocks": self.stats.blocks,
+            "skipped": len(self.stats.skips),
+            "skipped_by_reason": self.stats.skipped_by_reason,
+            "warnings": len(self.stats.warnings),
+            "clusters": clusters.height,
+            "exact_clusters": long_clusters.filter(pl.col(S.KIND) == S.EXACT).height,
+            "near_clusters": long_clusters.filter(pl.col(S.KIND) == S.NEAR).height,
+            "short_clusters": clusters.height - long_clusters.height,
+            "cross_doc_clusters": clusters.filter(pl.col(S.SCOPE) == S.CROSS_DOC).height,
+            "exact_pairs": self.pairs.filter(pl.col(S.KIND) == S.EXACT).height,
+            "near_pairs": self.pairs.filter(pl.col(S.KIND) == S.NEAR).height,
+            "chars": total,
+            "dup_chars": dup,
+            "dup_fraction": round(dup / total, 6) if total else 0.0,
+            "candidate_pairs": self.stats.candidate_pairs,
+            "settings": self.settings(),
+        }
+
+    def settings(self) -> dict[str, Any]:
+        """Everything needed to reproduce or compare the result."""
+        return {
+            "dedup_version": dedup_version(),
+            "format_version": FORMAT_VERSION,
+            "options": dataclasses.asdict(self.options),
+            "minhash": {
+                "num_perm": self.options.minhash.num_perm,
+                "seed": self.options.minhash.seed,
+                "scheme": self.options.minhash.scheme,
+                "hashfunc": self.options.minhash.hashfunc,
+                "datasketch_equivalent": (
+                    f"MinHash(num_perm={self.options.minhash.num_perm}, seed={self.options.minhash.seed}, "
+                    f"scheme={self.options.minhash.scheme!r}, hashfunc=xxhash.xxh32_intdigest)"
+                ),
+            },
+            "lsh": {"bands": self.stats.bands, "rows": self.stats.rows},
+        }
+
+    def write(self, out: str | Path) -> list[Path]:
+        """Write the four tables as Parquet and ``scan.json``, each file atomically.
+
+        Raises:
+            OutputError: ``out`` exists and is not a folder, or cannot be written.
+        """
+        folder = Path(out)
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder}: exists and is not a folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            metadata = {"dedup": json.dumps(self.settings(), sort_keys=True)}
+            written = [
+                _atomic(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
+            ]
+            for name in TABLES[1:]:
+                frame: pl.DataFrame = getattr(self, name)
+                written.append(_atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata)))
+            text = json.dumps(self.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            written.append(_atomic(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
+        return written
+
+
+def _atomic(target: Path, write: Any) -> Path:
+    """Write through a temporary file in the same folder, then rename into place."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return target

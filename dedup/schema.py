@@ -1,0 +1,104 @@
+"""Column names and schemas of every table the stages exchange and write.
+
+Stages refer to columns through these names only, so a rename happens here once.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# Documents as read (sources -> segment).
+DOC_INDEX = "doc_index"  # position of the document in read order, 0-based
+DOC_ID = "doc_id"
+TEXT = "text"
+SOURCE = "source"  # the file the document came from
+SOURCE_LINE = "source_line"  # 1-based line of the record in that file (JSONL), else 1
+
+# Blocks (segment -> normalize -> fingerprint -> cluster -> report).
+BLOCK = "block"  # 0-based index of the block within its document
+START = "start"  # character offsets into the document text: text[start:end]
+END = "end"
+LINE = "line"  # 1-based line of the block's first character in the document
+N_CHARS = "n_chars"
+NORMALIZED = "normalized"
+N_WORDS = "n_words"
+SHORT = "short"
+EXACT_HASH = "exact_hash"
+CLUSTER = "cluster"
+
+# Pairs.
+DOC_A, BLOCK_A, DOC_B, BLOCK_B = "doc_a", "block_a", "doc_b", "block_b"
+KIND = "kind"  # "exact" | "near"
+JACCARD = "jaccard"
+CONTAINMENT = "containment"
+
+# Clusters.
+SCOPE = "scope"  # "within-doc" | "cross-doc"
+N_BLOCKS = "n_blocks"
+N_DOCS = "n_docs"
+
+# Documents.
+DUP_CHARS = "dup_chars"
+DUP_FRACTION = "dup_fraction"
+CONTAINED_IN = "contained_in"
+
+EXACT, NEAR = "exact", "near"
+WITHIN_DOC, CROSS_DOC = "within-doc", "cross-doc"
+
+BLOCKS_SCHEMA = pl.Schema(
+    {
+        DOC_ID: pl.String,
+        BLOCK: pl.Int32,
+        START: pl.Int64,
+        END: pl.Int64,
+        LINE: pl.Int32,
+        TEXT: pl.String,
+        CLUSTER: pl.Int64,
+        SHORT: pl.Boolean,
+        EXACT_HASH: pl.UInt64,
+    }
+)
+
+PAIRS_SCHEMA = pl.Schema(
+    {
+        DOC_A: pl.String,
+        BLOCK_A: pl.Int32,
+        DOC_B: pl.String,
+        BLOCK_B: pl.Int32,
+        KIND: pl.String,
+        JACCARD: pl.Float64,
+        CONTAINMENT: pl.Float64,
+        CLUSTER: pl.Int64,
+        "line_a": pl.Int32,
+        "line_b": pl.Int32,
+    }
+)
+
+CLUSTERS_SCHEMA = pl.Schema(
+    {
+        CLUSTER: pl.Int64,
+        KIND: pl.String,
+        SCOPE: pl.String,
+        N_BLOCKS: pl.UInt32,
+        N_DOCS: pl.UInt32,
+        SHORT: pl.Boolean,
+        N_CHARS: pl.Int64,
+        DOC_ID: pl.String,
+        BLOCK: pl.Int32,
+        LINE: pl.Int32,
+        TEXT: pl.String,
+    }
+)
+
+DOCUMENTS_SCHEMA = pl.Schema(
+    {
+        DOC_ID: pl.String,
+        SOURCE: pl.String,
+        "n_blocks": pl.UInt32,
+        N_CHARS: pl.Int64,
+        DUP_CHARS: pl.Int64,
+        DUP_FRACTION: pl.Float64,
+        CONTAINED_IN: pl.String,
+        CONTAINMENT: pl.Float64,
+    }
+)

@@ -1,0 +1,65 @@
+"""Spill storage that keeps memory bounded by the number of blocks, not the text.
+
+Shingle sets and block rows are appended batch by batch to files in a
+temporary folder and read back only where needed (sets of candidate pairs,
+rows of the output tables).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from dedup.fingerprint import ShingleSets
+
+
+class SetStore:
+    """Append-only store of shingle sets on disk, addressed by slot number."""
+
+    def __init__(self, folder: Path) -> None:
+        self._path = folder / "shingles.u32"
+        self._handle = self._path.open("wb")
+        self._sizes: list[np.ndarray] = []
+
+    def append(self, sets: ShingleSets) -> np.ndarray:
+        """Store the sets of a batch; return their slot numbers."""
+        first = sum(s.size for s in self._sizes)
+        self._handle.write(sets.values.astype(np.uint32, copy=False).tobytes())
+        self._sizes.append(sets.sizes)
+        return np.arange(first, first + len(sets), dtype=np.int64)
+
+    def finish(self) -> ShingleSets:
+        """All stored sets, memory-mapped from disk."""
+        self._handle.close()
+        sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, dtype=np.int64)
+        offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        if offsets[-1] == 0:
+            return ShingleSets(np.zeros(0, dtype=np.uint32), offsets)
+        return ShingleSets(np.memmap(self._path, dtype=np.uint32, mode="r"), offsets)
+
+
+class PartStore:
+    """Block rows written as numbered Parquet parts, scanned back lazily."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder / "parts"
+        self._folder.mkdir()
+        self._count = 0
+
+    def append(self, frame: pl.DataFrame) -> None:
+        frame.write_parquet(self._folder / f"{self._count:08d}.parquet", statistics=False)
+        self._count += 1
+
+    def scan(self, schema: pl.Schema) -> pl.LazyFrame:
+        if self._count == 0:
+            return pl.LazyFrame(schema=schema)
+        return pl.scan_parquet(sorted(self._folder.glob("*.parquet")))
+
+
+def scratch_folder() -> tempfile.TemporaryDirectory[str]:
+    """A private temporary folder, removed when its owner is garbage-collected."""
+    return tempfile.TemporaryDirectory(prefix="dedup-")
