@@ -1,0 +1,87 @@
+"""Render a scan for people: a plain-text summary that fits a terminal."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dedup import schema as S
+from dedup.result import ScanResult
+
+
+def _clip(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 1)] + "…"
+
+
+def _places(occurrences: pl.DataFrame, limit: int) -> str:
+    """``doc:line`` of each occurrence, consecutive lines of one document shortened."""
+    parts: list[str] = []
+    previous = None
+    for doc_id, line in occurrences.select(S.DOC_ID, S.LINE).head(limit).iter_rows():
+        parts.append(f":{line}" if doc_id == previous else f"{doc_id}:{line}")
+        previous = doc_id
+    more = occurrences.height - limit
+    return ", ".join(parts) + (f", … {more} more" if more > 0 else "")
+
+
+def occurrences(result: ScanResult, clusters: list[int]) -> pl.DataFrame:
+    """Where the blocks of these clusters stand (no text is loaded)."""
+    return (
+        result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.LINE, S.CLUSTER)
+        .filter(pl.col(S.CLUSTER).is_in(clusters))
+        .collect()
+    )
+
+
+def render_summary(result: ScanResult, top: int = 10, width: int = 100) -> str:
+    """The terminal summary: counts, largest clusters, near pairs, short repeats, containment."""
+    summary = result.summary()
+    lines = [
+        f"Scanned {summary['documents']} documents ({summary['files']} files), {summary['blocks']} blocks.",
+        f"Clusters: {summary['exact_clusters']} exact, {summary['near_clusters']} near, "
+        f"{summary['short_clusters']} of short lines; {summary['cross_doc_clusters']} span documents.",
+        f"Duplicated: {summary['dup_chars']:,} of {summary['chars']:,} characters ({summary['dup_fraction']:.1%}).",
+    ]
+    if summary["skipped"]:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in summary["skipped_by_reason"].items())
+        lines.append(f"Skipped {summary['skipped']} records: {reasons}.")
+    for warning in result.stats.warnings[:top]:
+        lines.append(f"Warning: {warning}")
+
+    clusters = result.clusters
+    long_clusters = clusters.filter(~pl.col(S.SHORT)).sort([S.N_CHARS, S.CLUSTER], descending=[True, False])
+    shown = long_clusters.head(top)
+    short = clusters.filter(pl.col(S.SHORT)).sort([S.N_BLOCKS, S.CLUSTER], descending=[True, False]).head(top)
+    where = occurrences(result, shown[S.CLUSTER].to_list() + short[S.CLUSTER].to_list())
+
+    if shown.height:
+        lines += ["", f"Largest clusters ({shown.height} of {long_clusters.height}):"]
+        for row in shown.iter_rows(named=True):
+            lines.append(
+                f"  #{row[S.CLUSTER]} {row[S.KIND]}, {row[S.SCOPE]}: {row[S.N_BLOCKS]} blocks in {row[S.N_DOCS]} "
+                f"document{'s' if row[S.N_DOCS] > 1 else ''}"
+            )
+            lines.append(f"     “{_clip(row[S.TEXT], width - 7)}”")
+            lines.append(f"     at {_places(where.filter(pl.col(S.CLUSTER) == row[S.CLUSTER]), 8)}")
+
+    near = result.pairs.filter(pl.col(S.KIND) == S.NEAR).sort(S.JACCARD, descending=True)
+    if near.height:
+        lines += ["", f"Near pairs ({min(near.height, top)} of {near.height}):"]
+        for row in near.head(top).iter_rows(named=True):
+            lines.append(
+                f"  {row[S.DOC_A]}:{row['line_a']} ~ {row[S.DOC_B]}:{row['line_b']}  "
+                f"jaccard {row[S.JACCARD]:.2f}, containment {row[S.CONTAINMENT]:.2f} (cluster #{row[S.CLUSTER]})"
+            )
+
+    if short.height:
+        lines += ["", "Short lines that repeat (matched exactly, never as near repeats):"]
+        for row in short.iter_rows(named=True):
+            places = _places(where.filter(pl.col(S.CLUSTER) == row[S.CLUSTER]), 4)
+            lines.append(f"  “{_clip(row[S.TEXT], 40)}” ×{row[S.N_BLOCKS]}: {places}")
+
+    contained = result.documents.filter(pl.col(S.CONTAINMENT) >= 0.5).sort(S.CONTAINMENT, descending=True)
+    if contained.height:
+        lines += ["", "Documents contained in others:"]
+        for row in contained.head(top).iter_rows(named=True):
+            lines.append(f"  {row[S.DOC_ID]} is {row[S.CONTAINMENT]:.0%} contained in {row[S.CONTAINED_IN]}")
+    return "\n".join(lines)
