@@ -145,12 +145,19 @@ class ScanResult:
         return written
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def _atomic(target: Path, write: Any) -> Path:
     """Write through a temporary file in the same folder, then rename into place."""
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
