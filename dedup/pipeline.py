@@ -189,12 +189,12 @@ def _process_batch(
 
     started = time.perf_counter()
     gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
-    words = fingerprint.word_counts(normalized)
+    units = fingerprint.shingle_plan(normalized, options.shingle).units
     exact = fingerprint.exact_keys(normalized)
-    matchable = words > 0  # a block of only punctuation matches nothing
+    matchable = units > 0  # a block of only punctuation matches nothing
     first = gids.copy()
     first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
-    short = words < options.min_words
+    short = units < options.min_words
     near = matchable & ~short & (first == gids)
     sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
     set_store.append(sets)
