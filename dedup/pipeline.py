@@ -26,7 +26,7 @@ from dedup.normalize import normalize_series
 from dedup.segment import segment
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
-from dedup.store import PartStore, SetStore, scratch_folder
+from dedup.store import PartStore, ScratchFolder, SetStore
 
 GID = "gid"  # global block number, in read order
 
@@ -68,10 +68,17 @@ def scan(paths: Sequence[str | Path], options: ScanOptions | None = None) -> Sca
         NoDocumentsError: the inputs held no document.
     """
     options = options or ScanOptions()
+    scratch = ScratchFolder()
+    try:
+        return _scan(paths, options, scratch)
+    except BaseException:
+        scratch.close()
+        raise
+
+
+def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder) -> ScanResult:
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
-    scratch = scratch_folder()
-    folder = Path(scratch.name)
-    set_store, part_store = SetStore(folder), PartStore(folder)
+    set_store, part_store = SetStore(scratch.path), PartStore(scratch.path)
     read_stats = sources.ReadStats()
     acc = _Accumulator()
     doc_frames: list[pl.DataFrame] = []
