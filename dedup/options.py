@@ -61,7 +61,9 @@ class SegmentOptions:
     heading_max_chars: int = 60
 
     def __post_init__(self) -> None:
-        _require(self.split in ("auto", "line", "paragraph"), f"split must be auto, line or paragraph, got {self.split!r}")
+        _require(
+            self.split in ("auto", "line", "paragraph"), f"split must be auto, line or paragraph, got {self.split!r}"
+        )
         _require(self.lists in ("run", "item"), f"lists must be run or item, got {self.lists!r}")
         _require(self.heading_max_chars >= 0, f"heading_max_chars must be >= 0, got {self.heading_max_chars}")
 
@@ -162,8 +164,9 @@ class ScanOptions:
 
     Attributes:
         min_words: blocks with fewer normalized words (characters, for text
-            written without spaces) are *short*: they are matched only exactly (a repeated heading still shows up, as a short
-            exact cluster), never as near repeats.
+            written without spaces) are *short*: they are matched only exactly
+            (a repeated heading still shows up, as a short exact cluster),
+            never as near repeats.
         batch_chars: characters of text per batch; memory for text is bounded
             by this, the rest grows with the number of blocks.
     """
