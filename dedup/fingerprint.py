@@ -85,7 +85,9 @@ def shingle_sets(normalized: pl.Series, options: ShingleOptions) -> ShingleSets:
     counts = _kernels.count_shingles(data, offsets, by_char, n)
     hash_offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=hash_offsets[1:])
-    hashes = _kernels.hash_shingles(data, offsets, by_char, n, hash_offsets, SHINGLE_SEED)
+    hashes = _kernels.hash_shingles(
+        data, offsets, by_char, n, hash_offsets, SHINGLE_SEED, _kernels.chunk_bounds(counts.size)
+    )
     values, set_offsets = _kernels.sort_unique_segments(hashes, hash_offsets)
     return ShingleSets(values, set_offsets)
 
