@@ -10,11 +10,13 @@ candidate pairs, verification, clusters, and the per-document roll-up.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 
 import numpy as np
 import polars as pl
@@ -85,6 +87,49 @@ def scan(paths: Sequence[str | Path], options: ScanOptions | None = None) -> Sca
         raise
 
 
+_DONE = object()
+
+
+def _prefetch(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Produce the next batch on a background thread while this one is processed.
+
+    Reading and parsing are Python code that holds the GIL, while the stages
+    spend their time in polars and in compiled kernels that release it, so the
+    two overlap on two cores. Order and errors are passed through unchanged.
+    """
+    queue: Queue[object] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer(exc)
+
+    thread = threading.Thread(target=produce, name="dedup-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _timed(items: Iterator[pl.DataFrame], acc: _Accumulator, stage: str) -> Iterator[pl.DataFrame]:
     """Yield from an iterator, counting the time spent producing each item."""
     while True:
@@ -105,7 +150,8 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     n_docs = n_blocks = 0
 
     documents_iter = sources.read_documents(paths, options.read, read_stats)
-    for batch in _timed(sources.batches(documents_iter, options.batch_chars), acc, "read"):
+    batches = _prefetch(sources.batches(documents_iter, options.batch_chars))
+    for batch in _timed(batches, acc, "read"):
         batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
         doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
         n_blocks += _process_batch(batch, n_blocks, options, (bands, rows), table, set_store, part_store, acc)

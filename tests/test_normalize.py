@@ -72,6 +72,28 @@ def test_ascii_fast_path_equals_the_unicode_path(texts: list[str]) -> None:
     assert normalize_series(series).to_list() == _unicode_path(series).to_list()
 
 
+SIMPLE_RANGE = st.characters(max_codepoint=0x3100, blacklist_categories=("Cs",))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.text(alphabet=SIMPLE_RANGE, max_size=40), min_size=1, max_size=6))
+def test_fast_path_equals_the_unicode_path_below_u3000(texts: list[str]) -> None:
+    from dedup.normalize import _unicode_path
+
+    series = pl.Series(texts, dtype=pl.String)
+    assert normalize_series(series).to_list() == _unicode_path(series).to_list()
+
+
+def test_every_character_below_u3000_alone_and_in_context() -> None:
+    from dedup.normalize import _unicode_path
+
+    chars = [chr(c) for c in range(0x3000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [t for c in chars for t in (c, f"Ab{c}cD", f"1.{c}x", f"{c}{c}", f"x\n{c}2) y", f"{c}\u0301")]
+    series = pl.Series(texts, dtype=pl.String)
+    fast, reference = normalize_series(series).to_list(), _unicode_path(series).to_list()
+    assert [t for t, a, b in zip(texts, fast, reference, strict=True) if a != b] == []
+
+
 def test_mixed_batches_keep_their_order() -> None:
     texts = ["Plain ASCII.", "Straße", "1. eins", "Ｆｕｌｌ", ""]
     assert normalize_series(pl.Series(texts)).to_list() == ["plain ascii", "strasse", "eins", "full", ""]
