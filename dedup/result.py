@@ -133,15 +133,15 @@ class ScanResult:
             folder.mkdir(parents=True, exist_ok=True)
             metadata = {"dedup": json.dumps(self.settings(), sort_keys=True)}
             written = [
-                _atomic(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
+                atomic_write(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
             ]
             for name in TABLES[1:]:
                 frame: pl.DataFrame = getattr(self, name)
                 written.append(
-                    _atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
+                    atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
                 )
             text = json.dumps(self.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            written.append(_atomic(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
+            written.append(atomic_write(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
         except OSError as exc:
             raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
         return written
@@ -153,7 +153,7 @@ def _umask() -> int:
     return current
 
 
-def _atomic(target: Path, write: Any) -> Path:
+def atomic_write(target: Path, write: Any) -> Path:
     """Write through a temporary file in the same folder, then rename into place."""
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
