@@ -37,12 +37,10 @@ from dedup import schema as S
 from dedup.errors import InputError, OutputError
 from dedup.options import CleanOptions
 from dedup.pipeline import scan
-from dedup.result import ScanResult, atomic_write
+from dedup.result import DOC_POS, ORDER, ScanResult, atomic_write
 from dedup.sources import Document, ReadStats, discover, read_documents, reader_for
 from dedup.writers import CleanedDocument, Writer, writer_for
 
-ORDER = "order"  # a block's position in read order
-DOC_POS = "doc_pos"  # a document's position in read order
 REMOVED_FILE = "removed.parquet"
 _AUDIT_ROWS = 50_000  # rows of the audit table buffered before they are written
 
@@ -74,13 +72,11 @@ def plan(result: ScanResult, options: CleanOptions) -> Plan:
     cluster is one that stays in the output.
     """
     blocks = (
-        result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE, S.CLUSTER, S.SHORT, S.EXACT_HASH)
-        .with_row_index(ORDER)
-        # Blocks are numbered from 0 in every document, and every document has one.
-        .with_columns(((pl.col(S.BLOCK) == 0).cum_sum() - 1).cast(pl.Int64).alias(DOC_POS))
+        result.blocks_in_documents()
+        .select(ORDER, DOC_POS, S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE, S.CLUSTER, S.SHORT, S.EXACT_HASH)
         .collect()
     )
-    documents = result.documents.with_row_index(DOC_POS).with_columns(pl.col(DOC_POS).cast(pl.Int64))
+    documents = result.documents.with_row_index(DOC_POS)
     dropped = dropped_documents(documents, options.drop_docs_over)
     candidates = blocks.filter(
         pl.col(S.CLUSTER).is_not_null(),
@@ -261,7 +257,8 @@ class CleanStats:
     emptied: int = 0  # every block removed: nothing left to write
     files: int = 0
     blocks_removed: int = 0
-    removed_by_kind: dict[str, int] = field(default_factory=dict)
+    removed_by_kind: dict[str, int] = field(default_factory=dict)  # exact / near copies of the kept block
+    short_removed: int = 0  # of them, repeated short lines
     chars: int = 0  # characters of the documents read
     chars_removed: int = 0  # characters cut, white space of the seams and dropped documents included
 
@@ -506,6 +503,7 @@ def _cleaned(
             audit.block(document, removal, (block_starts[block], block_ends[block]), (cut_start, cut_end))
             stats.blocks_removed += 1
             stats.removed_by_kind[removal[S.KIND]] = stats.removed_by_kind.get(removal[S.KIND], 0) + 1
+            stats.short_removed += bool(removal[S.SHORT])
             stats.chars_removed += cut_end - cut_start
         text = apply_cuts(document.text, cuts)
         if text:

@@ -19,6 +19,8 @@ from dedup.options import ScanOptions
 from dedup.sources import ReadWarning, Skip
 
 TABLES = ("blocks", "pairs", "clusters", "documents")
+ORDER = "order"  # a block's position in read order
+DOC_POS = "doc_pos"  # a document's position in read order
 FORMAT_VERSION = 1
 
 
@@ -72,6 +74,20 @@ class ScanResult:
         if self._blocks is None:
             self._blocks = self.blocks_lazy.collect()
         return self._blocks
+
+    def blocks_in_documents(self) -> pl.LazyFrame:
+        """The blocks (without text) with their document's position in read order,
+        ``doc_pos``, and its ``source`` and ``source_line``: a join that holds even
+        when two documents share an id.
+        """
+        documents = self.documents.select(S.SOURCE, S.SOURCE_LINE).with_row_index(DOC_POS)
+        return (
+            self.blocks_lazy.drop(S.TEXT)
+            .with_row_index(ORDER)
+            # Blocks are numbered from 0 in every document, and every document has one.
+            .with_columns(((pl.col(S.BLOCK) == 0).cum_sum() - 1).cast(pl.UInt32).alias(DOC_POS))
+            .join(documents.lazy(), on=DOC_POS, how="left", maintain_order="left")
+        )
 
     def summary(self) -> dict[str, Any]:
         """Counts and settings, deterministic for the same input and options."""
