@@ -65,9 +65,10 @@ def _line_features(cps: np.ndarray, doc_starts: np.ndarray) -> dict[str, np.ndar
     last = np.where(blank, line_start, visible[np.clip(last_idx, 0, max(visible.size - 1, 0))] if visible.size else 0)
     first = np.where(blank, line_start, first)
 
-    # Pad so that looking a few characters past the end of a line is safe.
-    pad = np.concatenate((cps, np.full(4, NEWLINE, dtype=np.uint32)))
-    pad_space = np.concatenate((space, np.zeros(4, dtype=bool)))
+    # Pad so that looking up to 4 characters past the start of any line is safe: a text
+    # that ends with a line break has an empty last line starting at cps.size itself.
+    pad = np.concatenate((cps, np.full(5, NEWLINE, dtype=np.uint32)))
+    pad_space = np.concatenate((space, np.zeros(5, dtype=bool)))
 
     def at(offset: int) -> np.ndarray:
         return pad[first + offset]
