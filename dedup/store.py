@@ -7,7 +7,9 @@ rows of the output tables).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,24 @@ class PartStore:
         return pl.scan_parquet(sorted(self._folder.glob("*.parquet")))
 
 
-def scratch_folder() -> tempfile.TemporaryDirectory[str]:
+class ScratchFolder:
+    """A private temporary folder, removed when this object is garbage-collected or
+    the interpreter exits, whichever comes first.
+
+    Unlike ``tempfile.TemporaryDirectory`` it does not warn (ResourceWarning) when
+    removed by garbage collection, which is how a scan's spill folder is meant to
+    go: with the last reference to its result.
+    """
+
+    def __init__(self) -> None:
+        self.name = tempfile.mkdtemp(prefix="dedup-")
+        self._remove = weakref.finalize(self, shutil.rmtree, self.name, ignore_errors=True)
+
+    def cleanup(self) -> None:
+        """Remove the folder now."""
+        self._remove()
+
+
+def scratch_folder() -> ScratchFolder:
     """A private temporary folder, removed when its owner is garbage-collected."""
-    return tempfile.TemporaryDirectory(prefix="dedup-")
+    return ScratchFolder()

@@ -1,0 +1,22 @@
+"""The spill folder's lifetime."""
+
+from __future__ import annotations
+
+import gc
+import warnings
+from pathlib import Path
+
+import dedup
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def test_the_spill_folder_goes_with_its_result_without_a_warning() -> None:
+    result = dedup.scan([SEEDS])
+    folder = Path(result.scratch.name)
+    assert folder.is_dir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del result
+        gc.collect()
+    assert not folder.exists()
