@@ -357,11 +357,11 @@ def _check_locations(inputs: list[tuple[Path, Path]], out: Path, removed: Path, 
     out_resolved, removed_resolved = out.resolve(), removed.resolve()
     for given, resolved in inputs:
         if _inside(out_resolved, resolved):
-            raise OutputError(f"{out}: the output must not be an input or inside the input folder {given}")
+            raise OutputError(f"{out}: the output must not be an input or inside an input folder ({given})")
         if _inside(resolved, out_resolved):
             raise OutputError(f"{out}: the output folder holds the input {given}; write the output elsewhere")
         if _inside(removed_resolved, resolved):
-            raise OutputError(f"{removed}: the removed table must not be an input or inside the input folder {given}")
+            raise OutputError(f"{removed}: the removed table must not be an input or inside an input folder ({given})")
     if _inside(removed_resolved, out_resolved):
         raise OutputError(f"{removed}: the removed table must not be inside the output folder {out}")
     if out.exists() and not out.is_dir():

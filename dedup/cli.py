@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from dedup import check as checking
 from dedup.baseline import Baseline
+from dedup.check import check as run_check
+from dedup.check import renderer
 from dedup.clean import clean as run_clean
 from dedup.errors import DedupError, OptionsError
 from dedup.options import (
@@ -162,7 +163,7 @@ def clean(
     ] = False,
     removed: Annotated[
         Path | None,
-        typer.Option(help="Audit table of every cut.  [default: removed.parquet beside --out]", show_default=False),
+        typer.Option(help="Audit table of every cut (default: removed.parquet beside --out).", show_default=False),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")
@@ -211,7 +212,7 @@ def check(
         float | None, typer.Option(help="Largest share of characters that may be duplicated (0 to 1).")
     ] = None,
     max_clusters: Annotated[
-        int | None, typer.Option(help="Largest number of duplicate clusters.  [default: 0 when no limit is given]")
+        int | None, typer.Option(help="Largest number of duplicate clusters (0 when no limit is given).")
     ] = None,
     fail_on: Annotated[str, typer.Option(help="Which duplicates count: exact, near or any.")] = "any",
     include_short: Annotated[
@@ -251,7 +252,7 @@ def check(
             fail_on=fail_on,  # type: ignore[arg-type]
             include_short=include_short,
         )
-        render = checking.renderer(output_format)
+        render = renderer(output_format)
         if baseline is not None and write_baseline is not None:
             raise OptionsError("give --baseline or --write-baseline, not both")
         if write_baseline is not None:
@@ -259,7 +260,7 @@ def check(
             accepted = Baseline.from_result(result)
             accepted.write(write_baseline)
         else:
-            report = checking.check(paths, options, Baseline.load(baseline) if baseline is not None else None)
+            report = run_check(paths, options, Baseline.load(baseline) if baseline is not None else None)
 
     if write_baseline is not None:
         _echo_skips(result)
