@@ -23,19 +23,20 @@ class SetStore:
 
     def __init__(self, folder: Path) -> None:
         self._path = folder / "shingles.u32"
-        self._handle = self._path.open("wb")
+        self._path.touch()
         self._sizes: list[np.ndarray] = []
 
     def append(self, sets: ShingleSets) -> np.ndarray:
         """Store the sets of a batch; return their slot numbers."""
         first = sum(s.size for s in self._sizes)
-        self._handle.write(sets.values.astype(np.uint32, copy=False).tobytes())
+        # Opened per batch, so that a scan that stops on an error leaves no open file behind.
+        with self._path.open("ab") as handle:
+            handle.write(sets.values.astype(np.uint32, copy=False).tobytes())
         self._sizes.append(sets.sizes)
         return np.arange(first, first + len(sets), dtype=np.int64)
 
     def finish(self) -> ShingleSets:
         """All stored sets, memory-mapped from disk."""
-        self._handle.close()
         sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, dtype=np.int64)
         offsets = np.zeros(sizes.size + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
