@@ -47,17 +47,22 @@ class Baseline:
 
     @classmethod
     def from_result(cls, result: ScanResult) -> Baseline:
-        """Every duplicate of a scan, short clusters included, accepted."""
+        """Every duplicate of a scan, short clusters included, accepted.
+
+        Everything written depends on content and document ids only: a
+        cluster's preview is the text of its smallest (doc_id, fingerprint).
+        """
         members = (
             result.blocks_lazy.filter(pl.col(S.CLUSTER).is_not_null())
-            .select(S.CLUSTER, S.DOC_ID, S.EXACT_HASH)
+            .select(S.CLUSTER, S.DOC_ID, S.EXACT_HASH, S.TEXT)
+            .sort(S.CLUSTER, S.DOC_ID, S.EXACT_HASH)
             .collect()
-            .join(result.clusters.select(S.CLUSTER, S.KIND, S.SHORT, S.TEXT), on=S.CLUSTER, how="left")
+            .join(result.clusters.select(S.CLUSTER, S.KIND, S.SHORT), on=S.CLUSTER, how="left", maintain_order="left")
         )
         clusters = []
-        for (_,), group in members.group_by(S.CLUSTER):
+        for (_,), group in members.group_by(S.CLUSTER, maintain_order=True):
             first = group.row(0, named=True)
-            occurrences = sorted(zip(group[S.DOC_ID].to_list(), map(_hex, group[S.EXACT_HASH].to_list()), strict=True))
+            occurrences = zip(group[S.DOC_ID].to_list(), map(_hex, group[S.EXACT_HASH].to_list()), strict=True)
             clusters.append(
                 {
                     "kind": first[S.KIND],

@@ -23,7 +23,6 @@ from dedup.clean import apply_cuts, cut_spans, restore
 from dedup.cli import app
 from dedup.options import CleanOptions, ScanOptions, SegmentOptions
 from dedup.segment import segment
-from dedup.sources import Document
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_000 = "000_e4840d95eb31815a.txt"
@@ -376,42 +375,6 @@ def test_jsonl_with_a_nested_text_field(tmp_path: Path) -> None:
     out_rows = [json.loads(line) for line in (tmp_path / "out" / "in.jsonl").read_text("utf-8").splitlines()]
     assert out_rows[0] == rows[0]
     assert out_rows[1] == {"id": "b", "body": {"content": "Kept opening line of page b.", "z": 1}}
-
-
-def test_parquet_writer_replaces_the_text_column_and_keeps_the_rest(tmp_path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.table(
-        {
-            "id": ["a", "b", "c", "d"],
-            "text": ["one\ntwo", "three", "four", None],
-            "score": pa.array([0.5, 1.5, None, 2.0], type=pa.float32()),
-            "tags": [["x"], [], ["y", "z"], None],
-        }
-    ).replace_schema_metadata({"origin": "crawler 7"})
-    source = tmp_path / "in.parquet"
-    pq.write_table(table, source, row_group_size=2)
-    documents = [
-        writers.CleanedDocument(dedup_document("a", "one\ntwo", source, 1), "one"),
-        writers.CleanedDocument(dedup_document("b", "three", source, 2), None),
-        writers.CleanedDocument(dedup_document("c", "four", source, 3), "four"),
-    ]
-    target = tmp_path / "out.parquet"
-    assert writers.write_parquet(source, target, documents, dedup.ReadOptions()) == 2
-    written = pq.read_table(target)
-    assert written.schema == table.schema and written.schema.metadata == table.schema.metadata
-    assert written.to_pylist() == [
-        {"id": "a", "text": "one", "score": 0.5, "tags": ["x"]},
-        {"id": "c", "text": "four", "score": None, "tags": ["y", "z"]},
-    ]
-    changed = [writers.CleanedDocument(dedup_document("b", "not what the file holds", source, 2), "x")]
-    with pytest.raises(dedup.InputError, match=r"in\.parquet row 2: changed since it was scanned"):
-        writers.write_parquet(source, tmp_path / "again.parquet", changed, dedup.ReadOptions())
-
-
-def dedup_document(doc_id: str, text: str, source: Path, line: int) -> Document:
-    return Document(doc_id, text, str(source), line)
 
 
 # --- writing safely ----------------------------------------------------------------------------------------------

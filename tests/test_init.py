@@ -1,0 +1,35 @@
+"""The public API is what __all__ says, and nothing is missing from it."""
+
+from __future__ import annotations
+
+import dedup
+
+
+def test_the_public_api() -> None:
+    assert sorted(dedup.__all__) == [
+        "Baseline",
+        "CheckOptions",
+        "CheckReport",
+        "CleanOptions",
+        "CleanResult",
+        "DedupError",
+        "InputError",
+        "LSHOptions",
+        "MinHashOptions",
+        "NoDocumentsError",
+        "OptionsError",
+        "OutputError",
+        "ReadOptions",
+        "ScanOptions",
+        "ScanResult",
+        "ScanStats",
+        "SegmentOptions",
+        "ShingleOptions",
+        "check",
+        "clean",
+        "normalize",
+        "restore",
+        "scan",
+    ]
+    for name in dedup.__all__:
+        assert getattr(dedup, name) is not None
