@@ -96,18 +96,24 @@ def _share(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "0.0%"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def render_clean(result: CleanResult) -> str:
     """What a clean wrote, removed and dropped, and where the audit table is."""
     stats = result.stats
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(stats.removed_by_kind.items())) or "none"
     lines = [
-        f"Cleaned {stats.documents} documents: wrote {stats.written} to {result.out}/ ({stats.files} files).",
-        f"Removed {stats.blocks_removed} repeated blocks ({kinds}; {stats.short_removed} of them short lines).",
+        f"Cleaned {_count(stats.documents, 'document')}: wrote {stats.written:,} to {result.out}/ "
+        f"({_count(stats.files, 'file')}).",
+        f"Removed {_count(stats.blocks_removed, 'repeated block')} "
+        f"({kinds}; {stats.short_removed:,} of them short lines).",
     ]
     if stats.dropped:
-        lines.append(f"Dropped {stats.dropped} documents contained in a kept one.")
+        lines.append(f"Dropped {_count(stats.dropped, 'document')} contained in a kept one.")
     if stats.emptied:
-        lines.append(f"Not written: {stats.emptied} documents that held nothing but repeats.")
+        lines.append(f"Not written: {_count(stats.emptied, 'document')} that held nothing but repeats.")
     lines += [
         f"Cut {stats.chars_removed:,} of {stats.chars:,} characters ({_share(stats.chars_removed, stats.chars)}).",
         f"Audit table: {result.removed} (every cut, its cluster and the kept occurrence).",

@@ -427,7 +427,7 @@ def test_cli_clean_prints_what_it_did(seeds: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["clean", str(seeds), "--out", str(out), "--drop-docs-over", "0.9"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == f"Cleaned 3 documents: wrote 2 to {out}/ (2 files)."
-    assert "Dropped 1 documents contained in a kept one." in result.output
+    assert "Dropped 1 document contained in a kept one." in result.output
     summary = runner.invoke(
         app, ["clean", str(seeds), "--out", str(tmp_path / "o2"), "--json", "--removed", str(tmp_path / "r.parquet")]
     )
