@@ -420,6 +420,7 @@ def clean(
 @contextmanager
 def _staged(out: Path) -> Iterator[Path]:
     """A hidden folder beside ``out`` that replaces it on success and is removed on failure."""
+    out = out.resolve()  # "." and "a/.." have a name and a parent only once resolved
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.dedup-{secrets.token_hex(4)}"
     staging.mkdir()
