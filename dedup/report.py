@@ -103,7 +103,7 @@ def _count(n: int, noun: str) -> str:
 def render_clean(result: CleanResult) -> str:
     """What a clean wrote, removed and dropped, and where the audit table is."""
     stats = result.stats
-    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(stats.removed_by_kind.items())) or "none"
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(stats.removed_by_kind.items())) or "none"
     lines = [
         f"Cleaned {_count(stats.documents, 'document')}: wrote {stats.written:,} to {result.out}/ "
         f"({_count(stats.files, 'file')}).",
