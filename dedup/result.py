@@ -19,6 +19,8 @@ from dedup.options import ScanOptions
 from dedup.sources import ReadWarning, Skip
 
 TABLES = ("blocks", "pairs", "clusters", "documents")
+ORDER = "order"  # a block's position in read order
+DOC_POS = "doc_pos"  # a document's position in read order
 FORMAT_VERSION = 1
 
 
@@ -87,6 +89,20 @@ class ScanResult:
             self._blocks = self.blocks_lazy.collect()
         return self._blocks
 
+    def blocks_in_documents(self) -> pl.LazyFrame:
+        """The blocks (without text) with their document's position in read order,
+        ``doc_pos``, and its ``source`` and ``source_line``: a join that holds even
+        when two documents share an id.
+        """
+        documents = self.documents.select(S.SOURCE, S.SOURCE_LINE).with_row_index(DOC_POS)
+        return (
+            self.blocks_lazy.drop(S.TEXT)
+            .with_row_index(ORDER)
+            # Blocks are numbered from 0 in every document, and every document has one.
+            .with_columns(((pl.col(S.BLOCK) == 0).cum_sum() - 1).cast(pl.UInt32).alias(DOC_POS))
+            .join(documents.lazy(), on=DOC_POS, how="left", maintain_order="left")
+        )
+
     def summary(self) -> dict[str, Any]:
         """Counts and settings, deterministic for the same input and options."""
         clusters = self.clusters
@@ -147,15 +163,15 @@ class ScanResult:
             folder.mkdir(parents=True, exist_ok=True)
             metadata = {"dedup": json.dumps(self.settings(), sort_keys=True)}
             written = [
-                _atomic(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
+                atomic_write(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
             ]
             for name in TABLES[1:]:
                 frame: pl.DataFrame = getattr(self, name)
                 written.append(
-                    _atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
+                    atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
                 )
             text = json.dumps(self.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            written.append(_atomic(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
+            written.append(atomic_write(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
         except OSError as exc:
             raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
         return written
@@ -167,7 +183,7 @@ def _umask() -> int:
     return current
 
 
-def _atomic(target: Path, write: Any) -> Path:
+def atomic_write(target: Path, write: Any) -> Path:
     """Write through a temporary file in the same folder, then rename into place."""
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
