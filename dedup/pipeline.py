@@ -198,11 +198,11 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
             exact=(exact_left, exact_right),
             near=(near_left, near_right, jaccard[keep], containment[keep]),
         )
+        # Parts hold the blocks in read order; joins that keep the left order keep it.
         result_blocks = (
             part_store.scan(S.BLOCKS_SCHEMA)
-            .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left")
-            .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
-            .sort(GID)
+            .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left", maintain_order="left")
+            .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left", maintain_order="left")
             .select(list(S.BLOCKS_SCHEMA))
         )
         clusters = _clusters(numbers, docs, pair_frame, part_store)
@@ -224,6 +224,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     )
     return ScanResult(
         blocks_lazy=result_blocks,
+        block_frames=lambda: _final_blocks(part_store, block_cluster, docs[S.DOC_ID]),
         pairs=pair_frame,
         clusters=clusters,
         documents=doc_table,
@@ -280,6 +281,16 @@ def _process_batch(
             )
         )
     return blocks.height
+
+
+def _final_blocks(parts: PartStore, cluster_of: np.ndarray, doc_ids: pl.Series) -> Iterator[pl.DataFrame]:
+    """The blocks table one spilled batch at a time: memory bounded by a batch, not the corpus."""
+    for frame in parts.frames():
+        clusters = pl.Series(S.CLUSTER, cluster_of[frame[GID].to_numpy()])
+        yield frame.with_columns(
+            pl.when(clusters >= 0).then(clusters).alias(S.CLUSTER),
+            doc_ids.gather(frame[S.DOC_INDEX]).alias(S.DOC_ID),
+        ).select(list(S.BLOCKS_SCHEMA))
 
 
 def _locate(numbers: pl.DataFrame, docs: pl.DataFrame, ids: np.ndarray, suffix: str) -> pl.DataFrame:

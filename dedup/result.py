@@ -6,12 +6,14 @@ import dataclasses
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from dedup import schema as S
 from dedup.errors import OutputError
@@ -67,6 +69,9 @@ class ScanResult:
     stats: ScanStats
     options: ScanOptions
     scratch: Any = None  # keeps the spill folder alive as long as the result
+    # The blocks table batch by batch, for writing it in bounded memory (a scan's
+    # spilled parts); without it, ``write`` streams ``blocks_lazy``.
+    block_frames: Callable[[], Iterator[pl.DataFrame]] | None = None
     _blocks: pl.DataFrame | None = None
 
     def close(self) -> None:
@@ -162,9 +167,7 @@ class ScanResult:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             metadata = {"dedup": json.dumps(self.settings(), sort_keys=True)}
-            written = [
-                atomic_write(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
-            ]
+            written = [atomic_write(folder / "blocks.parquet", lambda p: self._write_blocks(p, metadata))]
             for name in TABLES[1:]:
                 frame: pl.DataFrame = getattr(self, name)
                 written.append(
@@ -175,6 +178,15 @@ class ScanResult:
         except OSError as exc:
             raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
         return written
+
+    def _write_blocks(self, path: str, metadata: dict[str, str]) -> None:
+        if self.block_frames is None:
+            self.blocks_lazy.sink_parquet(path, metadata=metadata)
+            return
+        schema = pl.DataFrame(schema=S.BLOCKS_SCHEMA).to_arrow().schema.with_metadata(metadata)
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            for frame in self.block_frames():
+                writer.write_table(frame.to_arrow().cast(schema))
 
 
 def _umask() -> int:
