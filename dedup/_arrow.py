@@ -1,28 +1,66 @@
-"""Zero-copy views between polars string columns and UTF-8 byte buffers.
+"""The UTF-8 batch layout of the compiled kernels, and its bridge to polars.
 
-The compiled kernels work on one UTF-8 buffer per batch plus offsets; these two
-functions are the only bridge between that layout and polars.
+The kernels work on one UTF-8 buffer per batch plus offsets (text ``i`` is
+``data[offsets[i]:offsets[i + 1]]``). ``Utf8Texts`` carries that layout between
+stages, so a batch is converted from and to polars once, not once per stage.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
+from numba import njit, prange
 
 
-def utf8_buffer(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of all texts in one buffer, and the offsets of each text."""
-    array = texts.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
-    _validity, offsets_buf, data_buf = array.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
-    return data, offsets
+@njit(parallel=True, cache=True, nogil=True)
+def _gather(data, starts, ends):
+    """Copy byte spans into one buffer; return it with its offsets."""
+    lengths = ends - starts
+    offsets = np.zeros(starts.shape[0] + 1, np.int64)
+    offsets[1:] = np.cumsum(lengths)
+    out = np.empty(offsets[-1], np.uint8)
+    for i in prange(starts.shape[0]):
+        out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
+    return out, offsets
 
 
-def strings_from_buffer(data: np.ndarray, offsets: np.ndarray, name: str) -> pl.Series:
-    """A polars string Series over a UTF-8 buffer and its offsets."""
-    array = pa.LargeStringArray.from_buffers(
-        offsets.size - 1, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(data)
-    )
-    return pl.Series(name, pl.from_arrow(array))
+@dataclass(frozen=True, slots=True)
+class Utf8Texts:
+    """Many texts as one UTF-8 buffer and offsets."""
+
+    data: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return self.offsets.size - 1
+
+    @classmethod
+    def from_series(cls, texts: pl.Series) -> Utf8Texts:
+        array = texts.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
+        _validity, offsets_buf, data_buf = array.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
+        return cls(data, offsets)
+
+    @classmethod
+    def from_spans(cls, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Utf8Texts:
+        """The texts at these byte spans of a buffer, copied into a buffer of their own."""
+        return cls(*_gather(data, starts, ends))
+
+    def take(self, mask: np.ndarray) -> Utf8Texts:
+        """The texts where ``mask`` is true."""
+        return Utf8Texts.from_spans(self.data, self.offsets[:-1][mask], self.offsets[1:][mask])
+
+    def to_series(self, name: str) -> pl.Series:
+        array = pa.LargeStringArray.from_buffers(
+            len(self), pa.py_buffer(self.offsets.astype(np.int64)), pa.py_buffer(self.data)
+        )
+        return pl.Series(name, pl.from_arrow(array))
+
+
+def as_utf8(texts: pl.Series | Utf8Texts) -> Utf8Texts:
+    """The UTF-8 layout of texts given either way."""
+    return texts if isinstance(texts, Utf8Texts) else Utf8Texts.from_series(texts)

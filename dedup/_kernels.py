@@ -184,6 +184,55 @@ def decode_utf8(data, p):
     ), 4
 
 
+@njit(inline="always")
+def _is_spaceless(cp):
+    """Han, Hiragana, Katakana, Thai, Lao, Khmer and Myanmar: scripts written without spaces."""
+    return (
+        (0x0E00 <= cp <= 0x0EFF)  # Thai, Lao
+        or (0x1000 <= cp <= 0x109F)  # Myanmar
+        or (0x1780 <= cp <= 0x17FF)  # Khmer
+        or (0x19E0 <= cp <= 0x19FF)  # Khmer symbols
+        or (0x2E80 <= cp <= 0x2FDF)  # CJK and Kangxi radicals
+        or (0x3005 <= cp <= 0x3007)  # ideographic iteration and number marks
+        or (0x3021 <= cp <= 0x3029)  # Hangzhou numerals
+        or (0x3040 <= cp <= 0x30FF)  # Hiragana, Katakana
+        or (0x31F0 <= cp <= 0x31FF)  # Katakana extensions
+        or (0x3400 <= cp <= 0x4DBF)  # CJK extension A
+        or (0x4E00 <= cp <= 0x9FFF)  # CJK unified ideographs
+        or (0xA9E0 <= cp <= 0xA9FF)  # Myanmar extended B
+        or (0xAA60 <= cp <= 0xAA7F)  # Myanmar extended A
+        or (0xF900 <= cp <= 0xFAFF)  # CJK compatibility ideographs
+        or (0xFF66 <= cp <= 0xFF9F)  # halfwidth Katakana
+        or (0x1B000 <= cp <= 0x1B16F)  # Kana supplement and extensions
+        or (0x20000 <= cp <= 0x323AF)  # CJK extensions B to H
+    )
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def text_counts(data, offsets):
+    """Words (single-space separated), characters and spaceless-script characters of every text."""
+    n = offsets.shape[0] - 1
+    words = np.zeros(n, np.int64)
+    chars = np.zeros(n, np.int64)
+    spaceless = np.zeros(n, np.int64)
+    for i in prange(n):
+        start, end = offsets[i], offsets[i + 1]
+        if end == start:
+            continue
+        w, c, z = 1, 0, 0
+        p = start
+        while p < end:
+            cp, width = decode_utf8(data, p)
+            c += 1
+            if cp == 32:
+                w += 1
+            elif cp >= 0x0E00 and _is_spaceless(cp):
+                z += 1
+            p += width
+        words[i], chars[i], spaceless[i] = w, c, z
+    return words, chars, spaceless
+
+
 # ---------------------------------------------------------------- shingling
 
 

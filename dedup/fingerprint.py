@@ -1,7 +1,7 @@
 """Exact keys, shingle sets and MinHash signatures for whole batches of blocks.
 
-Everything here runs on a batch laid out as one UTF-8 buffer (see
-``utf8_buffer``) through the compiled kernels in ``dedup._kernels``.
+Everything here runs on a batch laid out as one UTF-8 buffer (``Utf8Texts``;
+a polars Series is converted) through the compiled kernels in ``dedup._kernels``.
 
 Signatures are datasketch's: for the same ``num_perm``, ``seed``, ``scheme``
 and ``hashfunc=xxhash.xxh32_intdigest``, ``MinHash.update_batch`` over the
@@ -19,11 +19,9 @@ import numpy as np
 import polars as pl
 
 from dedup import _kernels
-from dedup._arrow import utf8_buffer
+from dedup._arrow import Utf8Texts, as_utf8
 from dedup.options import MinHashOptions, ShingleOptions
 
-# Scripts written without spaces between words: a "word" there is a whole phrase.
-SPACELESS_SCRIPTS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
 EXACT_SEED = np.uint64(0)
 SHINGLE_SEED = np.uint64(0)  # xxhash.xxh32_intdigest's default seed
 
@@ -46,16 +44,19 @@ class ShingleSets:
         return np.diff(self.offsets)
 
 
-def exact_keys(normalized: pl.Series) -> np.ndarray:
+Texts = pl.Series | Utf8Texts
+
+
+def exact_keys(normalized: Texts) -> np.ndarray:
     """XXH64 of every normalized text: equal keys mean equal matching forms."""
-    data, offsets = utf8_buffer(normalized)
-    return _kernels.xxh64_blocks(data, offsets, EXACT_SEED)
+    batch = as_utf8(normalized)
+    return _kernels.xxh64_blocks(batch.data, batch.offsets, EXACT_SEED)
 
 
-def word_counts(normalized: pl.Series) -> np.ndarray:
+def word_counts(normalized: Texts) -> np.ndarray:
     """Words of every normalized text (words are separated by single spaces)."""
-    counts = normalized.str.count_matches(" ", literal=True).to_numpy().astype(np.int64) + 1
-    return np.where(normalized.str.len_bytes().to_numpy() == 0, 0, counts)
+    batch = as_utf8(normalized)
+    return _kernels.text_counts(batch.data, batch.offsets)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +67,25 @@ class ShinglePlan:
     units: np.ndarray
 
 
-def shingle_plan(normalized: pl.Series, options: ShingleOptions) -> ShinglePlan:
-    """Character shingles for ``kind="char"`` and for text written without spaces."""
-    words = word_counts(normalized)
-    chars = normalized.str.len_chars().to_numpy().astype(np.int64)
-    spaceless_chars = normalized.str.count_matches(SPACELESS_SCRIPTS).to_numpy().astype(np.int64)
+def shingle_plan(normalized: Texts, options: ShingleOptions) -> ShinglePlan:
+    """Character shingles for ``kind="char"`` and for text written without spaces.
+
+    Text is written without spaces when at least ``spaceless_share`` of its
+    characters are Han, Hiragana, Katakana, Thai, Lao, Khmer or Myanmar.
+    """
+    batch = as_utf8(normalized)
+    words, chars, spaceless_chars = _kernels.text_counts(batch.data, batch.offsets)
     spaceless = (chars > 0) & (spaceless_chars >= options.spaceless_share * chars)
     by_char = np.full(words.size, options.kind == "char") | spaceless
     units = np.where(spaceless, chars - (words - 1).clip(min=0), words)
     return ShinglePlan(by_char, units)
 
 
-def shingle_sets(normalized: pl.Series, options: ShingleOptions) -> ShingleSets:
+def shingle_sets(normalized: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
     """The set of shingle hashes of every normalized text."""
-    data, offsets = utf8_buffer(normalized)
-    by_char = shingle_plan(normalized, options).by_char
+    batch = as_utf8(normalized)
+    data, offsets = batch.data, batch.offsets
+    by_char = (plan or shingle_plan(batch, options)).by_char
     n = np.where(by_char, options.char_n, options.n).astype(np.int64)
     counts = _kernels.count_shingles(data, offsets, by_char, n)
     hash_offsets = np.zeros(counts.size + 1, dtype=np.int64)

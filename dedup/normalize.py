@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 from numba import njit, prange
 
-from dedup._arrow import strings_from_buffer, utf8_buffer
+from dedup._arrow import Utf8Texts, as_utf8
 from dedup._kernels import decode_utf8
 
 _FORMAT_CHARS = r"\p{Cf}"
@@ -197,6 +197,20 @@ def _simple_batch(data, offsets, classes, folds):
                     pending_space = True
                     p = skip
                     continue
+            b = data[p]
+            if b < 0x80:  # ASCII: one byte in, at most one byte out
+                kind = classes[b]
+                if kind == KEEP:
+                    if pending_space and w > base:
+                        out[w] = 32
+                        w += 1
+                    out[w] = folds[b, 0]
+                    w += 1
+                    pending_space = False
+                else:
+                    pending_space = True
+                p += 1
+                continue
             cp, width = decode_utf8(data, p)
             kind = _class_of(cp, classes)
             if kind == FALLBACK:
@@ -223,15 +237,21 @@ def _simple_batch(data, offsets, classes, folds):
     return packed, new_offsets, simple
 
 
-def normalize_series(texts: pl.Series) -> pl.Series:
+def normalize_texts(texts: pl.Series | Utf8Texts) -> Utf8Texts:
     """Normalize every text of a batch (texts of simple characters on the compiled fast path)."""
-    data, offsets = utf8_buffer(texts)
-    packed, new_offsets, simple = _simple_batch(data, offsets, *_simple_tables())
-    result = strings_from_buffer(packed, new_offsets, texts.name)
+    batch = as_utf8(texts)
+    packed, new_offsets, simple = _simple_batch(batch.data, batch.offsets, *_simple_tables())
     others = np.flatnonzero(~simple)
-    if others.size:
-        result = result.scatter(others, _unicode_path(texts.gather(others)))
-    return result
+    if not others.size:
+        return Utf8Texts(packed, new_offsets)
+    slow = _unicode_path(batch.take(~simple).to_series("t"))
+    result = Utf8Texts(packed, new_offsets).to_series("t").scatter(others, slow)
+    return Utf8Texts.from_series(result)
+
+
+def normalize_series(texts: pl.Series) -> pl.Series:
+    """Normalize every text of a batch, as a polars Series."""
+    return normalize_texts(texts).to_series(texts.name)
 
 
 def normalize(text: str) -> str:

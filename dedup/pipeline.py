@@ -25,7 +25,8 @@ from numba.typed import Dict
 
 from dedup import _kernels, candidates, cluster, documents, fingerprint, sources
 from dedup import schema as S
-from dedup.normalize import normalize_series
+from dedup._arrow import Utf8Texts
+from dedup.normalize import normalize_texts
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
 from dedup.segment import segment
@@ -249,18 +250,20 @@ def _process_batch(
         blocks = segment(batch, options.segment)
 
     with acc.stage("normalize"):
-        normalized = normalize_series(blocks[S.TEXT])
+        normalized = normalize_texts(Utf8Texts.from_series(blocks[S.TEXT]))
 
     with acc.stage("fingerprint"):
         gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
-        units = fingerprint.shingle_plan(normalized, options.shingle).units
+        plan = fingerprint.shingle_plan(normalized, options.shingle)
+        units = plan.units
         exact = fingerprint.exact_keys(normalized)
         matchable = units > 0  # a block of only punctuation matches nothing
         first = gids.copy()
         first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
         short = units < options.min_words
         near = matchable & ~short & (first == gids)
-        sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
+        near_plan = fingerprint.ShinglePlan(plan.by_char[near], plan.units[near])
+        sets = fingerprint.shingle_sets(normalized.take(near), options.shingle, near_plan)
         signatures = fingerprint.signatures(sets, options.minhash)
         acc.near_keys.append(candidates.band_keys(signatures, *banding))
         acc.near_ids.append(gids[near])

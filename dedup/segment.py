@@ -27,7 +27,7 @@ import polars as pl
 from numba import njit, prange
 
 from dedup import schema as S
-from dedup._arrow import strings_from_buffer, utf8_buffer
+from dedup._arrow import Utf8Texts
 from dedup._kernels import decode_utf8
 from dedup.options import SegmentOptions
 
@@ -175,18 +175,6 @@ def _segment_batch(data, offsets, bullets, split, runs, heading_max):
     return out, counts, keep
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _gather_bytes(data, starts, ends):
-    """Copy byte spans into one buffer; return it with its offsets."""
-    lengths = ends - starts
-    offsets = np.zeros(starts.shape[0] + 1, np.int64)
-    offsets[1:] = np.cumsum(lengths)
-    out = np.empty(offsets[-1], np.uint8)
-    for i in prange(starts.shape[0]):
-        out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
-    return out, offsets
-
-
 def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
     """Blocks of a batch of documents.
 
@@ -198,14 +186,15 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
         One row per block: ``doc_index``, ``block``, ``start``, ``end``,
         ``line`` and ``text`` (``text`` is ``document[start:end]``).
     """
-    data, offsets = utf8_buffer(documents[S.TEXT])
+    texts = Utf8Texts.from_series(documents[S.TEXT])
+    data, offsets = texts.data, texts.offsets
     out, counts, keep = _segment_batch(
         data, offsets, _BULLETS, _SPLIT_CODES[options.split], options.lists == "run", options.heading_max_chars
     )
     spans = out[keep]
     doc = np.repeat(np.arange(counts.size), counts)
     block = np.arange(doc.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    text_data, text_offsets = _gather_bytes(data, spans[:, 0], spans[:, 1])
+    block_texts = Utf8Texts.from_spans(data, spans[:, 0], spans[:, 1])
     return pl.DataFrame(
         {
             S.DOC_INDEX: documents[S.DOC_INDEX].gather(doc),
@@ -214,4 +203,4 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
             S.END: spans[:, 3],
             S.LINE: (spans[:, 4] + 1).astype(np.int32),
         }
-    ).with_columns(strings_from_buffer(text_data, text_offsets, S.TEXT))
+    ).with_columns(block_texts.to_series(S.TEXT))
