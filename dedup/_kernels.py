@@ -448,52 +448,65 @@ def intersect_sizes(values, offsets, left, right):
     return out
 
 
-@njit(cache=True, nogil=True)
-def bucket_pairs(sorted_keys, order, max_full):
-    """Pairs of items that share a key, from keys sorted with their item ids.
+@njit(inline="always")
+def _bucket_pair_count(k, max_full):
+    if k < 2:
+        return 0
+    return k * (k - 1) // 2 if k <= max_full else 2 * (k - 1)
 
-    A bucket of up to ``max_full`` items yields all its pairs; a larger one
-    (a template repeated on thousands of pages) yields a chain through its
-    items in id order plus a star to its first item, which keeps every item
-    connected for clustering without a quadratic blow-up.
+
+@njit(parallel=True, cache=True, nogil=True)
+def band_pairs(keys, max_full):
+    """Pairs of rows that share a key in some band (rows sorted within each pair).
+
+    A bucket of up to ``max_full`` rows yields all its pairs; a larger one (a
+    template repeated on thousands of pages) yields a chain through its rows
+    plus a star to its first row, which keeps every row connected for
+    clustering without a quadratic blow-up. Bands are sorted in parallel.
     """
-    n = sorted_keys.shape[0]
-    total = 0
-    s = 0
-    while s < n:
-        e = s + 1
-        while e < n and sorted_keys[e] == sorted_keys[s]:
-            e += 1
-        k = e - s
-        if k > 1:
-            total += k * (k - 1) // 2 if k <= max_full else 2 * (k - 1)
-        s = e
-    left = np.empty(total, dtype=np.int64)
-    right = np.empty(total, dtype=np.int64)
-    w = 0
-    s = 0
-    while s < n:
-        e = s + 1
-        while e < n and sorted_keys[e] == sorted_keys[s]:
-            e += 1
-        k = e - s
-        if k > 1:
-            ids = np.sort(order[s:e])
-            if k <= max_full:
-                for x in range(k):
-                    for y in range(x + 1, k):
-                        left[w] = ids[x]
-                        right[w] = ids[y]
+    n, bands = keys.shape
+    orders = np.empty((bands, n), np.int64)
+    counts = np.zeros(bands, np.int64)
+    for j in prange(bands):
+        column = keys[:, j].copy()
+        order = np.argsort(column, kind="mergesort")  # stable: rows stay in order within a bucket
+        orders[j] = order
+        total = 0
+        s = 0
+        while s < n:
+            e = s + 1
+            while e < n and column[order[e]] == column[order[s]]:
+                e += 1
+            total += _bucket_pair_count(e - s, max_full)
+            s = e
+        counts[j] = total
+    starts = np.zeros(bands + 1, np.int64)
+    starts[1:] = np.cumsum(counts)
+    left = np.empty(starts[bands], np.int64)
+    right = np.empty(starts[bands], np.int64)
+    for j in prange(bands):
+        order = orders[j]
+        w = starts[j]
+        s = 0
+        while s < n:
+            e = s + 1
+            while e < n and keys[order[e], j] == keys[order[s], j]:
+                e += 1
+            k = e - s
+            if 1 < k <= max_full:
+                for x in range(s, e):
+                    for y in range(x + 1, e):
+                        left[w] = order[x]
+                        right[w] = order[y]
                         w += 1
-            else:
-                for x in range(1, k):
-                    left[w] = ids[0]
-                    right[w] = ids[x]
-                    w += 1
-                    left[w] = ids[x - 1]
-                    right[w] = ids[x]
-                    w += 1
-        s = e
+            elif k > max_full:
+                for x in range(s + 1, e):
+                    left[w] = order[s]
+                    right[w] = order[x]
+                    left[w + 1] = order[x - 1]
+                    right[w + 1] = order[x]
+                    w += 2
+            s = e
     return left, right
 
 

@@ -78,17 +78,13 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray, max_bucket_pairs: int) ->
 
     Args:
         keys: band keys, one row per item and one column per band.
-        ids: the id of every row.
+        ids: the id of every row, increasing.
         max_bucket_pairs: buckets larger than this are chained, not paired all-to-all.
     """
-    lefts, rights = [], []
-    for band in range(keys.shape[1]):
-        order = np.argsort(keys[:, band], kind="stable")
-        left, right = _kernels.bucket_pairs(keys[order, band], ids[order], max_bucket_pairs)
-        lefts.append(left)
-        rights.append(right)
-    if not lefts:
+    if keys.shape[0] < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    left, right = np.concatenate(lefts), np.concatenate(rights)
+    left, right = _kernels.band_pairs(np.ascontiguousarray(keys), max_bucket_pairs)
     packed = np.unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
-    return (packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    rows_left = (packed >> np.uint64(32)).astype(np.int64)
+    rows_right = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    return ids[rows_left], ids[rows_right]
