@@ -61,7 +61,9 @@ class SegmentOptions:
     heading_max_chars: int = 60
 
     def __post_init__(self) -> None:
-        _require(self.split in ("auto", "line", "paragraph"), f"split must be auto, line or paragraph, got {self.split!r}")
+        _require(
+            self.split in ("auto", "line", "paragraph"), f"split must be auto, line or paragraph, got {self.split!r}"
+        )
         _require(self.lists in ("run", "item"), f"lists must be run or item, got {self.lists!r}")
         _require(self.heading_max_chars >= 0, f"heading_max_chars must be >= 0, got {self.heading_max_chars}")
 

@@ -23,9 +23,9 @@ from numba.typed import Dict
 from dedup import _kernels, candidates, cluster, documents, fingerprint, sources
 from dedup import schema as S
 from dedup.normalize import normalize_series
-from dedup.segment import segment
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
+from dedup.segment import segment
 from dedup.store import PartStore, SetStore, scratch_folder
 
 GID = "gid"  # global block number, in read order

@@ -137,7 +137,9 @@ class ScanResult:
             ]
             for name in TABLES[1:]:
                 frame: pl.DataFrame = getattr(self, name)
-                written.append(_atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata)))
+                written.append(
+                    _atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
+                )
             text = json.dumps(self.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
             written.append(_atomic(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
         except OSError as exc:

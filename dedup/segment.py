@@ -27,9 +27,7 @@ from dedup.options import SegmentOptions
 
 NEWLINE = 10
 _BULLETS = np.array([ord(c) for c in "-*+•‣◦▪▫●○·–—⁃∙■□➢➤►▸"], dtype=np.uint32)
-_EXTRA_SPACES = np.array(
-    [0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF, 0x200B], dtype=np.uint32
-)
+_EXTRA_SPACES = np.array([0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF, 0x200B], dtype=np.uint32)
 _TERMINAL = np.array([ord(c) for c in ".!?:;…\"'“”»«)]"], dtype=np.uint32)
 WRAP_MAX_WIDTH = 100
 

@@ -83,7 +83,9 @@ def _decode(raw: bytes, path: str, encoding: str) -> tuple[str, ReadWarning | No
     except UnicodeDecodeError as exc:
         text = raw.decode(encoding, errors="replace")
         bad = text.count("\ufffd") - raw.decode(encoding, errors="ignore").count("\ufffd")
-        warning = ReadWarning(path, None, "undecodable bytes", f"{bad} undecodable byte sequence(s) replaced ({exc.reason})")
+        warning = ReadWarning(
+            path, None, "undecodable bytes", f"{bad} undecodable byte sequence(s) replaced ({exc.reason})"
+        )
         return text, warning
 
 
@@ -211,7 +213,9 @@ def read_documents(paths: Sequence[str | Path], options: ReadOptions, stats: Rea
         reader = reader_for(path)
         if reader is None:
             if not explicit:
-                stats.skips.append(Skip(str(path), None, "unknown format", f"not a known format ({path.suffix or 'no suffix'})"))
+                stats.skips.append(
+                    Skip(str(path), None, "unknown format", f"not a known format ({path.suffix or 'no suffix'})")
+                )
                 continue
             reader = read_text  # a file named on purpose is read as text
         stats.files += 1
