@@ -66,6 +66,19 @@ class ScanResult:
     scratch: Any = None  # keeps the spill folder alive as long as the result
     _blocks: pl.DataFrame | None = None
 
+    def close(self) -> None:
+        """Remove the spill folder now (``blocks`` stays usable if it was loaded)."""
+        if self._blocks is None:
+            self._blocks = self.blocks_lazy.collect()
+        if self.scratch is not None:
+            self.scratch.close()
+
+    def __enter__(self) -> ScanResult:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     @property
     def blocks(self) -> pl.DataFrame:
         """Every block with its offsets, text and cluster (``None`` when unique)."""

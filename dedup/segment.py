@@ -66,8 +66,8 @@ def _line_features(cps: np.ndarray, doc_starts: np.ndarray) -> dict[str, np.ndar
     first = np.where(blank, line_start, first)
 
     # Pad so that looking a few characters past the end of a line is safe.
-    pad = np.concatenate((cps, np.full(4, NEWLINE, dtype=np.uint32)))
-    pad_space = np.concatenate((space, np.zeros(4, dtype=bool)))
+    pad = np.concatenate((cps, np.full(8, NEWLINE, dtype=np.uint32)))
+    pad_space = np.concatenate((space, np.zeros(8, dtype=bool)))
 
     def at(offset: int) -> np.ndarray:
         return pad[first + offset]
