@@ -6,6 +6,7 @@ The public API::
     result = dedup.scan(["seeds/"], dedup.ScanOptions())
     result.clusters      # polars DataFrames: blocks, pairs, clusters, documents
     result.write("scan/")
+    again = dedup.load("scan/")   # the same kind of object, read back without recomputing
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dedup.options import (
     ShingleOptions,
 )
 from dedup.pipeline import scan
-from dedup.result import ScanResult, ScanStats
+from dedup.result import ScanResult, ScanStats, load
 
 __all__ = [
     "DedupError",
@@ -37,6 +38,7 @@ __all__ = [
     "ScanStats",
     "SegmentOptions",
     "ShingleOptions",
+    "load",
     "normalize",
     "scan",
 ]
