@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from dedup.errors import DedupError
+from dedup.htmlreport import write_html
 from dedup.options import LSHOptions, MinHashOptions, ReadOptions, ScanOptions, SegmentOptions, ShingleOptions
 from dedup.pipeline import scan as run_scan
-from dedup.report import render_summary
+from dedup.progress import progress_bars
+from dedup.report import render_report
+from dedup.result import ScanResult, load
 
 app = typer.Typer(
     help="Find exact and near-duplicate paragraphs in scraped pages.",
@@ -52,11 +57,13 @@ def scan(
     split: Annotated[str, typer.Option(help="Lines into blocks: auto, line or paragraph.")] = "auto",
     id_field: Annotated[str, typer.Option(help="JSONL field of the document id (dotted for nested).")] = "id",
     text_field: Annotated[str, typer.Option(help="JSONL field of the document text (dotted for nested).")] = "text",
-    top: Annotated[int, typer.Option(help="How many clusters and pairs the summary shows.")] = 10,
+    top: Annotated[int, typer.Option(help="How many clusters and pairs the report shows.")] = 10,
+    html: Annotated[Path | None, typer.Option(help="Also write the HTML report to this file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 2 when any record was skipped.")] = False,
 ) -> None:
     """Scan documents for repeated and near-repeated blocks."""
-    try:
+    with _translated():
         options = ScanOptions(
             read=ReadOptions(id_field=id_field, text_field=text_field),
             segment=SegmentOptions(split=split, lists=lists),  # type: ignore[arg-type]
@@ -65,25 +72,65 @@ def scan(
             lsh=LSHOptions(threshold=threshold, containment=containment, bands=bands, rows=rows),
             min_words=min_words,
         )
-        result = run_scan(paths, options)
-        if out is not None:
-            result.write(out)
+        with progress_bars(Console(stderr=True), quiet) as progress:
+            result = run_scan(paths, options, progress=progress)
+        with result:
+            written = _save(result, out, html)
+            for skip in result.stats.skips:
+                typer.echo(f"Skipped {skip}", err=True)
+            _show(result, json_summary, top, written)
+    if strict and result.stats.skips:
+        typer.echo(f"Error: {len(result.stats.skips)} records skipped and --strict is set", err=True)
+        raise typer.Exit(2)
+
+
+@app.command()
+def report(
+    scan_dir: Annotated[Path, typer.Argument(help="A folder written by dedup scan --out.", show_default=False)],
+    json_summary: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")
+    ] = False,
+    top: Annotated[int, typer.Option(help="How many clusters and pairs the report shows.")] = 10,
+    html: Annotated[Path | None, typer.Option(help="Also write the HTML report to this file.")] = None,
+) -> None:
+    """Show a saved scan again from its Parquet files, without recomputing."""
+    with _translated():
+        result = load(scan_dir)
+        _show(result, json_summary, top, _save(result, None, html))
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The one place where dedup's errors become ``Error: …`` and exit code 2."""
+    try:
+        yield
     except DedupError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
-    for skip in result.stats.skips:
-        typer.echo(f"Skipped {skip}", err=True)
+
+def _save(result: ScanResult, out: Path | None, html: Path | None) -> list[str]:
+    """Write what was asked for; say what was written."""
+    written = []
+    if out is not None:
+        result.write(out)
+        written.append(f"Wrote {out}/: blocks, pairs, clusters, documents (.parquet) and scan.json")
+    if html is not None:
+        write_html(result, html)
+        written.append(f"Wrote {html}: the HTML report")
+    return written
+
+
+def _show(result: ScanResult, json_summary: bool, top: int, written: list[str]) -> None:
     if json_summary:
         typer.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        width = shutil.get_terminal_size((100, 24)).columns
-        typer.echo(render_summary(result, top=top, width=width))
-        if out is not None:
-            typer.echo(f"\nWrote {out}/: blocks, pairs, clusters, documents (.parquet) and scan.json")
-    if strict and result.stats.skips:
-        typer.echo(f"Error: {len(result.stats.skips)} records skipped and --strict is set", err=True)
-        raise typer.Exit(2)
+        return
+    console = Console(highlight=False)
+    render_report(result, console, top=top)
+    if written:
+        console.print()
+    for line in written:
+        console.print(line, markup=False)
 
 
 def main() -> None:
