@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from rich.console import Console, Group, RenderableType
+from rich.console import Console
 from rich.text import Text
 
 from dedup import schema as S
@@ -54,7 +54,7 @@ def render_report(result: ScanResult, console: Console, top: int = 10) -> None:
     where = occurrences(result, shown[S.CLUSTER].to_list() + short[S.CLUSTER].to_list())
     texts = _pair_texts(result, near.head(top))
 
-    sections: list[RenderableType] = [_summary(summary, result)]
+    sections: list[list[Text]] = [_summary(summary, result)]
     if shown.height:
         sections.append(_largest(shown, long_clusters.height, where, console))
     if near.height:
@@ -69,7 +69,9 @@ def render_report(result: ScanResult, console: Console, top: int = 10) -> None:
     for index, section in enumerate(sections):
         if index:
             console.print()
-        console.print(section)
+        for part in section:
+            # Wrapped here rather than by the console, which would pad wrapped lines with spaces.
+            console.print(_indented(part, console, 0))
 
 
 def occurrences(result: ScanResult, clusters: list[int]) -> pl.DataFrame:
@@ -99,7 +101,7 @@ def _heading(title: str, shown: int, total: int) -> Text:
     return Text(title, style=STYLE["title"]) + Text(count, style=STYLE["dim"])
 
 
-def _summary(summary: dict[str, Any], result: ScanResult) -> RenderableType:
+def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
     rows: list[tuple[str, Text | str]] = [
         (
             "Scanned",
@@ -129,7 +131,7 @@ def _summary(summary: dict[str, Any], result: ScanResult) -> RenderableType:
     rows += [("Warning", str(warning)) for warning in result.stats.warnings[:PLACES]]
     label_width = max(len(label) for label, _ in rows) + 2
     # Plain lines rather than a rich table: a table pads every line to its width, which piped output should not carry.
-    return Group(*(Text(label.ljust(label_width), style=STYLE["title"]) + value for label, value in rows))
+    return [Text(label.ljust(label_width), style=STYLE["title"]) + value for label, value in rows]
 
 
 def _places(where: pl.DataFrame, cluster: int, limit: int) -> Text:
@@ -164,8 +166,8 @@ def _clipped(text: str, console: Console, width: int, lines: int) -> Text:
     return Text("\n").join(kept)
 
 
-def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Console) -> RenderableType:
-    parts: list[RenderableType] = [_heading("Largest clusters", shown.height, total)]
+def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Largest clusters", shown.height, total)]
     width = max(console.width - INDENT, 20)
     for row in shown.iter_rows(named=True):
         documents = _count(row[S.N_DOCS], "document")
@@ -181,7 +183,7 @@ def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Cons
         parts.append(
             _indented(Text("at ", style=STYLE["dim"]) + _places(where, row[S.CLUSTER], PLACES), console, INDENT)
         )
-    return Group(*parts)
+    return parts
 
 
 def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int], str]:
@@ -198,8 +200,8 @@ def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int]
     return {(doc_id, block): text for doc_id, block, text in found.iter_rows()}
 
 
-def _near_pairs(near: pl.DataFrame, top: int, texts: dict[tuple[str, int], str], console: Console) -> RenderableType:
-    parts: list[RenderableType] = [_heading("Near pairs", min(near.height, top), near.height)]
+def _near_pairs(near: pl.DataFrame, top: int, texts: dict[tuple[str, int], str], console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Near pairs", min(near.height, top), near.height)]
     for row in near.head(top).iter_rows(named=True):
         parts.append(
             Text.assemble(
@@ -214,7 +216,7 @@ def _near_pairs(near: pl.DataFrame, top: int, texts: dict[tuple[str, int], str],
         )
         old, new = texts[(row[S.DOC_A], row[S.BLOCK_A])], texts[(row[S.DOC_B], row[S.BLOCK_B])]
         parts.append(_indented(diff_text(word_diff(old, new), _plain(console)), console, INDENT))
-    return Group(*parts)
+    return parts
 
 
 def diff_text(segments: list[Segment], plain: bool, context: int = CONTEXT_WORDS) -> Text:
@@ -253,8 +255,8 @@ def _around(chunk: str, context: int, keep_head: bool, keep_tail: bool) -> str:
     return lead + " ".join(head) + middle + " ".join(tail) + trail
 
 
-def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> RenderableType:
-    parts: list[RenderableType] = [
+def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> list[Text]:
+    parts: list[Text] = [
         Text("Short lines that repeat", style=STYLE["title"])
         + Text(" (matched exactly, never as near repeats)", style=STYLE["dim"])
     ]
@@ -266,13 +268,11 @@ def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> Render
             _places(where, row[S.CLUSTER], PLACES // 2),
         )
         parts.append(_indented(line, console, 2, hang=4))
-    return Group(*parts)
+    return parts
 
 
-def _contained(contained: pl.DataFrame, top: int, console: Console) -> RenderableType:
-    parts: list[RenderableType] = [
-        _heading("Documents contained in others", min(top, contained.height), contained.height)
-    ]
+def _contained(contained: pl.DataFrame, top: int, console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Documents contained in others", min(top, contained.height), contained.height)]
     for row in contained.head(top).iter_rows(named=True):
         line = Text.assemble(
             (row[S.DOC_ID], STYLE["place"]),
@@ -282,4 +282,4 @@ def _contained(contained: pl.DataFrame, top: int, console: Console) -> Renderabl
             (row[S.CONTAINED_IN], STYLE["place"]),
         )
         parts.append(_indented(line, console, 2, hang=4))
-    return Group(*parts)
+    return parts
