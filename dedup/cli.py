@@ -130,7 +130,7 @@ def _show(result: ScanResult, json_summary: bool, top: int, written: list[str]) 
     if written:
         console.print()
     for line in written:
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)  # a path is kept whole, to copy it
 
 
 def main() -> None:
