@@ -143,8 +143,8 @@ def heatmap(name: str, label: str, names: Sequence[str], matrix: np.ndarray, max
     """
     n = len(names)
     labelled = n <= 40
-    margin = 160 if labelled else 24
-    cell = max(min((max_size - margin) / max(n, 1), 28.0), 1.0)
+    margin = 172 if labelled else 24
+    cell = max(min((max_size - margin) / max(n, 1), 36.0), 1.0)
     size = margin + cell * n + 4
     parts = [_open(name, label, int(size), int(size))]
     parts.append(
@@ -174,8 +174,8 @@ def heatmap(name: str, label: str, names: Sequence[str], matrix: np.ndarray, max
     if labelled:
         for index, item in enumerate(names):
             shown = escape(item if len(item) <= 24 else item[:23] + "…")
-            middle = margin + (index + 0.5) * cell + 4
+            middle = margin + (index + 0.5) * cell + 4  # + 4: about half the text's height, to centre it
             parts.append(f'<text x="{margin - 6}" y="{middle:.1f}" text-anchor="end">{shown}</text>')
-            parts.append(f'<text transform="translate({middle - 4:.1f} {margin - 6}) rotate(-60)">{shown}</text>')
+            parts.append(f'<text transform="translate({middle:.1f} {margin - 6}) rotate(-90)">{shown}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -176,7 +176,11 @@ def _summary_html(summary: dict[str, Any]) -> str:
             f"{summary['files']:,} file{'' if summary['files'] == 1 else 's'}, {summary['blocks']:,} blocks",
         ),
         ("Exact clusters", f"{summary['exact_clusters']:,}", "paragraphs repeated word for word"),
-        ("Near clusters", f"{summary['near_clusters']:,}", f"{summary['near_pairs']:,} near pairs"),
+        (
+            "Near clusters",
+            f"{summary['near_clusters']:,}",
+            f"{summary['near_pairs']:,} near pair{'' if summary['near_pairs'] == 1 else 's'}",
+        ),
         ("Short lines", f"{summary['short_clusters']:,}", "headings and labels that repeat"),
         (
             "Duplicated",

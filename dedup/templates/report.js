@@ -26,12 +26,16 @@
     return docs[c.occurrences[3 * i]] + ":" + c.occurrences[3 * i + 1];
   }
 
-  // What a search looks in: the text and every document the cluster stands in (built once, on first search).
+  // What a search looks in: the text, the words its near copies add, and every document the cluster stands in
+  // (built once, on first search).
   function haystack(c) {
     if (c._haystack === undefined) {
-      var names = {};
+      var names = {}, added = [];
       for (var i = 0; i < c.occurrences.length; i += 3) names[docs[c.occurrences[i]]] = true;
-      c._haystack = (c.text + "\n" + Object.keys(names).join("\n")).toLowerCase();
+      c.diffs.forEach(function (segments) {
+        segments.forEach(function (segment) { if (segment[0] === "+") added.push(segment[1]); });
+      });
+      c._haystack = [c.text].concat(added, Object.keys(names)).join("\n").toLowerCase();
     }
     return c._haystack;
   }
@@ -172,4 +176,7 @@
   byId("prev").addEventListener("click", function () { state.page -= 1; render(); });
   byId("next").addEventListener("click", function () { state.page += 1; render(); window.scrollTo(0, byId("clusters").offsetTop); });
   filter();
+  // At a glance: the first near cluster on the first page shows its differences without a click.
+  var firstNear = byId("cluster-list").querySelector(".cluster.near details");
+  if (firstNear) firstNear.open = true;
 })();
