@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import pydoc_data.topics
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import numpy as np
-import pydoc_data.topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,9 @@ def make_corpus(
     """
     rng = np.random.default_rng(seed)
     real, *_ = _language()
-    headers = [f"Site {s} navigation: Home | Docs | Blog | About | Contact | Search the site {s} archive" for s in range(sites)]
+    headers = [
+        f"Site {s} navigation: Home | Docs | Blog | About | Contact | Search the site {s} archive" for s in range(sites)
+    ]
     footers = [
         f"Copyright {2000 + s} Example Site {s}. All rights reserved. Privacy policy, terms of use and cookie settings."
         for s in range(sites)
@@ -189,7 +191,10 @@ def main() -> None:
     args = parser.parse_args()
     corpus = make_corpus(args.size, seed=args.seed)
     corpus.write_jsonl(args.out)
-    print(f"wrote {len(corpus.documents)} documents, {corpus.n_chars:,} characters, {len(corpus.copies)} copies to {args.out}")
+    print(
+        f"wrote {len(corpus.documents)} documents, {corpus.n_chars:,} characters, "
+        f"{len(corpus.copies)} copies to {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -224,8 +224,30 @@ def count_shingles(data, offsets, by_char, n):
     return counts
 
 
+def chunk_bounds(n: int, size: int = 256) -> np.ndarray:
+    """Chunk boundaries for parallel loops: per-chunk scratch space instead of per-block allocations."""
+    return np.arange(0, n + size, size).clip(max=n)
+
+
+@njit(cache=True)
+def _hash_block(data, start, end, by_char, k_n, buf, out, w, hash_seed):
+    units = _unit_starts(data, start, end, by_char, buf)
+    buf[units] = end + 1  # a virtual unit start one past the end
+    if units < k_n:
+        out[w] = np.uint32(xxh32(data, start, end, hash_seed))
+        return
+    for k in range(units - k_n + 1):
+        # A word shingle ends before the separating space; a char shingle
+        # ends where the next character starts (or at the end of the text).
+        if by_char:
+            stop = end if k + k_n == units else buf[k + k_n]
+        else:
+            stop = buf[k + k_n] - 1
+        out[w + k] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
+
+
 @njit(parallel=True, cache=True)
-def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
+def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed, chunks):
     """XXH32 of every shingle of every block, laid out by ``out_offsets``.
 
     A shingle is the byte span from the start of unit k to the end of unit
@@ -234,25 +256,14 @@ def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
     """
     nb = offsets.shape[0] - 1
     out = np.empty(out_offsets[nb], dtype=np.uint32)
-    for i in prange(nb):
-        start, end = offsets[i], offsets[i + 1]
-        if end == start:
-            continue
-        buf = np.empty(end - start + 1, dtype=np.int64)
-        units = _unit_starts(data, start, end, by_char[i], buf)
-        buf[units] = end + 1  # a virtual unit start one past the end
-        k_n = n[i]
-        w = out_offsets[i]
-        if units < k_n:
-            out[w] = np.uint32(xxh32(data, start, end, hash_seed))
-            continue
-        for k in range(units - k_n + 1):
-            # A word shingle ends before the separating space; a char shingle
-            # ends where the next character starts.
-            stop = buf[k + k_n] - 1 if not by_char[i] else buf[k + k_n]
-            if by_char[i] and k + k_n == units:
-                stop = end
-            out[w + k] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
+    for c in prange(chunks.shape[0] - 1):
+        longest = 0
+        for i in range(chunks[c], chunks[c + 1]):
+            longest = max(longest, offsets[i + 1] - offsets[i])
+        buf = np.empty(longest + 1, dtype=np.int64)
+        for i in range(chunks[c], chunks[c + 1]):
+            if offsets[i + 1] > offsets[i]:
+                _hash_block(data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, out, out_offsets[i], hash_seed)
     return out
 
 
@@ -266,13 +277,13 @@ def sort_unique_segments(values, offsets):
         s, e = offsets[i], offsets[i + 1]
         if e == s:
             continue
-        seg = np.sort(work[s:e])
+        seg = work[s:e]
+        seg.sort()  # in place, on a view: no allocation per block
         m = 1
         for j in range(1, e - s):
             if seg[j] != seg[m - 1]:
                 seg[m] = seg[j]
                 m += 1
-        work[s : s + m] = seg[:m]
         sizes[i] = m
     out_offsets = np.zeros(nb + 1, dtype=np.int64)
     out_offsets[1:] = np.cumsum(sizes)

@@ -164,8 +164,9 @@ class ScanOptions:
 
     Attributes:
         min_words: blocks with fewer normalized words (characters, for text
-            written without spaces) are *short*: they are matched only exactly (a repeated heading still shows up, as a short
-            exact cluster), never as near repeats.
+            written without spaces) are *short*: they are matched only exactly
+            (a repeated heading still shows up, as a short exact cluster),
+            never as near repeats.
         batch_chars: characters of text per batch; memory for text is bounded
             by this, the rest grows with the number of blocks.
     """

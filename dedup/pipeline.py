@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,10 +67,18 @@ class _Accumulator:
     first: list[np.ndarray] = field(default_factory=list)
     near_ids: list[np.ndarray] = field(default_factory=list)
     near_keys: list[np.ndarray] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
-    def time(self, stage: str, started: float) -> None:
-        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the wall and CPU time (all threads) of the block to the stage's totals."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - wall
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + time.process_time() - cpu
 
     @staticmethod
     def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -102,6 +111,16 @@ def scan(
         raise
 
 
+def _timed(items: Iterator[pl.DataFrame], acc: _Accumulator, stage: str) -> Iterator[pl.DataFrame]:
+    """Yield from an iterator, counting the time spent producing each item."""
+    while True:
+        with acc.stage(stage):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
+
+
 def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder, report: Progress) -> ScanResult:
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     set_store, part_store = SetStore(scratch.path), PartStore(scratch.path)
@@ -111,84 +130,76 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     table = Dict.empty(key_type=types.uint64, value_type=types.int64)
     n_docs = n_blocks = 0
 
-    started = time.perf_counter()
     documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
     report("read", 0, None)
     report("fingerprint", 0, None)
-    for batch in sources.batches(documents_iter, options.batch_chars):
-        acc.time("read", started)
+    for batch in _timed(sources.batches(documents_iter, options.batch_chars), acc, "read"):
         batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
         doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
         n_blocks += _process_batch(batch, n_blocks, options, (bands, rows), table, set_store, part_store, acc)
         n_docs += batch.height
         report("fingerprint", n_blocks, None)
-        started = time.perf_counter()
-    acc.time("read", started)
     report("read", n_docs, n_docs)
     report("fingerprint", n_blocks, n_blocks)
     sources.require_documents(read_stats, paths)
 
-    started = time.perf_counter()
-    sets = set_store.finish()
-    near_ids = acc.joined(acc.near_ids, np.int64)
-    report("lsh", 0, near_ids.size)
-    keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
-    slot_left, slot_right = candidates.candidate_pairs(keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs)
-    report("lsh", near_ids.size, near_ids.size)
-    acc.time("candidates", started)
+    with acc.stage("candidates"):
+        sets = set_store.finish()
+        near_ids = acc.joined(acc.near_ids, np.int64)
+        report("lsh", 0, near_ids.size)
+        keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
+        slot_left, slot_right = candidates.candidate_pairs(keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs)
+        report("lsh", near_ids.size, near_ids.size)
 
-    started = time.perf_counter()
-    report("verify", 0, slot_left.size)
-    jaccard, containment = cluster.similarities(sets, slot_left, slot_right)
-    keep = cluster.accepted(jaccard, containment, options.lsh)
-    report("verify", slot_left.size, slot_left.size)
-    acc.time("verify", started)
+    with acc.stage("verify"):
+        report("verify", 0, slot_left.size)
+        jaccard, containment = cluster.similarities(sets, slot_left, slot_right)
+        keep = cluster.accepted(jaccard, containment, options.lsh)
+        report("verify", slot_left.size, slot_left.size)
 
-    started = time.perf_counter()
-    report("cluster", 0, n_blocks)
-    ids = np.arange(n_blocks, dtype=np.int64)
-    first = acc.joined(acc.first, np.int64)
-    exact_left, exact_right = first[first != ids], ids[first != ids]
-    near_left, near_right = near_ids[slot_left[keep]], near_ids[slot_right[keep]]
-    nodes, labels = cluster.components(
-        n_blocks, np.concatenate((exact_left, near_left)), np.concatenate((exact_right, near_right))
-    )
-    block_cluster = np.full(n_blocks, -1, dtype=np.int64)
-    block_cluster[nodes] = labels
-    report("cluster", n_blocks, n_blocks)
-    acc.time("cluster", started)
+    with acc.stage("cluster"):
+        report("cluster", 0, n_blocks)
+        ids = np.arange(n_blocks, dtype=np.int64)
+        first = acc.joined(acc.first, np.int64)
+        exact_left, exact_right = first[first != ids], ids[first != ids]
+        near_left, near_right = near_ids[slot_left[keep]], near_ids[slot_right[keep]]
+        nodes, labels = cluster.components(
+            n_blocks, np.concatenate((exact_left, near_left)), np.concatenate((exact_right, near_right))
+        )
+        block_cluster = np.full(n_blocks, -1, dtype=np.int64)
+        block_cluster[nodes] = labels
+        report("cluster", n_blocks, n_blocks)
 
-    started = time.perf_counter()
-    report("tables", 0, n_blocks)
-    docs = pl.concat(doc_frames) if doc_frames else pl.DataFrame()
-    numbers = pl.DataFrame(
-        {
-            GID: ids,
-            S.DOC_INDEX: acc.joined(acc.doc_index, np.int64),
-            S.BLOCK: acc.joined(acc.block, np.int32),
-            S.LINE: acc.joined(acc.line, np.int32),
-            S.N_CHARS: acc.joined(acc.n_chars, np.int64),
-            S.SHORT: acc.joined(acc.short, bool),
-            S.CLUSTER: block_cluster,
-        }
-    ).with_columns(pl.col(S.CLUSTER).replace(-1, None))
-    pair_frame = _pairs(
-        numbers,
-        docs,
-        exact=(exact_left, exact_right),
-        near=(near_left, near_right, jaccard[keep], containment[keep]),
-    )
-    result_blocks = (
-        part_store.scan(S.BLOCKS_SCHEMA)
-        .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left")
-        .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
-        .sort(GID)
-        .select(list(S.BLOCKS_SCHEMA))
-    )
-    clusters = _clusters(numbers, docs, pair_frame, part_store)
-    doc_table = documents.roll_up(numbers, docs)
-    report("tables", n_blocks, n_blocks)
-    acc.time("report", started)
+    with acc.stage("tables"):
+        report("tables", 0, n_blocks)
+        docs = pl.concat(doc_frames)
+        numbers = pl.DataFrame(
+            {
+                GID: ids,
+                S.DOC_INDEX: acc.joined(acc.doc_index, np.int64),
+                S.BLOCK: acc.joined(acc.block, np.int32),
+                S.LINE: acc.joined(acc.line, np.int32),
+                S.N_CHARS: acc.joined(acc.n_chars, np.int64),
+                S.SHORT: acc.joined(acc.short, bool),
+                S.CLUSTER: block_cluster,
+            }
+        ).with_columns(pl.col(S.CLUSTER).replace(-1, None))
+        pair_frame = _pairs(
+            numbers,
+            docs,
+            exact=(exact_left, exact_right),
+            near=(near_left, near_right, jaccard[keep], containment[keep]),
+        )
+        result_blocks = (
+            part_store.scan(S.BLOCKS_SCHEMA)
+            .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left")
+            .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
+            .sort(GID)
+            .select(list(S.BLOCKS_SCHEMA))
+        )
+        clusters = _clusters(numbers, docs, pair_frame, part_store)
+        doc_table = documents.roll_up(numbers, docs)
+        report("tables", n_blocks, n_blocks)
 
     stats = ScanStats(
         files=read_stats.files,
@@ -201,7 +212,8 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
         rows=rows,
         skips=read_stats.skips,
         warnings=read_stats.warnings,
-        seconds=acc.timings,
+        seconds=acc.seconds,
+        cpu_seconds=acc.cpu_seconds,
     )
     return ScanResult(
         blocks_lazy=result_blocks,
@@ -225,46 +237,41 @@ def _process_batch(
     acc: _Accumulator,
 ) -> int:
     """Fingerprint one batch; keep its numbers and spill its rows and sets."""
-    started = time.perf_counter()
-    blocks = segment(batch, options.segment)
-    acc.time("segment", started)
+    with acc.stage("segment"):
+        blocks = segment(batch, options.segment)
 
-    started = time.perf_counter()
-    normalized = normalize_series(blocks[S.TEXT])
-    acc.time("normalize", started)
+    with acc.stage("normalize"):
+        normalized = normalize_series(blocks[S.TEXT])
 
-    started = time.perf_counter()
-    gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
-    units = fingerprint.shingle_plan(normalized, options.shingle).units
-    exact = fingerprint.exact_keys(normalized)
-    matchable = units > 0  # a block of only punctuation matches nothing
-    first = gids.copy()
-    first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
-    short = units < options.min_words
-    near = matchable & ~short & (first == gids)
-    sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
-    set_store.append(sets)
-    signatures = fingerprint.signatures(sets, options.minhash)
-    acc.near_keys.append(candidates.band_keys(signatures, *banding))
-    acc.near_ids.append(gids[near])
-    acc.time("fingerprint", started)
+    with acc.stage("fingerprint"):
+        gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
+        units = fingerprint.shingle_plan(normalized, options.shingle).units
+        exact = fingerprint.exact_keys(normalized)
+        matchable = units > 0  # a block of only punctuation matches nothing
+        first = gids.copy()
+        first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
+        short = units < options.min_words
+        near = matchable & ~short & (first == gids)
+        sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
+        signatures = fingerprint.signatures(sets, options.minhash)
+        acc.near_keys.append(candidates.band_keys(signatures, *banding))
+        acc.near_ids.append(gids[near])
 
-    started = time.perf_counter()
-    n_chars = (blocks[S.END] - blocks[S.START]).to_numpy()
-    acc.doc_index.append(blocks[S.DOC_INDEX].to_numpy())
-    acc.block.append(blocks[S.BLOCK].to_numpy())
-    acc.line.append(blocks[S.LINE].to_numpy())
-    acc.n_chars.append(n_chars)
-    acc.short.append(short)
-    acc.first.append(first)
-    part_store.append(
-        blocks.with_columns(
-            pl.Series(GID, gids),
-            pl.Series(S.SHORT, short),
-            pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
+    with acc.stage("spill"):
+        set_store.append(sets)
+        acc.doc_index.append(blocks[S.DOC_INDEX].to_numpy())
+        acc.block.append(blocks[S.BLOCK].to_numpy())
+        acc.line.append(blocks[S.LINE].to_numpy())
+        acc.n_chars.append((blocks[S.END] - blocks[S.START]).to_numpy())
+        acc.short.append(short)
+        acc.first.append(first)
+        part_store.append(
+            blocks.with_columns(
+                pl.Series(GID, gids),
+                pl.Series(S.SHORT, short),
+                pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
+            )
         )
-    )
-    acc.time("spill", started)
     return blocks.height
 
 

@@ -50,7 +50,8 @@ class ScanStats:
     rows: int
     skips: list[Skip] = field(default_factory=list)
     warnings: list[ReadWarning] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU time per stage, all threads
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:

@@ -52,7 +52,8 @@ class PartStore:
         self._count = 0
 
     def append(self, frame: pl.DataFrame) -> None:
-        frame.write_parquet(self._folder / f"{self._count:08d}.parquet", statistics=False)
+        # lz4: spill files are read once, soon; speed matters more than size.
+        frame.write_parquet(self._folder / f"{self._count:08d}.parquet", compression="lz4", statistics=False)
         self._count += 1
 
     def scan(self, schema: pl.Schema) -> pl.LazyFrame:

@@ -36,7 +36,9 @@ def _datasketch(shingles: set[str], options: MinHashOptions) -> np.ndarray:
     kind=st.sampled_from(["word", "char"]),
     n=st.integers(1, 5),
 )
-def test_signatures_equal_datasketch(texts: list[str], num_perm: int, seed: int, scheme: str, kind: str, n: int) -> None:
+def test_signatures_equal_datasketch(
+    texts: list[str], num_perm: int, seed: int, scheme: str, kind: str, n: int
+) -> None:
     options = MinHashOptions(num_perm=num_perm, seed=seed, scheme=scheme)  # type: ignore[arg-type]
     shingle_options = ShingleOptions(kind=kind, n=n, char_n=n, spaceless_share=1.0)  # type: ignore[arg-type]
     sets = shingle_sets(pl.Series(texts), shingle_options)

@@ -56,3 +56,22 @@ def test_two_bullet_styles_of_the_seed_cast_list_match(seed_texts: dict[str, str
     assert dash in seed_texts["000_e4840d95eb31815a.txt"]
     assert bullet in seed_texts["001_09200cf2f9f01141.txt"]
     assert normalize(dash) == normalize(bullet)
+
+
+ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=60)
+PIECES = ["1. ", "12) ", " 3.\t", "1234. ", "a", "B", "\n", " ", "-", "x.y", "9"]
+LISTISH = st.lists(st.sampled_from(PIECES), max_size=15)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(ASCII, LISTISH.map("".join)), min_size=1, max_size=5))
+def test_ascii_fast_path_equals_the_unicode_path(texts: list[str]) -> None:
+    from dedup.normalize import _unicode_path
+
+    series = pl.Series(texts, dtype=pl.String)
+    assert normalize_series(series).to_list() == _unicode_path(series).to_list()
+
+
+def test_mixed_batches_keep_their_order() -> None:
+    texts = ["Plain ASCII.", "Straße", "1. eins", "Ｆｕｌｌ", ""]
+    assert normalize_series(pl.Series(texts)).to_list() == ["plain ascii", "strasse", "eins", "full", ""]

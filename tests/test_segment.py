@@ -30,7 +30,11 @@ DOCUMENT = st.lists(LINE, max_size=12).map("\n".join)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(DOCUMENT, min_size=1, max_size=4), st.sampled_from(["auto", "line", "paragraph"]), st.sampled_from(["run", "item"]))
+@given(
+    st.lists(DOCUMENT, min_size=1, max_size=4),
+    st.sampled_from(["auto", "line", "paragraph"]),
+    st.sampled_from(["run", "item"]),
+)
 def test_offsets_map_back_to_the_original_text(texts: list[str], split: str, lists: str) -> None:
     blocks = _blocks(texts, split=split, lists=lists)
     previous_end = {}
@@ -71,7 +75,9 @@ def test_a_list_run_with_its_headings_is_one_block(seed_texts: dict[str, str]) -
 
 
 def test_list_items_one_by_one() -> None:
-    (blocks,) = _texts(["Darsteller\n- Marion Cotillard,\n* Matthias Schoenaerts\n  • Armand\n1. eins\n2) zwei"], lists="item")
+    (blocks,) = _texts(
+        ["Darsteller\n- Marion Cotillard,\n* Matthias Schoenaerts\n  • Armand\n1. eins\n2) zwei"], lists="item"
+    )
     assert blocks == ["Darsteller", "- Marion Cotillard,", "* Matthias Schoenaerts", "• Armand", "1. eins", "2) zwei"]
 
 
