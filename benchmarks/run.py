@@ -104,9 +104,7 @@ def run_dedup(corpus: Path, threshold: float, cores: int, out: Path) -> dict[str
         f"print(json.dumps(child_scan(Path({str(corpus)!r}), {threshold}, Path({str(out)!r}))))"
     )
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     measured["process_wall_s"] = time.perf_counter() - started
     mb = corpus.stat().st_size / 1e6
@@ -177,8 +175,13 @@ def run_datasketch(texts: list[str], threshold: float, num_perm: int, bands: int
     pairs = [(key, other) for key, m in enumerate(signatures) for other in lsh.query(m) if other > key]
     components(len(texts), pairs)
     cpu_s = time.process_time() - cpu
-    return {"cpu_s": cpu_s, "blocks": len(texts), "cpu_us_per_block": cpu_s / len(texts) * 1e6,
-            "candidate_pairs": len(pairs), "banding": [lsh.b, lsh.r]}
+    return {
+        "cpu_s": cpu_s,
+        "blocks": len(texts),
+        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
+        "candidate_pairs": len(pairs),
+        "banding": [lsh.b, lsh.r],
+    }
 
 
 def run_rensa(texts: list[str], threshold: float, num_perm: int, bands: int) -> dict[str, Any] | None:
@@ -195,8 +198,13 @@ def run_rensa(texts: list[str], threshold: float, num_perm: int, bands: int) -> 
     pairs = [(key, other) for key, others in enumerate(found) for other in others if other > key]
     components(len(texts), pairs)
     cpu_s = time.process_time() - cpu
-    return {"cpu_s": cpu_s, "blocks": len(texts), "cpu_us_per_block": cpu_s / len(texts) * 1e6,
-            "candidate_pairs": len(pairs), "banding": [bands, num_perm // bands]}
+    return {
+        "cpu_s": cpu_s,
+        "blocks": len(texts),
+        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
+        "candidate_pairs": len(pairs),
+        "banding": [bands, num_perm // bands],
+    }
 
 
 def run_dedup_stages(texts: list[str], threshold: float) -> dict[str, Any]:
@@ -216,8 +224,13 @@ def run_dedup_stages(texts: list[str], threshold: float) -> dict[str, Any]:
     keep = cluster.accepted(jaccard, containment, options.lsh)
     cluster.components(len(texts), left[keep], right[keep])
     cpu_s = time.process_time() - cpu
-    return {"cpu_s": cpu_s, "blocks": len(texts), "cpu_us_per_block": cpu_s / len(texts) * 1e6,
-            "candidate_pairs": int(left.size), "banding": [bands, rows]}
+    return {
+        "cpu_s": cpu_s,
+        "blocks": len(texts),
+        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
+        "candidate_pairs": int(left.size),
+        "banding": [bands, rows],
+    }
 
 
 # -------------------------------------------------------------------- quality
@@ -225,11 +238,12 @@ def run_dedup_stages(texts: list[str], threshold: float) -> dict[str, Any]:
 
 def quality(scan_dir: Path, threshold: float, queries: int, seed: int) -> dict[str, Any]:
     """Recall and precision against exact Jaccard computed by brute force."""
+    from scipy.sparse import csr_matrix
+
     import dedup
     from dedup import schema as S
     from dedup.fingerprint import shingle_sets
     from dedup.normalize import normalize_series
-    from scipy.sparse import csr_matrix
 
     blocks = pl.read_parquet(scan_dir / "blocks.parquet").with_row_index("gid")
     long_blocks = blocks.filter(~pl.col(S.SHORT))

@@ -239,7 +239,7 @@ def _hash_block(data, start, end, by_char, k_n, buf, out, w, hash_seed):
     for k in range(units - k_n + 1):
         # A word shingle ends before the separating space; a char shingle
         # ends where the next character starts (or at the end of the text).
-        if by_char:
+        if by_char:  # noqa: SIM108 - two rules read better as two branches
             stop = end if k + k_n == units else buf[k + k_n]
         else:
             stop = buf[k + k_n] - 1
