@@ -77,7 +77,7 @@ def bar_chart(
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{AXIS}">{_number(tick)}</text>')
     for index, category in enumerate(categories):
         x = left + index * slot + (slot - bar) / 2
-        base = top + plot_h
+        base = float(top + plot_h)
         for series_name, values, colour in series:
             value = float(values[index])
             if value <= 0:

@@ -257,9 +257,9 @@ def _options_from_dict(data: dict[str, Any]) -> ScanOptions:
     defaults = ScanOptions()
     parts: dict[str, Any] = {}
     for option in dataclasses.fields(ScanOptions):
-        default = getattr(defaults, option.name)
         value = data[option.name]
-        parts[option.name] = type(default)(**value) if dataclasses.is_dataclass(default) else value
+        # A stage's options were saved as a dict (asdict); a plain option as its value.
+        parts[option.name] = type(getattr(defaults, option.name))(**value) if isinstance(value, dict) else value
     return ScanOptions(**parts)
 
 
