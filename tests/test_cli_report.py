@@ -13,7 +13,15 @@ from dedup.cli import app
 from tests.conftest import INTRO, SEEDS
 
 # A clean environment: the developer's or CI's own settings must not decide colour and width.
-PIPED = {"FORCE_COLOR": None, "NO_COLOR": None, "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None, "COLUMNS": "100"}
+PIPED = {
+    "FORCE_COLOR": None,
+    "NO_COLOR": None,
+    "TTY_COMPATIBLE": None,
+    "TTY_INTERACTIVE": None,
+    "TERM": "xterm-256color",
+    "COLORTERM": None,
+    "COLUMNS": "100",
+}
 TERMINAL = PIPED | {"FORCE_COLOR": "1"}
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
