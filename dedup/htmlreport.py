@@ -275,7 +275,10 @@ def _similarities(result: ScanResult) -> str:
         "near pairs",
     )
     threshold = result.options.lsh.threshold
-    note = f"{near.size:,} near pairs; threshold {threshold:g} (pairs below it were kept for their containment)"
+    below = int((near < threshold).sum())
+    note = f"{near.size:,} near pairs; threshold {threshold:g}"
+    if below:
+        note += f" ({below:,} below it, kept for their containment)"
     return _figure("Similarity of near pairs", note, svg)
 
 

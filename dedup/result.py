@@ -26,6 +26,7 @@ SCHEMAS = {
     "documents": S.DOCUMENTS_SCHEMA,
 }
 SUMMARY_FILE = "scan.json"
+TIMINGS = ("seconds", "cpu_seconds")  # ScanStats fields that are not saved
 FORMAT_VERSION = 1
 
 
@@ -61,12 +62,19 @@ class ScanStats:
         return dict(sorted(counts.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field as JSON-ready values (skips and warnings as records)."""
-        return dataclasses.asdict(self)
+        """The counts as JSON-ready values (skips and warnings as records).
+
+        The times are left out: they differ from run to run, and a saved scan of the same input with the
+        same options is the same bytes.
+        """
+        counts = dataclasses.asdict(self)
+        for timing in TIMINGS:
+            del counts[timing]
+        return counts
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScanStats:
-        """The inverse of ``to_dict``.
+        """The inverse of ``to_dict`` (the times are empty).
 
         Raises:
             KeyError, TypeError: ``data`` lacks a field or has one this version does not know.
