@@ -98,7 +98,7 @@ def _plain(console: Console) -> bool:
 
 def _heading(title: str, shown: int, total: int) -> Text:
     count = f" ({shown:,} of {total:,})" if total > shown else f" ({total:,})"
-    return Text(title, style=STYLE["title"]) + Text(count, style=STYLE["dim"])
+    return Text.assemble((title, STYLE["title"]), (count, STYLE["dim"]))
 
 
 def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
@@ -131,7 +131,7 @@ def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
     rows += [("Warning", str(warning)) for warning in result.stats.warnings[:PLACES]]
     label_width = max(len(label) for label, _ in rows) + 2
     # Plain lines rather than a rich table: a table pads every line to its width, which piped output should not carry.
-    return [Text(label.ljust(label_width), style=STYLE["title"]) + value for label, value in rows]
+    return [Text.assemble((label.ljust(label_width), STYLE["title"]), value) for label, value in rows]
 
 
 def _places(where: pl.DataFrame, cluster: int, limit: int) -> Text:
@@ -181,7 +181,7 @@ def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Cons
         )
         parts.append(_indented(_clipped(row[S.TEXT], console, width, TEXT_LINES), console, INDENT))
         parts.append(
-            _indented(Text("at ", style=STYLE["dim"]) + _places(where, row[S.CLUSTER], PLACES), console, INDENT)
+            _indented(Text.assemble(("at ", STYLE["dim"]), _places(where, row[S.CLUSTER], PLACES)), console, INDENT)
         )
     return parts
 
@@ -257,8 +257,9 @@ def _around(chunk: str, context: int, keep_head: bool, keep_tail: bool) -> str:
 
 def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> list[Text]:
     parts: list[Text] = [
-        Text("Short lines that repeat", style=STYLE["title"])
-        + Text(" (matched exactly, never as near repeats)", style=STYLE["dim"])
+        Text.assemble(
+            ("Short lines that repeat", STYLE["title"]), (" (matched exactly, never as near repeats)", STYLE["dim"])
+        )
     ]
     for row in short.iter_rows(named=True):
         flat = " ".join(row[S.TEXT].split())

@@ -131,3 +131,11 @@ def test_top_limits_every_section(seed_scan: dedup.ScanResult) -> None:
     long_clusters = seed_scan.clusters.filter(~pl.col(S.SHORT)).height
     assert f"Largest clusters (1 of {long_clusters})" in text
     assert len(re.findall(r"^#\d+ ", text, flags=re.MULTILINE)) == 1
+
+
+def test_styles_stay_on_their_words(seed_scan: dedup.ScanResult) -> None:
+    lines = _render(seed_scan, colour=True).splitlines()
+    bold, reset = "\x1b[1m", "\x1b[0m"
+    assert lines[0].startswith(f"{bold}Scanned     {reset}3 documents")  # the label is bold, the value is not
+    at_line = next(line for line in lines if ANSI.sub("", line).lstrip().startswith("at "))
+    assert ANSI.sub("", at_line.split(reset, 1)[0]).strip() == "at"  # "at" is dim, the places have their own style
