@@ -26,7 +26,7 @@ from dedup.diff import INSERT, Segment, word_diff
 from dedup.documents import containment_matrix
 from dedup.errors import OutputError
 from dedup.report import CONTAINED_AT
-from dedup.result import ScanResult, write_atomic
+from dedup.result import ScanResult, atomic_write
 
 MAX_OCCURRENCES = 1_000  # per cluster in the page; the count says how many more blocks.parquet holds
 MAX_HEATMAP_DOCS = 300  # a document-by-document heatmap beyond this is unreadable and heavy
@@ -48,7 +48,7 @@ def write_html(result: ScanResult, path: str | Path) -> Path:
     if target.is_dir():
         raise OutputError(f"{target}: is a folder; give a file name such as report.html")
     try:
-        return write_atomic(target, lambda p: Path(p).write_text(page, encoding="utf-8"))
+        return atomic_write(target, lambda p: Path(p).write_text(page, encoding="utf-8"))
     except OSError as exc:
         raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from exc
 

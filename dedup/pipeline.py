@@ -10,11 +10,13 @@ candidate pairs, verification, clusters, and the per-document roll-up.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 
 import numpy as np
 import polars as pl
@@ -36,7 +38,8 @@ Progress = Callable[[str, int, int | None], None]
 
 Stages and units, in order: ``read`` (documents), ``fingerprint`` (blocks), ``lsh`` (blocks that take part in
 near matching), ``verify`` (candidate pairs), ``cluster`` (blocks), ``tables`` (blocks). Each stage is reported
-at least once when it starts and once with ``done == total`` when it ends.
+at least once when it starts and once with ``done == total`` when it ends. ``read`` is reported from the
+thread that reads ahead, the others from the caller's thread.
 """
 PROGRESS_SECONDS = 0.1  # how often reading reports; a call per document would cost more than the reading
 
@@ -111,6 +114,49 @@ def scan(
         raise
 
 
+_DONE = object()
+
+
+def _prefetch(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Produce the next batch on a background thread while this one is processed.
+
+    Reading and parsing are Python code that holds the GIL, while the stages
+    spend their time in polars and in compiled kernels that release it, so the
+    two overlap on two cores. Order and errors are passed through unchanged.
+    """
+    queue: Queue[object] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer(exc)
+
+    thread = threading.Thread(target=produce, name="dedup-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _timed(items: Iterator[pl.DataFrame], acc: _Accumulator, stage: str) -> Iterator[pl.DataFrame]:
     """Yield from an iterator, counting the time spent producing each item."""
     while True:
@@ -130,10 +176,12 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     table = Dict.empty(key_type=types.uint64, value_type=types.int64)
     n_docs = n_blocks = 0
 
-    documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
     report("read", 0, None)
     report("fingerprint", 0, None)
-    for batch in _timed(sources.batches(documents_iter, options.batch_chars), acc, "read"):
+    # Counted on the reading thread (see _prefetch): the hook must be safe to call from another thread.
+    documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
+    batches = _prefetch(sources.batches(documents_iter, options.batch_chars))
+    for batch in _timed(batches, acc, "read"):
         batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
         doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
         n_blocks += _process_batch(batch, n_blocks, options, (bands, rows), table, set_store, part_store, acc)
@@ -190,11 +238,11 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
             exact=(exact_left, exact_right),
             near=(near_left, near_right, jaccard[keep], containment[keep]),
         )
+        # Parts hold the blocks in read order; joins that keep the left order keep it.
         result_blocks = (
             part_store.scan(S.BLOCKS_SCHEMA)
-            .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left")
-            .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
-            .sort(GID)
+            .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left", maintain_order="left")
+            .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left", maintain_order="left")
             .select(list(S.BLOCKS_SCHEMA))
         )
         clusters = _clusters(numbers, docs, pair_frame, part_store)
@@ -217,6 +265,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     )
     return ScanResult(
         blocks_lazy=result_blocks,
+        block_frames=lambda: _final_blocks(part_store, block_cluster, docs[S.DOC_ID]),
         pairs=pair_frame,
         clusters=clusters,
         documents=doc_table,
@@ -273,6 +322,16 @@ def _process_batch(
             )
         )
     return blocks.height
+
+
+def _final_blocks(parts: PartStore, cluster_of: np.ndarray, doc_ids: pl.Series) -> Iterator[pl.DataFrame]:
+    """The blocks table one spilled batch at a time: memory bounded by a batch, not the corpus."""
+    for frame in parts.frames():
+        clusters = pl.Series(S.CLUSTER, cluster_of[frame[GID].to_numpy()])
+        yield frame.with_columns(
+            pl.when(clusters >= 0).then(clusters).alias(S.CLUSTER),
+            doc_ids.gather(frame[S.DOC_INDEX]).alias(S.DOC_ID),
+        ).select(list(S.BLOCKS_SCHEMA))
 
 
 def _locate(numbers: pl.DataFrame, docs: pl.DataFrame, ids: np.ndarray, suffix: str) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Render a scan for people on a terminal: counts, largest clusters, near pairs with their differences.
+"""Render for people on a terminal: a scan (counts, largest clusters, near pairs with their differences), a clean.
 
 One renderer for every console: rich adds colour on a terminal and leaves plain
 text when the output is piped (its ``Console`` decides; tests force either).
@@ -8,7 +8,7 @@ Without colour, changes are marked the way ``git diff --word-diff`` does:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.text import Text
 from dedup import schema as S
 from dedup.diff import DELETE, EQUAL, INSERT, Segment, word_diff
 from dedup.result import ScanResult
+
+if TYPE_CHECKING:
+    from dedup.clean import CleanResult
 
 INDENT = 4
 TEXT_LINES = 2  # lines of a cluster's text shown under its heading
@@ -284,3 +287,28 @@ def _contained(contained: pl.DataFrame, top: int, console: Console) -> list[Text
         )
         parts.append(_indented(line, console, 2, hang=4))
     return parts
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "0.0%"
+
+
+def render_clean(result: CleanResult) -> str:
+    """What a clean wrote, removed and dropped, and where the audit table is."""
+    stats = result.stats
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(stats.removed_by_kind.items())) or "none"
+    lines = [
+        f"Cleaned {_count(stats.documents, 'document')}: wrote {stats.written:,} to {result.out}/ "
+        f"({_count(stats.files, 'file')}).",
+        f"Removed {_count(stats.blocks_removed, 'repeated block')} "
+        f"({kinds}; {stats.short_removed:,} of them short lines).",
+    ]
+    if stats.dropped:
+        lines.append(f"Dropped {_count(stats.dropped, 'document')} contained in a kept one.")
+    if stats.emptied:
+        lines.append(f"Not written: {_count(stats.emptied, 'document')} that held nothing but repeats.")
+    lines += [
+        f"Cut {stats.chars_removed:,} of {stats.chars:,} characters ({_share(stats.chars_removed, stats.chars)}).",
+        f"Audit table: {result.removed} (every cut, its cluster and the kept occurrence).",
+    ]
+    return "\n".join(lines)

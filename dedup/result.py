@@ -6,12 +6,14 @@ import dataclasses
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from dedup import schema as S
 from dedup.errors import InputError, OptionsError, OutputError
@@ -27,6 +29,8 @@ SCHEMAS = {
 }
 SUMMARY_FILE = "scan.json"
 TIMINGS = ("seconds", "cpu_seconds")  # ScanStats fields that are not saved
+ORDER = "order"  # a block's position in read order
+DOC_POS = "doc_pos"  # a document's position in read order
 FORMAT_VERSION = 1
 
 
@@ -97,6 +101,9 @@ class ScanResult:
     options: ScanOptions
     version: str = field(default_factory=dedup_version)  # of the dedup that made the scan
     scratch: Any = None  # keeps the spill folder alive as long as the result
+    # The blocks table batch by batch, for writing it in bounded memory (a scan's
+    # spilled parts); without it, ``write`` streams ``blocks_lazy``.
+    block_frames: Callable[[], Iterator[pl.DataFrame]] | None = None
     _blocks: pl.DataFrame | None = None
 
     def close(self) -> None:
@@ -118,6 +125,20 @@ class ScanResult:
         if self._blocks is None:
             self._blocks = self.blocks_lazy.collect()
         return self._blocks
+
+    def blocks_in_documents(self) -> pl.LazyFrame:
+        """The blocks (without text) with their document's position in read order,
+        ``doc_pos``, and its ``source`` and ``source_line``: a join that holds even
+        when two documents share an id.
+        """
+        documents = self.documents.select(S.SOURCE, S.SOURCE_LINE).with_row_index(DOC_POS)
+        return (
+            self.blocks_lazy.drop(S.TEXT)
+            .with_row_index(ORDER)
+            # Blocks are numbered from 0 in every document, and every document has one.
+            .with_columns(((pl.col(S.BLOCK) == 0).cum_sum() - 1).cast(pl.UInt32).alias(DOC_POS))
+            .join(documents.lazy(), on=DOC_POS, how="left", maintain_order="left")
+        )
 
     def summary(self) -> dict[str, Any]:
         """Counts and settings, deterministic for the same input and options."""
@@ -178,20 +199,27 @@ class ScanResult:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             metadata = {"dedup": json.dumps(self.settings(), sort_keys=True)}
-            written = [
-                write_atomic(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
-            ]
+            written = [atomic_write(folder / "blocks.parquet", lambda p: self._write_blocks(p, metadata))]
             for name in TABLES[1:]:
                 frame: pl.DataFrame = getattr(self, name)
                 written.append(
-                    write_atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
+                    atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
                 )
             saved = self.summary() | {"stats": self.stats.to_dict()}
             text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            written.append(write_atomic(folder / SUMMARY_FILE, lambda p: Path(p).write_text(text, encoding="utf-8")))
+            written.append(atomic_write(folder / SUMMARY_FILE, lambda p: Path(p).write_text(text, encoding="utf-8")))
         except OSError as exc:
             raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
         return written
+
+    def _write_blocks(self, path: str, metadata: dict[str, str]) -> None:
+        if self.block_frames is None:
+            self.blocks_lazy.sink_parquet(path, metadata=metadata)
+            return
+        schema = pl.DataFrame(schema=S.BLOCKS_SCHEMA).to_arrow().schema.with_metadata(metadata)
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            for frame in self.block_frames():
+                writer.write_table(frame.to_arrow().cast(schema))
 
 
 def load(folder: str | Path) -> ScanResult:
@@ -277,7 +305,7 @@ def _umask() -> int:
     return current
 
 
-def write_atomic(target: Path, write: Any) -> Path:
+def atomic_write(target: Path, write: Any) -> Path:
     """Call ``write(temporary path)`` for a file in the same folder, then rename it into place.
 
     Raises:

@@ -28,30 +28,13 @@ from numba import njit, prange
 
 from dedup import schema as S
 from dedup._arrow import strings_from_buffer, utf8_buffer
+from dedup._kernels import decode_utf8
 from dedup.options import SegmentOptions
 
 NEWLINE = 10
 _BULLETS = np.array([ord(c) for c in "-*+•‣◦▪▫●○·–—⁃∙■□➢➤►▸"], dtype=np.int64)
 WRAP_MAX_WIDTH = 100
 _SPLIT_CODES = {"auto": 0, "line": 1, "paragraph": 2}
-
-
-@njit(inline="always")
-def _decode(data, p):
-    """The code point starting at byte p, and its length in bytes (valid UTF-8)."""
-    b0 = np.int64(data[p])
-    if b0 < 0x80:
-        return b0, 1
-    if b0 < 0xE0:
-        return ((b0 & 0x1F) << 6) | (np.int64(data[p + 1]) & 0x3F), 2
-    if b0 < 0xF0:
-        return ((b0 & 0x0F) << 12) | ((np.int64(data[p + 1]) & 0x3F) << 6) | (np.int64(data[p + 2]) & 0x3F), 3
-    return (
-        ((b0 & 0x07) << 18)
-        | ((np.int64(data[p + 1]) & 0x3F) << 12)
-        | ((np.int64(data[p + 2]) & 0x3F) << 6)
-        | (np.int64(data[p + 3]) & 0x3F)
-    ), 4
 
 
 @njit(inline="always")
@@ -72,24 +55,24 @@ def _is_digit(cp):
 @njit(inline="always")
 def _is_item(data, p, line_end, bullets):
     """Whether the visible text starting at byte p opens a list item."""
-    cp, n = _decode(data, p)
+    cp, n = decode_utf8(data, p)
     q = p + n
     for bullet in bullets:
         if cp == bullet:
-            return q < line_end and _is_space(_decode(data, q)[0])
+            return q < line_end and _is_space(decode_utf8(data, q)[0])
     digits = 0
     while _is_digit(cp) and digits < 4:
         digits += 1
         if q >= line_end:
             return False
-        cp, n = _decode(data, q)
+        cp, n = decode_utf8(data, q)
         q += n
     if digits == 0 or digits > 3 or (cp != 46 and cp != 41):  # "." or ")"
         return False
-    return q < line_end and _is_space(_decode(data, q)[0])
+    return q < line_end and _is_space(decode_utf8(data, q)[0])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _segment_document(data, start, end, bullets, split, runs, heading_max, out, base):
     """Blocks of one document into ``out[base:]``; returns how many.
 
@@ -108,7 +91,7 @@ def _segment_document(data, start, end, bullets, split, runs, heading_max, out, 
 
     line, char, p = 0, 0, start
     while p < end:
-        cp, n = _decode(data, p)
+        cp, n = decode_utf8(data, p)
         if cp == NEWLINE:
             line_end[line] = p
             line += 1
@@ -169,7 +152,7 @@ def _segment_document(data, start, end, bullets, split, runs, heading_max, out, 
     return count
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _segment_batch(data, offsets, bullets, split, runs, heading_max):
     """Blocks of every document; a document has at most one block per line."""
     n_docs = offsets.shape[0] - 1
@@ -192,7 +175,7 @@ def _segment_batch(data, offsets, bullets, split, runs, heading_max):
     return out, counts, keep
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _gather_bytes(data, starts, ends):
     """Copy byte spans into one buffer; return it with its offsets."""
     lengths = ends - starts
