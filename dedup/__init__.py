@@ -9,6 +9,7 @@ The public API::
 
     cleaned = dedup.clean(["crawl/"], "crawl-clean/", dedup.CleanOptions(drop_docs_over=0.9))
     report = dedup.check(["docs/"], dedup.CheckOptions(max_dup_fraction=0.05))
+    again = dedup.load("scan/")   # the same kind of object, read back without recomputing
     report.passed        # and report.findings: every new duplicate, with file and line
 """
 
@@ -30,7 +31,7 @@ from dedup.options import (
     ShingleOptions,
 )
 from dedup.pipeline import scan
-from dedup.result import ScanResult, ScanStats
+from dedup.result import ScanResult, ScanStats, load
 
 __all__ = [
     "Baseline",
@@ -53,6 +54,7 @@ __all__ = [
     "ShingleOptions",
     "check",
     "clean",
+    "load",
     "normalize",
     "restore",
     "scan",

@@ -7,19 +7,20 @@ Exit codes: 0 success (``check``: within the limits), 1 ``check`` over a limit,
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from dedup.baseline import Baseline
 from dedup.check import check as run_check
 from dedup.check import renderer
 from dedup.clean import clean as run_clean
 from dedup.errors import DedupError, OptionsError
+from dedup.htmlreport import write_html
 from dedup.options import (
     CheckOptions,
     CleanOptions,
@@ -31,8 +32,9 @@ from dedup.options import (
     ShingleOptions,
 )
 from dedup.pipeline import scan as run_scan
-from dedup.report import render_clean, render_summary
-from dedup.result import ScanResult
+from dedup.progress import progress_bars
+from dedup.report import render_clean, render_report
+from dedup.result import ScanResult, load
 
 app = typer.Typer(
     help="Find exact and near-duplicate paragraphs in scraped pages.",
@@ -61,6 +63,8 @@ IdField = Annotated[str, typer.Option(help="JSONL field of the document id (dott
 TextField = Annotated[str, typer.Option(help="JSONL field of the document text (dotted for nested).")]
 Strict = Annotated[bool, typer.Option(help="Exit 2 when any record was skipped.")]
 JsonSummary = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")]
+Top = Annotated[int, typer.Option(help="How many clusters and pairs the report shows.")]
+Html = Annotated[Path | None, typer.Option(help="Also write the HTML report to this file.")]
 
 
 def _scan_options(given: dict[str, Any]) -> ScanOptions:
@@ -98,6 +102,31 @@ def _strict(result: ScanResult, strict: bool) -> None:
         raise typer.Exit(2)
 
 
+def _save(result: ScanResult, out: Path | None, html: Path | None) -> list[str]:
+    """Write what was asked for; say what was written."""
+    written = []
+    if out is not None:
+        result.write(out)
+        written.append(f"Wrote {out}/: blocks, pairs, clusters, documents (.parquet) and scan.json")
+    if html is not None:
+        write_html(result, html)
+        written.append(f"Wrote {html}: the HTML report")
+    return written
+
+
+def _show(result: ScanResult, json_summary: bool, top: int, written: list[str]) -> None:
+    """The report (or the --json summary) on stdout, then what was written."""
+    if json_summary:
+        typer.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    console = Console(highlight=False)
+    render_report(result, console, top=top)
+    if written:
+        console.print()
+    for line in written:
+        console.print(line, markup=False, soft_wrap=True)  # a path is kept whole, to copy it
+
+
 @app.callback()
 def _root() -> None:
     """Find exact and near-duplicate paragraphs in scraped pages."""
@@ -125,25 +154,34 @@ def scan(
     split: Split = _DEFAULTS.segment.split,
     id_field: IdField = _DEFAULTS.read.id_field,
     text_field: TextField = _DEFAULTS.read.text_field,
-    top: Annotated[int, typer.Option(help="How many clusters and pairs the summary shows.")] = 10,
+    top: Top = 10,
+    html: Html = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     strict: Strict = False,
 ) -> None:
     """Scan documents for repeated and near-repeated blocks."""
     with _errors():
         options = _scan_options(locals())
-        result = run_scan(paths, options)
-        if out is not None:
-            result.write(out)
-
-    _echo_skips(result)
-    if json_summary:
-        typer.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        width = shutil.get_terminal_size((100, 24)).columns
-        typer.echo(render_summary(result, top=top, width=width))
-        if out is not None:
-            typer.echo(f"\nWrote {out}/: blocks, pairs, clusters, documents (.parquet) and scan.json")
+        with progress_bars(Console(stderr=True), quiet) as progress:
+            result = run_scan(paths, options, progress=progress)
+        with result:
+            written = _save(result, out, html)
+            _echo_skips(result)
+            _show(result, json_summary, top, written)
     _strict(result, strict)
+
+
+@app.command()
+def report(
+    scan_dir: Annotated[Path, typer.Argument(help="A folder written by dedup scan --out.", show_default=False)],
+    json_summary: JsonSummary = False,
+    top: Top = 10,
+    html: Html = None,
+) -> None:
+    """Show a saved scan again from its Parquet files, without recomputing."""
+    with _errors():
+        result = load(scan_dir)
+        _show(result, json_summary, top, _save(result, None, html))
 
 
 @app.command()

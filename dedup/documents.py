@@ -9,7 +9,9 @@ blocks whose cluster also has a block in B, over all of A's block characters;
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+from scipy.sparse import csr_matrix
 
 from dedup import schema as S
 
@@ -85,3 +87,32 @@ def _best_container(clustered: pl.DataFrame) -> pl.DataFrame:
         .first()
         .select(S.DOC_INDEX, OTHER, COVERED)
     )
+
+
+def containment_matrix(blocks: pl.DataFrame, n_chars: np.ndarray) -> np.ndarray:
+    """How much of each document stands in each other document, as a dense matrix (for a few hundred documents).
+
+    Row ``a``, column ``b`` is the share of ``a``'s block characters whose cluster
+    also has a block in ``b``: the measure behind ``containment``, for every pair
+    instead of only the best one. The diagonal is 0.
+
+    Args:
+        blocks: one row per block with ``doc_index`` (0-based, dense), ``cluster`` and ``n_chars``.
+        n_chars: block characters of each document, indexed by ``doc_index``.
+    """
+    n_docs = n_chars.size
+    members = (
+        blocks.filter(pl.col(S.CLUSTER).is_not_null())
+        .group_by(S.DOC_INDEX, S.CLUSTER)
+        .agg(pl.col(S.N_CHARS).sum())
+        .with_columns(pl.col(S.CLUSTER).rank("dense").cast(pl.Int64).alias("slot") - 1)
+    )
+    if members.is_empty():
+        return np.zeros((n_docs, n_docs))
+    shape = (n_docs, int(members["slot"].max()) + 1)  # type: ignore[arg-type]
+    where = (members[S.DOC_INDEX].to_numpy(), members["slot"].to_numpy())
+    chars = csr_matrix((members[S.N_CHARS].to_numpy().astype(np.float64), where), shape=shape)
+    present = csr_matrix((np.ones(members.height), where), shape=shape)
+    covered = (chars @ present.T).toarray()
+    np.fill_diagonal(covered, 0.0)
+    return np.divide(covered, n_chars[:, None], out=np.zeros_like(covered), where=n_chars[:, None] > 0)

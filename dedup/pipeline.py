@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,30 @@ from dedup.segment import segment
 from dedup.store import PartStore, ScratchFolder, SetStore
 
 GID = "gid"  # global block number, in read order
+
+Progress = Callable[[str, int, int | None], None]
+"""``progress(stage, done, total)``: a stage has done ``done`` of ``total`` units (``None``: not known yet).
+
+Stages and units, in order: ``read`` (documents), ``fingerprint`` (blocks), ``lsh`` (blocks that take part in
+near matching), ``verify`` (candidate pairs), ``cluster`` (blocks), ``tables`` (blocks). Each stage is reported
+at least once when it starts and once with ``done == total`` when it ends. ``read`` is reported from the
+thread that reads ahead, the others from the caller's thread.
+"""
+PROGRESS_SECONDS = 0.1  # how often reading reports; a call per document would cost more than the reading
+
+
+def _silent(stage: str, done: int, total: int | None) -> None:
+    """The progress hook of a scan nobody watches."""
+
+
+def _counted(documents: Iterable[sources.Document], progress: Progress) -> Iterator[sources.Document]:
+    """Pass documents through, reporting how many were read every ``PROGRESS_SECONDS``."""
+    last = time.perf_counter()
+    for count, document in enumerate(documents, start=1):
+        if time.perf_counter() - last >= PROGRESS_SECONDS:
+            progress("read", count, None)
+            last = time.perf_counter()
+        yield document
 
 
 @dataclass(slots=True)
@@ -65,12 +89,15 @@ class _Accumulator:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
-def scan(paths: Sequence[str | Path], options: ScanOptions | None = None) -> ScanResult:
+def scan(
+    paths: Sequence[str | Path], options: ScanOptions | None = None, progress: Progress | None = None
+) -> ScanResult:
     """Find exact and near-duplicate blocks in documents.
 
     Args:
         paths: folders, files or glob patterns (see ``dedup.sources``).
         options: every stage's options; defaults work for scraped pages.
+        progress: called with counts per batch and per stage (see ``Progress``); the scan itself prints nothing.
 
     Returns:
         The blocks, pairs, clusters and documents tables, with statistics.
@@ -82,7 +109,7 @@ def scan(paths: Sequence[str | Path], options: ScanOptions | None = None) -> Sca
     options = options or ScanOptions()
     scratch = ScratchFolder()
     try:
-        return _scan(paths, options, scratch)
+        return _scan(paths, options, scratch, progress or _silent)
     except BaseException:
         scratch.close()
         raise
@@ -141,7 +168,7 @@ def _timed(items: Iterator[pl.DataFrame], acc: _Accumulator, stage: str) -> Iter
         yield item
 
 
-def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder) -> ScanResult:
+def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder, report: Progress) -> ScanResult:
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     set_store, part_store = SetStore(scratch.path), PartStore(scratch.path)
     read_stats = sources.ReadStats()
@@ -150,26 +177,37 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     table = Dict.empty(key_type=types.uint64, value_type=types.int64)
     n_docs = n_blocks = 0
 
-    documents_iter = sources.read_documents(paths, options.read, read_stats)
+    report("read", 0, None)
+    report("fingerprint", 0, None)
+    # Counted on the reading thread (see _prefetch): the hook must be safe to call from another thread.
+    documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
     batches = _prefetch(sources.batches(documents_iter, options.batch_chars))
     for batch in _timed(batches, acc, "read"):
         batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
         doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
         n_blocks += _process_batch(batch, n_blocks, options, (bands, rows), table, set_store, part_store, acc)
         n_docs += batch.height
+        report("fingerprint", n_blocks, None)
+    report("read", n_docs, n_docs)
+    report("fingerprint", n_blocks, n_blocks)
     sources.require_documents(read_stats, paths)
 
     with acc.stage("candidates"):
         sets = set_store.finish()
         near_ids = acc.joined(acc.near_ids, np.int64)
+        report("lsh", 0, near_ids.size)
         keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
         slot_left, slot_right = candidates.candidate_pairs(keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs)
+        report("lsh", near_ids.size, near_ids.size)
 
     with acc.stage("verify"):
+        report("verify", 0, slot_left.size)
         jaccard, containment = cluster.similarities(sets, slot_left, slot_right)
         keep = cluster.accepted(jaccard, containment, options.lsh)
+        report("verify", slot_left.size, slot_left.size)
 
     with acc.stage("cluster"):
+        report("cluster", 0, n_blocks)
         ids = np.arange(n_blocks, dtype=np.int64)
         first = acc.joined(acc.first, np.int64)
         exact_left, exact_right = first[first != ids], ids[first != ids]
@@ -179,8 +217,10 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
         )
         block_cluster = np.full(n_blocks, -1, dtype=np.int64)
         block_cluster[nodes] = labels
+        report("cluster", n_blocks, n_blocks)
 
     with acc.stage("tables"):
+        report("tables", 0, n_blocks)
         docs = pl.concat(doc_frames)
         numbers = pl.DataFrame(
             {
@@ -208,6 +248,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
         )
         clusters = _clusters(numbers, docs, pair_frame, part_store)
         doc_table = documents.roll_up(numbers, docs)
+        report("tables", n_blocks, n_blocks)
 
     stats = ScanStats(
         files=read_stats.files,

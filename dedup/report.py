@@ -1,36 +1,84 @@
-"""Render for people: plain-text summaries of a scan and of a clean."""
+"""Render for people on a terminal: a scan (counts, largest clusters, near pairs with their differences), a clean.
+
+One renderer for every console: rich adds colour on a terminal and leaves plain
+text when the output is piped (its ``Console`` decides; tests force either).
+Without colour, changes are marked the way ``git diff --word-diff`` does:
+``[-deleted-]{+inserted+}``. Widths follow the console.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from rich.console import Console
+from rich.text import Text
 
 from dedup import schema as S
+from dedup.diff import DELETE, EQUAL, INSERT, Segment, word_diff
 from dedup.result import ScanResult
 
 if TYPE_CHECKING:
     from dedup.clean import CleanResult
 
+INDENT = 4
+TEXT_LINES = 2  # lines of a cluster's text shown under its heading
+PLACES = 8  # occurrences listed per cluster before "… N more"
+CONTEXT_WORDS = 6  # unchanged words kept either side of a change
+CONTAINED_AT = 0.5  # documents at least this contained in another are listed
 
-def _clip(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: max(width - 1, 1)] + "…"
+STYLE = {
+    "title": "bold",
+    "cluster": "bold cyan",
+    S.EXACT: "green",
+    S.NEAR: "magenta",
+    "place": "blue",
+    "dim": "dim",
+    DELETE: "bold red strike",
+    INSERT: "bold green underline",
+}
+MARKERS = {DELETE: ("[-", "-]"), INSERT: ("{+", "+}")}
 
 
-def _places(occurrences: pl.DataFrame, limit: int) -> str:
-    """``doc:line`` of each occurrence, consecutive lines of one document shortened."""
-    parts: list[str] = []
-    previous = None
-    for doc_id, line in occurrences.select(S.DOC_ID, S.LINE).head(limit).iter_rows():
-        parts.append(f":{line}" if doc_id == previous else f"{doc_id}:{line}")
-        previous = doc_id
-    more = occurrences.height - limit
-    return ", ".join(parts) + (f", … {more} more" if more > 0 else "")
+def render_report(result: ScanResult, console: Console, top: int = 10) -> None:
+    """Print the report of a scan: summary, largest clusters, near pairs, short repeats, containment.
+
+    Args:
+        result: a scan, fresh from ``dedup.scan`` or read back with ``dedup.load``.
+        console: where to print; colour and width are the console's.
+        top: how many clusters, pairs, short lines and documents each section shows.
+    """
+    summary = result.summary()
+    clusters = result.clusters
+    long_clusters = clusters.filter(~pl.col(S.SHORT)).sort([S.N_CHARS, S.CLUSTER], descending=[True, False])
+    shown = long_clusters.head(top)
+    short = clusters.filter(pl.col(S.SHORT)).sort([S.N_BLOCKS, S.CLUSTER], descending=[True, False]).head(top)
+    near = result.pairs.filter(pl.col(S.KIND) == S.NEAR).sort([S.JACCARD, S.CLUSTER], descending=[True, False])
+    where = occurrences(result, shown[S.CLUSTER].to_list() + short[S.CLUSTER].to_list())
+    texts = _pair_texts(result, near.head(top))
+
+    sections: list[list[Text]] = [_summary(summary, result)]
+    if shown.height:
+        sections.append(_largest(shown, long_clusters.height, where, console))
+    if near.height:
+        sections.append(_near_pairs(near, top, texts, console))
+    if short.height:
+        sections.append(_short(short, where, console))
+    contained = result.documents.filter(pl.col(S.CONTAINMENT) >= CONTAINED_AT).sort(
+        [S.CONTAINMENT, S.DOC_ID], descending=[True, False]
+    )
+    if contained.height:
+        sections.append(_contained(contained, top, console))
+    for index, section in enumerate(sections):
+        if index:
+            console.print()
+        for part in section:
+            # Wrapped here rather than by the console, which would pad wrapped lines with spaces.
+            console.print(_indented(part, console, 0))
 
 
 def occurrences(result: ScanResult, clusters: list[int]) -> pl.DataFrame:
-    """Where the blocks of these clusters stand (no text is loaded)."""
+    """Where the blocks of these clusters stand, in reading order (no text is loaded)."""
     return (
         result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.LINE, S.CLUSTER)
         .filter(pl.col(S.CLUSTER).is_in(clusters))
@@ -38,66 +86,211 @@ def occurrences(result: ScanResult, clusters: list[int]) -> pl.DataFrame:
     )
 
 
-def render_summary(result: ScanResult, top: int = 10, width: int = 100) -> str:
-    """The terminal summary: counts, largest clusters, near pairs, short repeats, containment."""
-    summary = result.summary()
-    lines = [
-        f"Scanned {summary['documents']} documents ({summary['files']} files), {summary['blocks']} blocks.",
-        f"Clusters: {summary['exact_clusters']} exact, {summary['near_clusters']} near, "
-        f"{summary['short_clusters']} of short lines; {summary['cross_doc_clusters']} span documents.",
-        f"Duplicated: {summary['dup_chars']:,} of {summary['chars']:,} characters ({summary['dup_fraction']:.1%}).",
-    ]
-    if summary["skipped"]:
-        reasons = ", ".join(f"{n} {reason}" for reason, n in summary["skipped_by_reason"].items())
-        lines.append(f"Skipped {summary['skipped']} records: {reasons}.")
-    for warning in result.stats.warnings[:top]:
-        lines.append(f"Warning: {warning}")
-
-    clusters = result.clusters
-    long_clusters = clusters.filter(~pl.col(S.SHORT)).sort([S.N_CHARS, S.CLUSTER], descending=[True, False])
-    shown = long_clusters.head(top)
-    short = clusters.filter(pl.col(S.SHORT)).sort([S.N_BLOCKS, S.CLUSTER], descending=[True, False]).head(top)
-    where = occurrences(result, shown[S.CLUSTER].to_list() + short[S.CLUSTER].to_list())
-
-    if shown.height:
-        lines += ["", f"Largest clusters ({shown.height} of {long_clusters.height}):"]
-        for row in shown.iter_rows(named=True):
-            lines.append(
-                f"  #{row[S.CLUSTER]} {row[S.KIND]}, {row[S.SCOPE]}: {row[S.N_BLOCKS]} blocks in {row[S.N_DOCS]} "
-                f"document{'s' if row[S.N_DOCS] > 1 else ''}"
-            )
-            lines.append(f"     “{_clip(row[S.TEXT], width - 7)}”")
-            lines.append(f"     at {_places(where.filter(pl.col(S.CLUSTER) == row[S.CLUSTER]), 8)}")
-
-    near = result.pairs.filter(pl.col(S.KIND) == S.NEAR).sort(S.JACCARD, descending=True)
-    if near.height:
-        lines += ["", f"Near pairs ({min(near.height, top)} of {near.height}):"]
-        for row in near.head(top).iter_rows(named=True):
-            lines.append(
-                f"  {row[S.DOC_A]}:{row['line_a']} ~ {row[S.DOC_B]}:{row['line_b']}  "
-                f"jaccard {row[S.JACCARD]:.2f}, containment {row[S.CONTAINMENT]:.2f} (cluster #{row[S.CLUSTER]})"
-            )
-
-    if short.height:
-        lines += ["", "Short lines that repeat (matched exactly, never as near repeats):"]
-        for row in short.iter_rows(named=True):
-            places = _places(where.filter(pl.col(S.CLUSTER) == row[S.CLUSTER]), 4)
-            lines.append(f"  “{_clip(row[S.TEXT], 40)}” ×{row[S.N_BLOCKS]}: {places}")
-
-    contained = result.documents.filter(pl.col(S.CONTAINMENT) >= 0.5).sort(S.CONTAINMENT, descending=True)
-    if contained.height:
-        lines += ["", "Documents contained in others:"]
-        for row in contained.head(top).iter_rows(named=True):
-            lines.append(f"  {row[S.DOC_ID]} is {row[S.CONTAINMENT]:.0%} contained in {row[S.CONTAINED_IN]}")
-    return "\n".join(lines)
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "0.0%"
+def place(doc_id: str, line: int) -> str:
+    """How an occurrence is named everywhere: ``doc:line``."""
+    return f"{doc_id}:{line}"
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _plain(console: Console) -> bool:
+    return console.color_system is None
+
+
+def _heading(title: str, shown: int, total: int) -> Text:
+    count = f" ({shown:,} of {total:,})" if total > shown else f" ({total:,})"
+    return Text.assemble((title, STYLE["title"]), (count, STYLE["dim"]))
+
+
+def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
+    rows: list[tuple[str, Text | str]] = [
+        (
+            "Scanned",
+            f"{summary['documents']:,} documents ({_count(summary['files'], 'file')}), {summary['blocks']:,} blocks",
+        ),
+        (
+            "Clusters",
+            Text.assemble(
+                (f"{summary['exact_clusters']:,} exact", STYLE[S.EXACT]),
+                ", ",
+                (f"{summary['near_clusters']:,} near", STYLE[S.NEAR]),
+                f", {summary['short_clusters']:,} of short lines; {summary['cross_doc_clusters']:,} span documents",
+            ),
+        ),
+        (
+            "Duplicated",
+            Text.assemble(
+                f"{summary['dup_chars']:,} of {summary['chars']:,} characters (",
+                (f"{summary['dup_fraction']:.1%}", STYLE["title"]),
+                ")",
+            ),
+        ),
+    ]
+    if summary["skipped"]:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in summary["skipped_by_reason"].items())
+        rows.append(("Skipped", f"{summary['skipped']:,} records: {reasons}"))
+    rows += [("Warning", str(warning)) for warning in result.stats.warnings[:PLACES]]
+    label_width = max(len(label) for label, _ in rows) + 2
+    # Plain lines rather than a rich table: a table pads every line to its width, which piped output should not carry.
+    return [Text.assemble((label.ljust(label_width), STYLE["title"]), value) for label, value in rows]
+
+
+def _places(where: pl.DataFrame, cluster: int, limit: int) -> Text:
+    """Each occurrence of a cluster as ``doc:line``, then how many more."""
+    rows = where.filter(pl.col(S.CLUSTER) == cluster)
+    names = [place(doc_id, line) for doc_id, line in rows.select(S.DOC_ID, S.LINE).head(limit).iter_rows()]
+    text = Text(", ").join(Text(name, style=STYLE["place"]) for name in names)
+    if rows.height > limit:
+        text.append(f", … {rows.height - limit} more", style=STYLE["dim"])
+    return text
+
+
+def _indented(text: Text, console: Console, indent: int, hang: int = 0) -> Text:
+    """The text wrapped to the console width, indented (lines after the first by ``hang`` more), no trailing spaces."""
+    lines = text.wrap(console, max(console.width - indent - hang, 20))
+    for line in lines:
+        line.rstrip()
+    return Text("\n").join(Text(" " * (indent + (hang if n else 0))) + line for n, line in enumerate(lines))
+
+
+def _clipped(text: str, console: Console, width: int, lines: int) -> Text:
+    """The text flattened and wrapped to at most ``lines`` lines of ``width``, ending in … when cut."""
+    flat = Text(" ".join(text.split()))
+    wrapped = flat.wrap(console, width)
+    if len(wrapped) <= lines:
+        return flat
+    kept = list(wrapped)[:lines]
+    last = kept[-1]
+    last.rstrip()
+    last.truncate(width - 1)
+    last.append("…")
+    return Text("\n").join(kept)
+
+
+def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Largest clusters", shown.height, total)]
+    width = max(console.width - INDENT, 20)
+    for row in shown.iter_rows(named=True):
+        documents = _count(row[S.N_DOCS], "document")
+        parts.append(
+            Text.assemble(
+                (f"#{row[S.CLUSTER]}", STYLE["cluster"]),
+                " ",
+                (row[S.KIND], STYLE[row[S.KIND]]),
+                f", {row[S.SCOPE]}: {row[S.N_BLOCKS]:,} blocks in {documents}, {row[S.N_CHARS]:,} characters",
+            )
+        )
+        parts.append(_indented(_clipped(row[S.TEXT], console, width, TEXT_LINES), console, INDENT))
+        parts.append(
+            _indented(Text.assemble(("at ", STYLE["dim"]), _places(where, row[S.CLUSTER], PLACES)), console, INDENT)
+        )
+    return parts
+
+
+def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int], str]:
+    """Text of both blocks of each pair, keyed by (doc, block)."""
+    if not pairs.height:
+        return {}
+    wanted = pl.concat(
+        [
+            pairs.select(pl.col(S.DOC_A).alias(S.DOC_ID), pl.col(S.BLOCK_A).alias(S.BLOCK)),
+            pairs.select(pl.col(S.DOC_B).alias(S.DOC_ID), pl.col(S.BLOCK_B).alias(S.BLOCK)),
+        ]
+    ).unique()
+    found = result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.TEXT).join(wanted.lazy(), on=[S.DOC_ID, S.BLOCK]).collect()
+    return {(doc_id, block): text for doc_id, block, text in found.iter_rows()}
+
+
+def _near_pairs(near: pl.DataFrame, top: int, texts: dict[tuple[str, int], str], console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Near pairs", min(near.height, top), near.height)]
+    for row in near.head(top).iter_rows(named=True):
+        parts.append(
+            Text.assemble(
+                (place(row[S.DOC_A], row["line_a"]), STYLE["place"]),
+                " ~ ",
+                (place(row[S.DOC_B], row["line_b"]), STYLE["place"]),
+                (
+                    f"  jaccard {row[S.JACCARD]:.2f}, containment {row[S.CONTAINMENT]:.2f}, cluster #{row[S.CLUSTER]}",
+                    STYLE["dim"],
+                ),
+            )
+        )
+        old, new = texts[(row[S.DOC_A], row[S.BLOCK_A])], texts[(row[S.DOC_B], row[S.BLOCK_B])]
+        parts.append(_indented(diff_text(word_diff(old, new), _plain(console)), console, INDENT))
+    return parts
+
+
+def diff_text(segments: list[Segment], plain: bool, context: int = CONTEXT_WORDS) -> Text:
+    """A word diff as one line of text: changes highlighted (or marked when ``plain``), long sameness cut to …
+
+    Args:
+        segments: from ``dedup.diff.word_diff``.
+        plain: mark changes as ``[-old-]{+new+}`` instead of with colour.
+        context: unchanged words kept before and after each change.
+    """
+    text = Text()
+    last = len(segments) - 1
+    for index, (op, chunk) in enumerate(segments):
+        flat = " ".join(chunk.split())
+        if op == EQUAL:
+            text.append(_around(chunk, context, keep_head=index > 0, keep_tail=index < last))
+            continue
+        lead, trail = chunk[: len(chunk) - len(chunk.lstrip())], chunk[len(chunk.rstrip()) :]
+        opening, closing = MARKERS[op] if plain else ("", "")
+        text.append(" " if lead else "")
+        text.append(f"{opening}{flat}{closing}", style=STYLE[op])
+        text.append(" " if trail else "")
+    return text
+
+
+def _around(chunk: str, context: int, keep_head: bool, keep_tail: bool) -> str:
+    """Unchanged text cut to ``context`` words after the previous and before the next change."""
+    words = chunk.split()
+    lead = " " if chunk[:1].isspace() else ""
+    trail = " " if chunk[-1:].isspace() else ""
+    head = words[:context] if keep_head else []
+    tail = words[-context:] if keep_tail else []
+    if len(head) + len(tail) >= len(words):
+        return lead + " ".join(words) + trail
+    middle = " … " if head and tail else ("… " if tail else " …")
+    return lead + " ".join(head) + middle + " ".join(tail) + trail
+
+
+def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> list[Text]:
+    parts: list[Text] = [
+        Text.assemble(
+            ("Short lines that repeat", STYLE["title"]), (" (matched exactly, never as near repeats)", STYLE["dim"])
+        )
+    ]
+    for row in short.iter_rows(named=True):
+        flat = " ".join(row[S.TEXT].split())
+        line = Text.assemble(
+            (f"“{flat if len(flat) <= 40 else flat[:39] + '…'}”", STYLE["title"]),
+            f" ×{row[S.N_BLOCKS]}: ",
+            _places(where, row[S.CLUSTER], PLACES // 2),
+        )
+        parts.append(_indented(line, console, 2, hang=4))
+    return parts
+
+
+def _contained(contained: pl.DataFrame, top: int, console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Documents contained in others", min(top, contained.height), contained.height)]
+    for row in contained.head(top).iter_rows(named=True):
+        line = Text.assemble(
+            (row[S.DOC_ID], STYLE["place"]),
+            " is ",
+            (f"{row[S.CONTAINMENT]:.0%}", STYLE["title"]),
+            " contained in ",
+            (row[S.CONTAINED_IN], STYLE["place"]),
+        )
+        parts.append(_indented(line, console, 2, hang=4))
+    return parts
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "0.0%"
 
 
 def render_clean(result: CleanResult) -> str:

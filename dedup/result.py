@@ -1,4 +1,4 @@
-"""What a scan returns: the four tables, the statistics, and how to save them."""
+"""What a scan returns: the four tables, the statistics, and how to save and load them."""
 
 from __future__ import annotations
 
@@ -16,11 +16,19 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from dedup import schema as S
-from dedup.errors import OutputError
+from dedup.errors import InputError, OptionsError, OutputError
 from dedup.options import ScanOptions
 from dedup.sources import ReadWarning, Skip
 
 TABLES = ("blocks", "pairs", "clusters", "documents")
+SCHEMAS = {
+    "blocks": S.BLOCKS_SCHEMA,
+    "pairs": S.PAIRS_SCHEMA,
+    "clusters": S.CLUSTERS_SCHEMA,
+    "documents": S.DOCUMENTS_SCHEMA,
+}
+SUMMARY_FILE = "scan.json"
+TIMINGS = ("seconds", "cpu_seconds")  # ScanStats fields that are not saved
 ORDER = "order"  # a block's position in read order
 DOC_POS = "doc_pos"  # a document's position in read order
 FORMAT_VERSION = 1
@@ -57,6 +65,29 @@ class ScanStats:
             counts[skip.reason] = counts.get(skip.reason, 0) + 1
         return dict(sorted(counts.items()))
 
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-ready values (skips and warnings as records).
+
+        The times are left out: they differ from run to run, and a saved scan of the same input with the
+        same options is the same bytes.
+        """
+        counts = dataclasses.asdict(self)
+        for timing in TIMINGS:
+            del counts[timing]
+        return counts
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanStats:
+        """The inverse of ``to_dict`` (the times are empty).
+
+        Raises:
+            KeyError, TypeError: ``data`` lacks a field or has one this version does not know.
+        """
+        fields = dict(data)
+        fields["skips"] = [Skip(**skip) for skip in data["skips"]]
+        fields["warnings"] = [ReadWarning(**warning) for warning in data["warnings"]]
+        return cls(**fields)
+
 
 @dataclass(slots=True)
 class ScanResult:
@@ -68,6 +99,7 @@ class ScanResult:
     documents: pl.DataFrame
     stats: ScanStats
     options: ScanOptions
+    version: str = field(default_factory=dedup_version)  # of the dedup that made the scan
     scratch: Any = None  # keeps the spill folder alive as long as the result
     # The blocks table batch by batch, for writing it in bounded memory (a scan's
     # spilled parts); without it, ``write`` streams ``blocks_lazy``.
@@ -139,7 +171,7 @@ class ScanResult:
     def settings(self) -> dict[str, Any]:
         """Everything needed to reproduce or compare the result."""
         return {
-            "dedup_version": dedup_version(),
+            "dedup_version": self.version,
             "format_version": FORMAT_VERSION,
             "options": dataclasses.asdict(self.options),
             "minhash": {
@@ -173,8 +205,9 @@ class ScanResult:
                 written.append(
                     atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
                 )
-            text = json.dumps(self.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            written.append(atomic_write(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
+            saved = self.summary() | {"stats": self.stats.to_dict()}
+            text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            written.append(atomic_write(folder / SUMMARY_FILE, lambda p: Path(p).write_text(text, encoding="utf-8")))
         except OSError as exc:
             raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
         return written
@@ -189,6 +222,83 @@ class ScanResult:
                 writer.write_table(frame.to_arrow().cast(schema))
 
 
+def load(folder: str | Path) -> ScanResult:
+    """A scan saved by ``ScanResult.write``, as the same object ``dedup.scan`` returns, without recomputing.
+
+    The tables are read from the Parquet files (``blocks`` lazily), the statistics and options from ``scan.json``.
+
+    Raises:
+        InputError: the folder, a file or a column is missing, or a file cannot be read; the message names the file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder (expected the folder written by dedup scan --out)")
+    saved = _read_summary(folder / SUMMARY_FILE)
+    tables = {name: _read_table(folder / f"{name}.parquet", SCHEMAS[name], lazy=name == "blocks") for name in TABLES}
+    try:
+        stats = ScanStats.from_dict(saved["stats"])
+        options = _options_from_dict(saved["settings"]["options"])
+        made_by = str(saved["settings"]["dedup_version"])
+    except (KeyError, TypeError, OptionsError) as exc:
+        raise InputError(f"{folder / SUMMARY_FILE}: not a dedup scan summary ({exc!r}); scan again with --out") from exc
+    return ScanResult(
+        blocks_lazy=tables["blocks"],
+        pairs=tables["pairs"],
+        clusters=tables["clusters"],
+        documents=tables["documents"],
+        stats=stats,
+        options=options,
+        version=made_by,
+    )
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: missing; is this a folder written by dedup scan --out?") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from exc
+    if not isinstance(saved, dict):
+        raise InputError(f"{path}: expected a JSON object, got {type(saved).__name__}")
+    found = saved.get("settings", {}).get("format_version") if isinstance(saved.get("settings"), dict) else None
+    if found != FORMAT_VERSION:
+        raise InputError(f"{path}: format version {found!r}, this dedup reads {FORMAT_VERSION}; scan again with --out")
+    return saved
+
+
+def _read_table(path: Path, schema: pl.Schema, lazy: bool) -> Any:
+    """One saved table, checked against its schema."""
+    if not path.is_file():
+        raise InputError(f"{path}: missing; is this a folder written by dedup scan --out?")
+    try:
+        found = pl.read_parquet_schema(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
+    wrong = [
+        f"{name} ({found.get(name, 'missing')}, expected {dtype})"
+        for name, dtype in schema.items()
+        if found.get(name) != dtype
+    ]
+    if wrong:
+        raise InputError(f"{path}: unexpected columns: {', '.join(wrong)}")
+    frame = pl.scan_parquet(path).select(list(schema))
+    return frame if lazy else frame.collect()
+
+
+def _options_from_dict(data: dict[str, Any]) -> ScanOptions:
+    """The options of ``dataclasses.asdict(options)`` back as objects (validated again)."""
+    defaults = ScanOptions()
+    parts: dict[str, Any] = {}
+    for option in dataclasses.fields(ScanOptions):
+        value = data[option.name]
+        # A stage's options were saved as a dict (asdict); a plain option as its value.
+        parts[option.name] = type(getattr(defaults, option.name))(**value) if isinstance(value, dict) else value
+    return ScanOptions(**parts)
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
@@ -196,7 +306,11 @@ def _umask() -> int:
 
 
 def atomic_write(target: Path, write: Any) -> Path:
-    """Write through a temporary file in the same folder, then rename into place."""
+    """Call ``write(temporary path)`` for a file in the same folder, then rename it into place.
+
+    Raises:
+        OSError: from ``write`` or the rename; the temporary file is removed.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     try:

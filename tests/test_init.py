@@ -27,6 +27,7 @@ def test_the_public_api() -> None:
         "ShingleOptions",
         "check",
         "clean",
+        "load",
         "normalize",
         "restore",
         "scan",
