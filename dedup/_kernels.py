@@ -38,12 +38,7 @@ SPACE = np.uint8(32)
 
 @njit(inline="always")
 def _read32(data, p):
-    return (
-        U64(data[p])
-        | (U64(data[p + 1]) << U64(8))
-        | (U64(data[p + 2]) << U64(16))
-        | (U64(data[p + 3]) << U64(24))
-    )
+    return U64(data[p]) | (U64(data[p + 1]) << U64(8)) | (U64(data[p + 2]) << U64(16)) | (U64(data[p + 3]) << U64(24))
 
 
 @njit(inline="always")

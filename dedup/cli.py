@@ -29,14 +29,20 @@ def _root() -> None:
 @app.command()
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Folders, files or glob patterns to read.", show_default=False)],
-    out: Annotated[Path | None, typer.Option(help="Write blocks/pairs/clusters/documents.parquet and scan.json here.")] = None,
-    json_summary: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write blocks/pairs/clusters/documents.parquet and scan.json here.")
+    ] = None,
+    json_summary: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")
+    ] = False,
     threshold: Annotated[float, typer.Option(help="Jaccard similarity of a near repeat.")] = 0.5,
     containment: Annotated[float, typer.Option(help="Containment that also makes a near repeat.")] = 0.8,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 128,
     seed: Annotated[int, typer.Option(help="MinHash seed.")] = 1,
     scheme: Annotated[str, typer.Option(help="datasketch permutation scheme: affine32 or legacy.")] = "affine32",
-    bands: Annotated[int | None, typer.Option(help="LSH bands (with --rows); chosen from the threshold if not given.")] = None,
+    bands: Annotated[
+        int | None, typer.Option(help="LSH bands (with --rows); chosen from the threshold if not given.")
+    ] = None,
     rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
     shingle: Annotated[str, typer.Option(help="Shingle kind: word or char.")] = "word",
     ngram: Annotated[int, typer.Option(help="Words per word shingle.")] = 3,

@@ -39,7 +39,9 @@ def roll_up(blocks: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
         docs.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE)
         .join(per_doc, on=S.DOC_INDEX, how="left")
         .join(best, on=S.DOC_INDEX, how="left")
-        .join(docs.select(pl.col(S.DOC_INDEX).alias(OTHER), pl.col(S.DOC_ID).alias(S.CONTAINED_IN)), on=OTHER, how="left")
+        .join(
+            docs.select(pl.col(S.DOC_INDEX).alias(OTHER), pl.col(S.DOC_ID).alias(S.CONTAINED_IN)), on=OTHER, how="left"
+        )
         .sort(S.DOC_INDEX)
         .with_columns(
             pl.col("n_blocks").fill_null(0),

@@ -21,6 +21,8 @@ import polars as pl
 from dedup import _kernels
 from dedup.options import MinHashOptions, ShingleOptions
 
+# Scripts written without spaces between words: a "word" there is a whole phrase.
+SPACELESS_SCRIPTS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
 EXACT_SEED = np.uint64(0)
 SHINGLE_SEED = np.uint64(0)  # xxhash.xxh32_intdigest's default seed
 
@@ -64,13 +66,29 @@ def word_counts(normalized: pl.Series) -> np.ndarray:
     return np.where(normalized.str.len_bytes().to_numpy() == 0, 0, counts)
 
 
+@dataclass(frozen=True, slots=True)
+class ShinglePlan:
+    """How each text is shingled, and how long it counts as (words or characters)."""
+
+    by_char: np.ndarray
+    units: np.ndarray
+
+
+def shingle_plan(normalized: pl.Series, options: ShingleOptions) -> ShinglePlan:
+    """Character shingles for ``kind="char"`` and for text written without spaces."""
+    words = word_counts(normalized)
+    chars = normalized.str.len_chars().to_numpy().astype(np.int64)
+    spaceless_chars = normalized.str.count_matches(SPACELESS_SCRIPTS).to_numpy().astype(np.int64)
+    spaceless = (chars > 0) & (spaceless_chars >= options.spaceless_share * chars)
+    by_char = np.full(words.size, options.kind == "char") | spaceless
+    units = np.where(spaceless, chars - (words - 1).clip(min=0), words)
+    return ShinglePlan(by_char, units)
+
+
 def shingle_sets(normalized: pl.Series, options: ShingleOptions) -> ShingleSets:
     """The set of shingle hashes of every normalized text."""
     data, offsets = utf8_buffer(normalized)
-    words = word_counts(normalized)
-    chars = normalized.str.len_chars().to_numpy().astype(np.float64)
-    spaceless = chars > options.char_fallback_word_len * np.maximum(words, 1)
-    by_char = np.full(words.size, options.kind == "char") | spaceless
+    by_char = shingle_plan(normalized, options).by_char
     n = np.where(by_char, options.char_n, options.n).astype(np.int64)
     counts = _kernels.count_shingles(data, offsets, by_char, n)
     hash_offsets = np.zeros(counts.size + 1, dtype=np.int64)

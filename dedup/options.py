@@ -72,7 +72,9 @@ class SegmentOptions:
     heading_max_chars: int = 60
 
     def __post_init__(self) -> None:
-        _require(self.split in ("auto", "line", "paragraph"), f"split must be auto, line or paragraph, got {self.split!r}")
+        _require(
+            self.split in ("auto", "line", "paragraph"), f"split must be auto, line or paragraph, got {self.split!r}"
+        )
         _require(self.lists in ("run", "item"), f"lists must be run or item, got {self.lists!r}")
         _require(self.heading_max_chars >= 0, f"heading_max_chars must be >= 0, got {self.heading_max_chars}")
 
@@ -85,21 +87,22 @@ class ShingleOptions:
         kind: ``word`` n-grams, or ``char`` n-grams for every block.
         n: words per word shingle.
         char_n: characters per character shingle.
-        char_fallback_word_len: a block whose average word is longer than this
-            (text written without spaces: Chinese, Japanese, Thai) is shingled
-            by characters even when ``kind`` is ``word``.
+        spaceless_share: a block in which at least this share of characters
+            belong to scripts written without spaces (Han, Hiragana, Katakana,
+            Thai, Lao, Khmer, Myanmar) is shingled by characters even when
+            ``kind`` is ``word``, and its length is counted in characters.
     """
 
     kind: ShingleKind = "word"
     n: int = 3
     char_n: int = 5
-    char_fallback_word_len: float = 20.0
+    spaceless_share: float = 0.3
 
     def __post_init__(self) -> None:
         _require(self.kind in ("word", "char"), f"shingle kind must be word or char, got {self.kind!r}")
         _require(self.n >= 1, f"n must be >= 1, got {self.n}")
         _require(self.char_n >= 1, f"char_n must be >= 1, got {self.char_n}")
-        _require(self.char_fallback_word_len > 0, "char_fallback_word_len must be > 0")
+        _require(0.0 < self.spaceless_share <= 1.0, f"spaceless_share must be in (0, 1], got {self.spaceless_share}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +174,10 @@ class ScanOptions:
     """Everything ``dedup.scan`` needs; every part has working defaults.
 
     Attributes:
-        min_words: blocks with fewer normalized words are *short*: they are
-            matched only exactly (a repeated heading still shows up, as a short
-            exact cluster), never as near repeats.
+        min_words: blocks with fewer normalized words (characters, for text
+            written without spaces) are *short*: they are matched only exactly
+            (a repeated heading still shows up, as a short exact cluster),
+            never as near repeats.
         batch_chars: characters of text per batch; memory for text is bounded
             by this, the rest grows with the number of blocks.
     """

@@ -23,10 +23,10 @@ from numba.typed import Dict
 from dedup import _kernels, candidates, cluster, documents, fingerprint, sources
 from dedup import schema as S
 from dedup.normalize import normalize_series
-from dedup.segment import segment
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
-from dedup.store import PartStore, SetStore, scratch_folder
+from dedup.segment import segment
+from dedup.store import PartStore, ScratchFolder, SetStore
 
 GID = "gid"  # global block number, in read order
 
@@ -68,10 +68,17 @@ def scan(paths: Sequence[str | Path], options: ScanOptions | None = None) -> Sca
         NoDocumentsError: the inputs held no document.
     """
     options = options or ScanOptions()
+    scratch = ScratchFolder()
+    try:
+        return _scan(paths, options, scratch)
+    except BaseException:
+        scratch.close()
+        raise
+
+
+def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder) -> ScanResult:
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
-    scratch = scratch_folder()
-    folder = Path(scratch.name)
-    set_store, part_store = SetStore(folder), PartStore(folder)
+    set_store, part_store = SetStore(scratch.path), PartStore(scratch.path)
     read_stats = sources.ReadStats()
     acc = _Accumulator()
     doc_frames: list[pl.DataFrame] = []
@@ -189,12 +196,12 @@ def _process_batch(
 
     started = time.perf_counter()
     gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
-    words = fingerprint.word_counts(normalized)
+    units = fingerprint.shingle_plan(normalized, options.shingle).units
     exact = fingerprint.exact_keys(normalized)
-    matchable = words > 0  # a block of only punctuation matches nothing
+    matchable = units > 0  # a block of only punctuation matches nothing
     first = gids.copy()
     first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
-    short = words < options.min_words
+    short = units < options.min_words
     near = matchable & ~short & (first == gids)
     sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
     set_store.append(sets)

@@ -66,6 +66,19 @@ class ScanResult:
     scratch: Any = None  # keeps the spill folder alive as long as the result
     _blocks: pl.DataFrame | None = None
 
+    def close(self) -> None:
+        """Remove the spill folder now (``blocks`` stays usable if it was loaded)."""
+        if self._blocks is None:
+            self._blocks = self.blocks_lazy.collect()
+        if self.scratch is not None:
+            self.scratch.close()
+
+    def __enter__(self) -> ScanResult:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     @property
     def blocks(self) -> pl.DataFrame:
         """Every block with its offsets, text and cluster (``None`` when unique)."""
@@ -137,7 +150,9 @@ class ScanResult:
             ]
             for name in TABLES[1:]:
                 frame: pl.DataFrame = getattr(self, name)
-                written.append(_atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata)))
+                written.append(
+                    _atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
+                )
             text = json.dumps(self.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
             written.append(_atomic(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
         except OSError as exc:

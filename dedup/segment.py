@@ -27,9 +27,7 @@ from dedup.options import SegmentOptions
 
 NEWLINE = 10
 _BULLETS = np.array([ord(c) for c in "-*+•‣◦▪▫●○·–—⁃∙■□➢➤►▸"], dtype=np.uint32)
-_EXTRA_SPACES = np.array(
-    [0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF, 0x200B], dtype=np.uint32
-)
+_EXTRA_SPACES = np.array([0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF, 0x200B], dtype=np.uint32)
 _TERMINAL = np.array([ord(c) for c in ".!?:;…\"'“”»«)]"], dtype=np.uint32)
 WRAP_MAX_WIDTH = 100
 
@@ -68,8 +66,8 @@ def _line_features(cps: np.ndarray, doc_starts: np.ndarray) -> dict[str, np.ndar
     first = np.where(blank, line_start, first)
 
     # Pad so that looking a few characters past the end of a line is safe.
-    pad = np.concatenate((cps, np.full(4, NEWLINE, dtype=np.uint32)))
-    pad_space = np.concatenate((space, np.zeros(4, dtype=bool)))
+    pad = np.concatenate((cps, np.full(8, NEWLINE, dtype=np.uint32)))
+    pad_space = np.concatenate((space, np.zeros(8, dtype=bool)))
 
     def at(offset: int) -> np.ndarray:
         return pad[first + offset]

@@ -7,7 +7,9 @@ rows of the output tables).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +23,18 @@ class SetStore:
 
     def __init__(self, folder: Path) -> None:
         self._path = folder / "shingles.u32"
-        self._handle = self._path.open("wb")
         self._sizes: list[np.ndarray] = []
 
     def append(self, sets: ShingleSets) -> np.ndarray:
         """Store the sets of a batch; return their slot numbers."""
         first = sum(s.size for s in self._sizes)
-        self._handle.write(sets.values.astype(np.uint32, copy=False).tobytes())
+        with self._path.open("ab") as handle:  # one open per batch: nothing left open on errors
+            handle.write(sets.values.astype(np.uint32, copy=False).tobytes())
         self._sizes.append(sets.sizes)
         return np.arange(first, first + len(sets), dtype=np.int64)
 
     def finish(self) -> ShingleSets:
         """All stored sets, memory-mapped from disk."""
-        self._handle.close()
         sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, dtype=np.int64)
         offsets = np.zeros(sizes.size + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
@@ -60,6 +61,12 @@ class PartStore:
         return pl.scan_parquet(sorted(self._folder.glob("*.parquet")))
 
 
-def scratch_folder() -> tempfile.TemporaryDirectory[str]:
-    """A private temporary folder, removed when its owner is garbage-collected."""
-    return tempfile.TemporaryDirectory(prefix="dedup-")
+class ScratchFolder:
+    """A private temporary folder, removed by ``close()`` or when garbage-collected."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="dedup-"))
+        self._remove = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+    def close(self) -> None:
+        self._remove()

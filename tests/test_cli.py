@@ -1,0 +1,94 @@
+"""The CLI parses, calls the library and renders; errors are `Error: …` with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from dedup import schema as S
+from dedup.cli import app
+from tests.conftest import DOUBLED, INTRO
+
+runner = CliRunner()
+
+
+def test_scan_prints_a_readable_summary(seeds: Path) -> None:
+    result = runner.invoke(app, ["scan", str(seeds)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Scanned 3 documents (3 files), 52 blocks." in out
+    assert "near, cross-doc: 4 blocks in 2 documents" in out
+    assert f"at {INTRO}:4, :5, {DOUBLED}:11, :13" in out
+    assert f"{INTRO}:4 ~ {INTRO}:5  jaccard 0.63, containment 0.82" in out
+    assert "“Anzeige” ×3" in out
+    assert f"{INTRO} is 98% contained in {DOUBLED}" in out
+
+
+def test_scan_json_summary(seeds: Path) -> None:
+    result = runner.invoke(app, ["scan", str(seeds), "--json"])
+    assert result.exit_code == 0
+    summary = json.loads(result.output)
+    assert summary["documents"] == 3
+    assert summary["near_pairs"] == 1
+    assert summary["settings"]["minhash"]["scheme"] == "affine32"
+    assert summary["settings"]["lsh"] == {"bands": 26, "rows": 3}
+
+
+def test_scan_writes_tables(seeds: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scan"
+    result = runner.invoke(app, ["scan", str(seeds), "--out", str(out)])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "blocks.parquet",
+        "clusters.parquet",
+        "documents.parquet",
+        "pairs.parquet",
+        "scan.json",
+    ]
+    assert pl.read_parquet(out / "pairs.parquet").schema == S.PAIRS_SCHEMA
+    assert pl.read_parquet(out / "documents.parquet").schema == S.DOCUMENTS_SCHEMA
+
+
+def test_empty_folder_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"Error: no documents found in {tmp_path}"
+
+
+def test_missing_path_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"Error: {tmp_path / 'nope'}: no such file or folder"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--threshold", "80"], "Error: threshold must be in (0, 1], got 80.0; did you pass a percentage?"),
+        (["--shingle", "sentence"], "Error: shingle kind must be word or char, got 'sentence'"),
+        (["--bands", "4"], "Error: give bands and rows together, or neither"),
+        (["--bands", "20", "--rows", "20"], "Error: bands × rows = 400 exceeds num_perm = 128"),
+    ],
+)
+def test_bad_options_exit_2_and_say_why(seeds: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["scan", str(seeds), *args])
+    assert result.exit_code == 2
+    assert result.output.strip() == message
+
+
+def test_strict_fails_on_skipped_records(tmp_path: Path) -> None:
+    (tmp_path / "pages.jsonl").write_text('{"id": "a", "text": "hello world"}\n{broken\n')
+    lenient = runner.invoke(app, ["scan", str(tmp_path)])
+    strict = runner.invoke(app, ["scan", str(tmp_path), "--strict"])
+    assert lenient.exit_code == 0 and f"Skipped {tmp_path / 'pages.jsonl'}:2: malformed JSON" in lenient.output
+    assert strict.exit_code == 2 and "Error: 1 records skipped and --strict is set" in strict.output
+
+
+def test_every_command_has_help() -> None:
+    for command in ([], ["scan"]):
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output

@@ -1,0 +1,40 @@
+"""Verification on real shingle sets and connected components."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.cluster import accepted, components, similarities
+from dedup.fingerprint import shingle_sets
+from dedup.options import LSHOptions, ShingleOptions
+from tests.shingles import containment, jaccard, reference_shingles
+
+TEXTS = st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=12).map(" ".join)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(TEXTS, min_size=2, max_size=6))
+def test_similarities_equal_set_arithmetic(texts: list[str]) -> None:
+    sets = shingle_sets(pl.Series(texts), ShingleOptions())
+    left, right = np.triu_indices(len(texts), k=1)
+    got_j, got_c = similarities(sets, left, right)
+    for k, (i, j) in enumerate(zip(left, right, strict=True)):
+        a, b = reference_shingles(texts[i]), reference_shingles(texts[j])
+        assert got_j[k] == pytest.approx(jaccard(a, b))
+        assert got_c[k] == pytest.approx(containment(a, b))
+
+
+def test_acceptance_by_jaccard_or_containment() -> None:
+    options = LSHOptions(threshold=0.7, containment=0.9)
+    keep = accepted(np.array([0.75, 0.5, 0.5]), np.array([0.8, 0.95, 0.6]), options)
+    assert keep.tolist() == [True, True, False]
+
+
+def test_components_are_numbered_by_first_node() -> None:
+    nodes, labels = components(10, np.array([7, 2, 3]), np.array([8, 3, 5]))
+    assert nodes.tolist() == [2, 3, 5, 7, 8]
+    assert labels.tolist() == [0, 0, 0, 1, 1]

@@ -1,0 +1,87 @@
+"""Signatures are datasketch's: same num_perm, seed, scheme and hash function, same values."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import xxhash
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.fingerprint import exact_keys, shingle_plan, shingle_sets, signatures, word_counts
+from dedup.normalize import normalize_series
+from dedup.options import MinHashOptions, ShingleOptions
+from tests.shingles import reference_shingles
+
+WORDS = st.sampled_from(["steph", "ali", "der", "die", "fünfjährigen", "kino", "ß", "a", "x"])
+TEXTS = st.lists(WORDS, max_size=30).map(" ".join)
+
+
+def _datasketch(shingles: set[str], options: MinHashOptions) -> np.ndarray:
+    minhash = MinHash(
+        num_perm=options.num_perm, seed=options.seed, scheme=options.scheme, hashfunc=xxhash.xxh32_intdigest
+    )
+    minhash.update_batch([s.encode("utf-8") for s in shingles])
+    return minhash.hashvalues
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(TEXTS, min_size=1, max_size=8),
+    num_perm=st.sampled_from([16, 64, 128, 256]),
+    seed=st.integers(0, 2**31),
+    scheme=st.sampled_from(["affine32", "legacy"]),
+    kind=st.sampled_from(["word", "char"]),
+    n=st.integers(1, 5),
+)
+def test_signatures_equal_datasketch(
+    texts: list[str], num_perm: int, seed: int, scheme: str, kind: str, n: int
+) -> None:
+    options = MinHashOptions(num_perm=num_perm, seed=seed, scheme=scheme)  # type: ignore[arg-type]
+    shingle_options = ShingleOptions(kind=kind, n=n, char_n=n, spaceless_share=1.0)  # type: ignore[arg-type]
+    sets = shingle_sets(pl.Series(texts), shingle_options)
+    ours = signatures(sets, options)
+    for row, text in zip(ours, texts, strict=True):
+        expected = _datasketch(reference_shingles(text, n, by_char=kind == "char"), options)
+        assert row.tolist() == expected.tolist()
+
+
+def test_shingle_sets_hold_the_distinct_shingle_hashes() -> None:
+    texts = ["a b c a b c", "one", ""]
+    sets = shingle_sets(pl.Series(texts), ShingleOptions())
+    for i, text in enumerate(texts):
+        expected = sorted({xxhash.xxh32_intdigest(s.encode()) for s in reference_shingles(text)})
+        assert sets.values[sets.offsets[i] : sets.offsets[i + 1]].tolist() == expected
+
+
+@pytest.mark.parametrize("text", ["今日はいい天気ですね明日も晴れるでしょう", "วันนี้อากาศดีมากและพรุ่งนี้ก็จะดีเช่นกัน"])
+def test_spaceless_text_falls_back_to_character_shingles(text: str) -> None:
+    options = ShingleOptions(char_n=3)
+    sets = shingle_sets(pl.Series([text]), options)
+    assert sets.sizes[0] == len(reference_shingles(text, 3, by_char=True)) > 1
+    assert shingle_plan(pl.Series([text]), options).units[0] == len(text)
+
+
+def test_text_with_spaces_keeps_word_shingles() -> None:
+    plan = shingle_plan(pl.Series(["kritikerrezensionen", "der wilde schlag meines herzens"]), ShingleOptions())
+    assert plan.by_char.tolist() == [False, False]
+    assert plan.units.tolist() == [1, 5]
+
+
+def test_exact_keys_equal_exactly_when_normalized_forms_are_equal() -> None:
+    raw = pl.Series(["- Marion Cotillard,", "  • Marion Cotillard", "Marion Cotillard!", "Marion Cotillar"])
+    keys = exact_keys(normalize_series(raw))
+    assert keys[0] == keys[1] == keys[2] != keys[3]
+
+
+def test_word_counts() -> None:
+    assert word_counts(pl.Series(["", "a", "a b c"])).tolist() == [0, 1, 3]
+
+
+def test_bad_minhash_options_are_rejected() -> None:
+    with pytest.raises(ValueError, match="num_perm must be in"):
+        MinHashOptions(num_perm=1)
+    with pytest.raises(ValueError, match="scheme must be affine32 or legacy"):
+        MinHashOptions(scheme="affine64")  # type: ignore[arg-type]

@@ -1,0 +1,240 @@
+"""End to end: the seed acceptance criteria, generated corpora with known copies, invariants."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import dedup
+from benchmarks.corpus import make_corpus
+from dedup import schema as S
+from dedup.candidates import candidate_probability
+from dedup.normalize import normalize
+from tests.conftest import DOUBLED, INTRO, SECOND
+from tests.shingles import containment, jaccard, reference_shingles
+
+
+def _clusters_of(result: dedup.ScanResult, prefix: str) -> pl.DataFrame:
+    return result.blocks.filter(pl.col(S.TEXT).str.starts_with(prefix))
+
+
+# ------------------------------------------------------------- seed acceptance
+
+
+def test_shared_intro_is_one_cross_document_cluster(seed_scan: dedup.ScanResult) -> None:
+    intro = _clusters_of(seed_scan, "De rouille et d'os: Als sich der mittellose")
+    assert intro[S.DOC_ID].to_list() == [INTRO, DOUBLED]
+    assert intro[S.CLUSTER].n_unique() == 1 and intro[S.CLUSTER][0] is not None
+    cluster = seed_scan.clusters.filter(pl.col(S.CLUSTER) == intro[S.CLUSTER][0])
+    assert cluster[S.SCOPE].to_list() == [S.CROSS_DOC]
+
+
+def test_doubled_synopsis_is_one_cluster_with_a_near_pair(seed_scan: dedup.ScanResult) -> None:
+    synopsis = _clusters_of(seed_scan, "Steph geht in ihrem Beruf")
+    assert synopsis[S.DOC_ID].to_list() == [INTRO, INTRO, DOUBLED, DOUBLED]
+    assert synopsis[S.CLUSTER].n_unique() == 1
+    cluster_id = synopsis[S.CLUSTER][0]
+    assert seed_scan.clusters.filter(pl.col(S.CLUSTER) == cluster_id)[S.KIND].to_list() == [S.NEAR]
+
+    first, second = (normalize(t) for t in synopsis[S.TEXT][:2])
+    a, b = reference_shingles(first), reference_shingles(second)
+    # The pair must be a candidate with probability >= 0.999 for any seed, or
+    # this test would be asserting luck.
+    bands, rows = seed_scan.stats.bands, seed_scan.stats.rows
+    assert candidate_probability(jaccard(a, b), bands, rows) >= 0.999
+    near = seed_scan.pairs.filter(pl.col(S.KIND) == S.NEAR)
+    assert near.height == 1
+    row = near.row(0, named=True)
+    assert (row[S.DOC_A], row[S.BLOCK_A], row[S.DOC_B], row[S.BLOCK_B]) == (INTRO, 3, INTRO, 4)
+    assert row[S.JACCARD] == pytest.approx(jaccard(a, b)) and 0.6 < row[S.JACCARD] < 0.66
+    assert row[S.CONTAINMENT] == pytest.approx(containment(a, b)) and 0.8 < row[S.CONTAINMENT] < 0.85
+
+
+def test_cast_list_with_two_bullet_styles_repeats_across_documents(seed_scan: dedup.ScanResult) -> None:
+    cast = _clusters_of(seed_scan, "Regisseur")
+    assert cast[S.DOC_ID].to_list() == [INTRO, DOUBLED]
+    assert "- Jacques Audiard" in cast[S.TEXT][0] and "• Jacques Audiard" in cast[S.TEXT][1]
+    assert cast[S.CLUSTER].n_unique() == 1 and cast[S.CLUSTER][0] is not None
+
+
+def test_first_page_is_contained_in_the_second(seed_scan: dedup.ScanResult) -> None:
+    row = seed_scan.documents.filter(pl.col(S.DOC_ID) == INTRO).row(0, named=True)
+    assert row[S.CONTAINED_IN] == DOUBLED
+    assert row[S.CONTAINMENT] > 0.95
+    # What is not contained is exactly the one line 001 does not have.
+    missing = row[S.N_CHARS] - round(row[S.CONTAINMENT] * row[S.N_CHARS])
+    assert missing == len("„ Der Geschmack von Rost und Knochen“ im Kino")
+
+
+def test_third_page_joins_only_genuine_repeats(seed_scan: dedup.ScanResult) -> None:
+    blocks = seed_scan.blocks
+    touching = blocks.filter((pl.col(S.DOC_ID) == SECOND) & pl.col(S.CLUSTER).is_not_null())[S.CLUSTER].unique()
+    for cluster_id in touching:
+        texts = blocks.filter(pl.col(S.CLUSTER) == cluster_id)[S.TEXT].to_list()
+        for a, b in combinations(texts, 2):
+            same = normalize(a) == normalize(b)
+            similar = jaccard(reference_shingles(normalize(a)), reference_shingles(normalize(b))) >= 0.5
+            assert same or similar, (a, b)
+
+
+def test_short_lines_repeat_but_only_exactly(seed_scan: dedup.ScanResult) -> None:
+    short = seed_scan.clusters.filter(pl.col(S.SHORT))
+    assert set(short[S.TEXT]) >= {"Anzeige", "Handlung und Hintergrund", "Besetzung und Crew"}
+    assert set(short[S.KIND]) == {S.EXACT}
+    anzeige = short.filter(pl.col(S.TEXT) == "Anzeige").row(0, named=True)
+    assert (anzeige[S.N_BLOCKS], anzeige[S.SCOPE]) == (3, S.WITHIN_DOC)
+
+
+def test_every_offset_traces_back_to_the_document(seed_scan: dedup.ScanResult, seed_texts: dict[str, str]) -> None:
+    for row in seed_scan.blocks.iter_rows(named=True):
+        assert seed_texts[row[S.DOC_ID]][row[S.START] : row[S.END]] == row[S.TEXT]
+
+
+def test_no_repeats_no_clusters(tmp_path: Path) -> None:
+    corpus = make_corpus(60_000, seed=3, exact_rate=0, near_rate=0, extended_rate=0, sites=1)
+    # Without the shared header and footer nothing repeats.
+    for i, text in enumerate(corpus.documents):
+        body = text.split("\n\n")[1:-1]
+        (tmp_path / f"{i:03d}.txt").write_text("\n\n".join(body))
+    result = dedup.scan([tmp_path])
+    assert result.clusters.height == 0 and result.pairs.height == 0
+    assert result.documents[S.DUP_CHARS].sum() == 0
+
+
+def test_empty_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(dedup.NoDocumentsError, match="no documents found"):
+        dedup.scan([tmp_path])
+
+
+# ------------------------------------------------ generated corpus, known copies
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dedup.ScanResult]:
+    corpus = make_corpus(400_000, seed=11, edit_rates=(0.02, 0.05))
+    path = tmp_path_factory.mktemp("corpus") / "corpus.jsonl"
+    corpus.write_jsonl(path)
+    return corpus, dedup.scan([path])
+
+
+def _cluster_map(result: dedup.ScanResult) -> dict[tuple[str, int], int | None]:
+    blocks = result.blocks
+    return dict(zip(zip(blocks[S.DOC_ID], blocks[S.BLOCK], strict=True), blocks[S.CLUSTER], strict=True))
+
+
+def test_generated_copies_are_found(generated: tuple) -> None:
+    corpus, result = generated
+    ids = corpus.ids()
+    clusters = _cluster_map(result)
+    near_copies = []
+    for copy in corpus.copies:
+        if copy.kind == "boilerplate":
+            continue
+        source = clusters[(ids[copy.source_doc], copy.source_block)]
+        target = clusters[(ids[copy.doc], copy.block)]
+        if copy.kind == "exact":
+            assert source is not None and source == target, copy
+            continue
+        texts = [
+            corpus.documents[d].split("\n\n")[b]
+            for d, b in ((copy.source_doc, copy.source_block), (copy.doc, copy.block))
+        ]
+        a, b = (reference_shingles(normalize(t)) for t in texts)
+        if jaccard(a, b) >= 0.5 or containment(a, b) >= 0.8:
+            near_copies.append((copy, jaccard(a, b), source, target))
+
+    # LSH is probabilistic: assert only on pairs that are candidates with a
+    # probability high enough that, by the union bound, all of them are with
+    # probability >= 0.999 for any seed.
+    bands, rows = result.stats.bands, result.stats.rows
+    floor = 1 - 0.001 / len(near_copies)
+    certain = [c for c in near_copies if candidate_probability(c[1], bands, rows) >= floor]
+    assert len(certain) >= 0.7 * len(near_copies)
+    for copy, j, source, target in certain:
+        assert source is not None and source == target, (copy, j)
+
+
+def test_generated_boilerplate_is_found_across_documents(generated: tuple) -> None:
+    _, result = generated
+    footers = result.clusters.filter(pl.col(S.TEXT).str.starts_with("Copyright"))
+    assert footers.height == 20
+    assert (footers[S.SCOPE] == S.CROSS_DOC).all()
+
+
+def test_generated_clusters_hold_only_copies(generated: tuple) -> None:
+    corpus, result = generated
+    ids = corpus.ids()
+    copied = {(ids[c.doc], c.block) for c in corpus.copies} | {
+        (ids[c.source_doc], c.source_block) for c in corpus.copies if c.source_doc >= 0
+    }
+    clustered = result.blocks.filter(pl.col(S.CLUSTER).is_not_null())
+    strays = [k for k in zip(clustered[S.DOC_ID], clustered[S.BLOCK], strict=True) if k not in copied]
+    assert strays == []
+
+
+def test_near_pairs_are_verified_on_real_shingles(generated: tuple) -> None:
+    _, result = generated
+    texts = {(d, b): t for d, b, t in result.blocks.select(S.DOC_ID, S.BLOCK, S.TEXT).iter_rows()}
+    near = result.pairs.filter(pl.col(S.KIND) == S.NEAR)
+    assert near.height > 0
+    for row in near.iter_rows(named=True):
+        a = reference_shingles(normalize(texts[(row[S.DOC_A], row[S.BLOCK_A])]))
+        b = reference_shingles(normalize(texts[(row[S.DOC_B], row[S.BLOCK_B])]))
+        assert row[S.JACCARD] == pytest.approx(jaccard(a, b))
+        assert row[S.JACCARD] >= 0.5 or row[S.CONTAINMENT] >= 0.8
+
+
+# ------------------------------------------------------------------ invariants
+
+
+def test_batches_do_not_change_the_result(seeds: Path) -> None:
+    whole = dedup.scan([seeds])
+    piecewise = dedup.scan([seeds], dedup.ScanOptions(batch_chars=1))
+    for name in ("blocks", "pairs", "clusters", "documents"):
+        assert getattr(whole, name).equals(getattr(piecewise, name)), name
+
+
+def test_same_input_same_bytes(seeds: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    dedup.scan([seeds]).write(first)
+    dedup.scan([seeds]).write(second)
+    names = sorted(p.name for p in first.iterdir())
+    assert names == ["blocks.parquet", "clusters.parquet", "documents.parquet", "pairs.parquet", "scan.json"]
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_saved_tables_carry_the_minhash_settings(seed_scan: dedup.ScanResult, tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    seed_scan.write(tmp_path)
+    settings = json.loads(pq.read_metadata(tmp_path / "pairs.parquet").metadata[b"dedup"])
+    assert settings["minhash"] == {
+        "num_perm": 128,
+        "seed": 1,
+        "scheme": "affine32",
+        "hashfunc": "xxh32",
+        "datasketch_equivalent": "MinHash(num_perm=128, seed=1, scheme='affine32', hashfunc=xxhash.xxh32_intdigest)",
+    }
+    saved = pl.read_parquet(tmp_path / "blocks.parquet")
+    assert saved.columns[:7] == [S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE, S.TEXT, S.CLUSTER]
+    assert saved.equals(seed_scan.blocks)
+
+
+def test_document_roll_up_adds_up(seed_scan: dedup.ScanResult) -> None:
+    blocks = seed_scan.blocks.with_columns((pl.col(S.END) - pl.col(S.START)).alias(S.N_CHARS))
+    expected = (
+        blocks.group_by(S.DOC_ID)
+        .agg(
+            pl.col(S.N_CHARS).sum(), pl.col(S.N_CHARS).filter(pl.col(S.CLUSTER).is_not_null()).sum().alias(S.DUP_CHARS)
+        )
+        .sort(S.DOC_ID)
+    )
+    docs = seed_scan.documents.sort(S.DOC_ID)
+    assert docs.select(S.DOC_ID, S.N_CHARS, S.DUP_CHARS).equals(expected)
+    assert ((docs[S.DUP_FRACTION] >= 0) & (docs[S.DUP_FRACTION] <= 1)).all()
