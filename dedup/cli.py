@@ -12,7 +12,7 @@ import typer
 from dedup.errors import DedupError
 from dedup.options import LSHOptions, MinHashOptions, ReadOptions, ScanOptions, SegmentOptions, ShingleOptions
 from dedup.pipeline import scan as run_scan
-from dedup.report import render_summary
+from dedup.report import render_skips, render_summary
 
 app = typer.Typer(
     help="Find exact and near-duplicate paragraphs in scraped pages.",
@@ -28,7 +28,10 @@ def _root() -> None:
 
 @app.command()
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Folders, files or glob patterns to read.", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Folders, files or glob patterns to read; - reads standard input.", show_default=False),
+    ],
     out: Annotated[
         Path | None, typer.Option(help="Write blocks/pairs/clusters/documents.parquet and scan.json here.")
     ] = None,
@@ -50,15 +53,25 @@ def scan(
     min_words: Annotated[int, typer.Option(help="Blocks with fewer words are matched only exactly.")] = 8,
     lists: Annotated[str, typer.Option(help="List items: run (one block per run) or item.")] = "run",
     split: Annotated[str, typer.Option(help="Lines into blocks: auto, line or paragraph.")] = "auto",
-    id_field: Annotated[str, typer.Option(help="JSONL field of the document id (dotted for nested).")] = "id",
-    text_field: Annotated[str, typer.Option(help="JSONL field of the document text (dotted for nested).")] = "text",
+    id_field: Annotated[
+        str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document id (dotted for nested).")
+    ] = "id",
+    text_field: Annotated[
+        str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document text (dotted for nested).")
+    ] = "text",
+    encoding: Annotated[
+        str | None, typer.Option(help="Read every input in this encoding (default: BOM, declared charset, detection).")
+    ] = None,
+    html_drop_nav: Annotated[
+        bool, typer.Option("--html-drop-nav", help="HTML: leave out nav, header, footer and aside elements.")
+    ] = False,
     top: Annotated[int, typer.Option(help="How many clusters and pairs the summary shows.")] = 10,
     strict: Annotated[bool, typer.Option(help="Exit 2 when any record was skipped.")] = False,
 ) -> None:
     """Scan documents for repeated and near-repeated blocks."""
     try:
         options = ScanOptions(
-            read=ReadOptions(id_field=id_field, text_field=text_field),
+            read=ReadOptions(id_field=id_field, text_field=text_field, encoding=encoding, html_drop_nav=html_drop_nav),
             segment=SegmentOptions(split=split, lists=lists),  # type: ignore[arg-type]
             shingle=ShingleOptions(kind=shingle, n=ngram, char_n=char_ngram),  # type: ignore[arg-type]
             minhash=MinHashOptions(num_perm=num_perm, seed=seed, scheme=scheme),  # type: ignore[arg-type]
@@ -72,8 +85,8 @@ def scan(
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
-    for skip in result.stats.skips:
-        typer.echo(f"Skipped {skip}", err=True)
+    for line in render_skips(result.stats.skips):
+        typer.echo(line, err=True)
     if json_summary:
         typer.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
     else:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 import polars as pl
 
 from dedup import schema as S
 from dedup.result import ScanResult
+from dedup.sources import Skip
 
 
 def _clip(text: str, width: int) -> str:
@@ -33,6 +37,33 @@ def occurrences(result: ScanResult, clusters: list[int]) -> pl.DataFrame:
     )
 
 
+def accounting_line(summary: dict[str, Any]) -> str:
+    """Every record read, as scanned + skipped by reason: ``Read 12 records = 9 scanned + 3 skipped (…).``"""
+    line = f"Read {summary['records']} records = {summary['documents']} scanned + {summary['skipped']} skipped"
+    if summary["skipped"]:
+        line += " (" + ", ".join(f"{n} {reason}" for reason, n in summary["skipped_by_reason"].items()) + ")"
+    if summary["warnings"]:
+        line += f"; {summary['warnings']} repaired with a warning"
+    return line + "."
+
+
+def render_skips(skips: list[Skip], per_reason: int = 20) -> list[str]:
+    """One line per skip, at most ``per_reason`` of each reason, then one line for the rest of it.
+
+    A WARC archive skips every request and image record: printing each would bury the rest.
+    """
+    lines: list[str] = []
+    shown: Counter[str] = Counter()
+    for skip in skips:
+        shown[skip.reason] += 1
+        if shown[skip.reason] <= per_reason:
+            lines.append(f"Skipped {skip}")
+    for reason, count in shown.items():
+        if count > per_reason:
+            lines.append(f"Skipped {count - per_reason} more: {reason}")
+    return lines
+
+
 def render_summary(result: ScanResult, top: int = 10, width: int = 100) -> str:
     """The terminal summary: counts, largest clusters, near pairs, short repeats, containment."""
     summary = result.summary()
@@ -42,11 +73,11 @@ def render_summary(result: ScanResult, top: int = 10, width: int = 100) -> str:
         f"{summary['short_clusters']} of short lines; {summary['cross_doc_clusters']} span documents.",
         f"Duplicated: {summary['dup_chars']:,} of {summary['chars']:,} characters ({summary['dup_fraction']:.1%}).",
     ]
-    if summary["skipped"]:
-        reasons = ", ".join(f"{n} {reason}" for reason, n in summary["skipped_by_reason"].items())
-        lines.append(f"Skipped {summary['skipped']} records: {reasons}.")
+    lines.append(accounting_line(summary))
     for warning in result.stats.warnings[:top]:
         lines.append(f"Warning: {warning}")
+    if len(result.stats.warnings) > top:
+        lines.append(f"… and {len(result.stats.warnings) - top} more warnings")
 
     clusters = result.clusters
     long_clusters = clusters.filter(~pl.col(S.SHORT)).sort([S.N_CHARS, S.CLUSTER], descending=[True, False])

@@ -32,7 +32,14 @@ import polars as pl
 
 from dedup import schema as S
 from dedup.errors import InputError, NoDocumentsError
-from dedup.formats.detect import COMPRESSION_SUFFIXES, DECOMPRESSION_ERRORS, HEAD_BYTES, binary_kind, compression_of, sniff
+from dedup.formats.detect import (
+    COMPRESSION_SUFFIXES,
+    DECOMPRESSION_ERRORS,
+    HEAD_BYTES,
+    binary_kind,
+    compression_of,
+    sniff,
+)
 from dedup.formats.html import read_html
 from dedup.formats.jsonl import read_json, read_jsonl
 from dedup.formats.records import Document, Input, Reader, ReadWarning, Record, Skip
@@ -139,7 +146,11 @@ def discover(paths: Sequence[str | Path], spool: Path) -> Iterator[Found | Skip]
             yield Found(_spooled(sys.stdin.buffer, spool / f"stdin-{number}"), STDIN_NAME, STDIN_NAME, True)
         elif path.is_dir():
             for entry in _walk(path):
-                yield entry if isinstance(entry, Skip) else Found(entry, str(entry), entry.relative_to(path).as_posix(), False)
+                yield (
+                    entry
+                    if isinstance(entry, Skip)
+                    else Found(entry, str(entry), entry.relative_to(path).as_posix(), False)
+                )
         elif path.is_file():
             yield Found(path, str(path), path.as_posix(), True)
         elif path.exists():  # a named pipe or device named on purpose: `dedup scan <(zcat pages.jsonl.gz)`

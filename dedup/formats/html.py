@@ -24,17 +24,23 @@ from dedup.formats.encoding import charset_of, decode
 from dedup.formats.records import Input, ReadWarning, Record, decoding_warnings, finish_text
 from dedup.options import ReadOptions
 
-BLOCK_TAGS = frozenset(
-    """address article aside blockquote body caption center dd details dialog dir div dl dt fieldset figcaption
-    figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li listing main menu nav ol optgroup option p
-    plaintext pre search section summary table tbody td tfoot th thead tr ul""".split()
-)
-NEVER_TEXT = frozenset(
-    "script style noscript template head title meta link base iframe object embed canvas video audio svg math".split()
-)
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "dir",
+    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hgroup", "hr", "html", "legend", "li", "listing", "main", "menu", "nav", "ol", "optgroup", "option",
+    "p", "plaintext", "pre", "search", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+    "ul",
+})  # fmt: skip
+# Elements whose content is never shown as text: code, metadata, and fallbacks of embedded content.
+NEVER_TEXT = frozenset({
+    "script", "style", "noscript", "template", "head", "title", "meta", "link", "base", "iframe", "object",
+    "embed", "canvas", "video", "audio", "svg", "math",
+})  # fmt: skip
 LAYOUT_TAGS = frozenset({"nav", "header", "footer", "aside"})
 PREFORMATTED = frozenset({"pre", "listing", "plaintext", "textarea"})
-VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
+VOID_TAGS = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+})  # fmt: skip
 _PRESCAN_BYTES = 1024  # where the HTML Standard looks for <meta charset>
 # A tree builder checks the stack of open elements at every one of these start tags, so a page that nests
 # them thousands deep costs it quadratic time (minutes at 100,000). Browsers cap the depth at 512;

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from dedup.formats.encoding import bom_encoding, codec_name, decode
 from dedup.formats.fields import record_document
-from dedup.formats.records import Input, Record, ReadWarning, Skip, decoding_warnings
+from dedup.formats.records import Input, ReadWarning, Record, Skip, decoding_warnings
 from dedup.options import ReadOptions
 
 

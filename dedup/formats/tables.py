@@ -72,7 +72,7 @@ def _rows(rows: Iterator[list[str]], source: Input, options: ReadOptions) -> Ite
         if not row:
             continue  # a blank line holds no record
         if len(row) != len(header):
-            message = f"{len(row)} values where the header has {len(header)} columns"
+            message = f"{len(row)} value(s) where the header has {len(header)} columns"
             yield Skip(source.name, number, "malformed CSV", message)
             continue
         yield from record_document(dict(zip(header, row, strict=True)), number, source, options)

@@ -13,8 +13,8 @@ import zlib
 from collections.abc import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.recordloader import ArcWarcRecord
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
 
 from dedup.formats.encoding import charset_of, decode, media_type
 from dedup.formats.html import meta_charset, page_document
