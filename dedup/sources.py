@@ -245,10 +245,7 @@ def resolve(found: Found) -> tuple[Input, Reader] | Skip:
     with found.path.open("rb") as handle:
         raw_head = handle.read(HEAD_BYTES)
     source = Input(found.name, found.doc_id, functools.partial(found.path.open, "rb"), compression_of(raw_head))
-    head = raw_head
-    if source.compression is not None:
-        with source.open() as stream:
-            head = stream.read(HEAD_BYTES)
+    head = raw_head if source.compression is None else _decompressed_head(source)
     reader = reader_for(found.name)
     if reader is None:
         sniffed = sniff(head)
@@ -264,6 +261,18 @@ def resolve(found: Found) -> tuple[Input, Reader] | Skip:
         if kind is not None:
             return Skip(found.name, None, "binary file", f"{kind}: not a format dedup reads")
     return source, reader
+
+
+def _decompressed_head(source: Input) -> bytes:
+    """The first decompressed bytes, as many as can be had: a cut-off stream is the reader's to report."""
+    parts: list[bytes] = []
+    with source.open() as stream:
+        try:
+            while sum(map(len, parts)) < HEAD_BYTES and (part := stream.read(4096)):
+                parts.append(part)
+        except DECOMPRESSION_ERRORS:
+            pass
+    return b"".join(parts)
 
 
 def read_documents(paths: Sequence[str | Path], options: ReadOptions, stats: ReadStats) -> Iterator[Document]:
