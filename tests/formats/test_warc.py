@@ -104,7 +104,7 @@ def test_a_record_cut_off_at_the_end_is_named_and_the_rest_kept(tmp_path: Path, 
     assert len(stats.skips) == 1
     skip = stats.skips[0]
     assert (skip.source, skip.line, skip.unit, skip.reason) == (str(path), 2, "record", "truncated record")
-    assert str(skip).startswith(f"{path}, record 2: https://news.example/b: cut off, the file ends ")
+    assert str(skip).startswith(f"{path}, record 2: ") and "the file ends" in skip.message
 
 
 def test_a_file_cut_inside_record_headers_is_named(tmp_path: Path) -> None:
