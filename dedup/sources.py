@@ -246,6 +246,8 @@ def resolve(found: Found) -> tuple[Input, Reader] | Skip:
         raw_head = handle.read(HEAD_BYTES)
     source = Input(found.name, found.doc_id, functools.partial(found.path.open, "rb"), compression_of(raw_head))
     head = raw_head if source.compression is None else _decompressed_head(source)
+    if not head:
+        return Skip(found.name, None, "empty", "empty file")
     reader = reader_for(found.name)
     if reader is None:
         sniffed = sniff(head)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
 import zlib
@@ -79,7 +80,7 @@ def decompress(raw: BinaryIO, compression: str | None) -> BinaryIO:
         return cast(BinaryIO, _Closing(lzma.LZMAFile(raw, mode="rb"), raw))
     if compression == "zstd":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return cast(BinaryIO, reader)
+        return cast(BinaryIO, io.BufferedReader(reader))  # buffered: zstandard's reader has no readline
     raise ValueError(f"unknown compression {compression!r}")
 
 

@@ -62,7 +62,7 @@ def _parsed(line: str, number: int, source: Input, options: ReadOptions, unit: s
     try:
         record = json.loads(line, strict=False)  # strict=False: control characters in strings are repaired later
     except json.JSONDecodeError as exc:
-        yield Skip(source.name, number, "malformed JSON", f"malformed JSON ({exc.msg} at column {exc.colno})", unit)
+        yield Skip(source.name, number, "malformed JSON", f"malformed JSON ({exc.msg}: column {exc.colno})", unit)
         return
     yield from _object(record, number, source, options, unit)
 

@@ -67,7 +67,7 @@ def _seekable(source: Input) -> BinaryIO:
     """
     if source.compression in (None, "gzip"):
         return source.opener()
-    spool = tempfile.TemporaryFile()
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open: the caller closes it
     with source.open() as stream:
         shutil.copyfileobj(stream, spool)
     spool.seek(0)

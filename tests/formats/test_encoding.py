@@ -44,7 +44,7 @@ def test_forced_then_declared_then_detected() -> None:
 
 
 def test_undecodable_bytes_are_replaced_and_counted() -> None:
-    raw = "naïve café, crème brûlée".encode() + b"\xff\xfe" + " ok".encode() + b"\xc3"
+    raw = "naïve café, crème brûlée".encode() + b"\xff\xfe" + b" ok" + b"\xc3"
     assert decode(raw) == Decoded("naïve café, crème brûlée\ufffd\ufffd ok\ufffd", "utf-8", 3)
     assert decode("kept \ufffd".encode()).replaced == 0  # a U+FFFD that the input held is no replacement
 

@@ -163,3 +163,24 @@ def test_a_page_without_visible_text_is_skipped(tmp_path: Path) -> None:
     stats = ReadStats()
     assert list(read_documents([tmp_path], ReadOptions(), stats)) == []
     assert [str(s) for s in stats.skips] == [f"{tmp_path / 'blank.html'}: empty page (no visible text)"]
+
+
+def test_near_duplicate_pages_in_chinese_japanese_and_thai_are_found(tmp_path: Path) -> None:
+    chinese = "北京时间昨天晚上，国家气象中心发布了今年第一个暴雨预警，提醒南方各省市居民做好防范准备，尽量减少外出。"
+    japanese = (
+        "東京都は今日、新しい公園の建設計画を発表しました。公園には大きな池と子供のための遊び場が作られる予定です。"
+    )
+    thai = "กรุงเทพมหานครประกาศแผนการสร้างสวนสาธารณะแห่งใหม่ในวันนี้ โดยสวนจะมีสระน้ำขนาดใหญ่และสนามเด็กเล่นสำหรับเด็ก"
+    edits = [("昨天晚上", "今天早上"), ("今日", "昨日"), ("วันนี้", "เมื่อวาน")]
+    originals = [chinese, japanese, thai]
+    edited = [text.replace(old, new) for text, (old, new) in zip(originals, edits, strict=True)]
+    for name, texts in (("a.html", originals), ("b.html", edited)):
+        (tmp_path / name).write_text("<html><body>" + "".join(f"<p>{t}</p>" for t in texts) + "</body></html>")
+    result = dedup.scan([tmp_path])
+    near = result.pairs.filter(pl.col(S.KIND) == S.NEAR)
+    assert near.select(S.DOC_A, S.BLOCK_A, S.DOC_B, S.BLOCK_B).rows() == [
+        ("a.html", 0, "b.html", 0),
+        ("a.html", 1, "b.html", 1),
+        ("a.html", 2, "b.html", 2),
+    ]
+    assert result.clusters[S.SHORT].to_list() == [False, False, False]

@@ -16,7 +16,10 @@ from dedup import schema as S
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, read_documents
 
-FOOTER = "<footer><p>Example News, 1 Press Lane. Reproduction of these articles without permission is prohibited.</p></footer>"
+FOOTER = (
+    "<footer><p>Example News, 1 Press Lane. Reproduction of these articles without permission is prohibited.</p>"
+    "</footer>"
+)
 STORIES = {
     "https://news.example/a": "The harbour bridge reopened on Monday after eight months of repairs to its cables.",
     "https://news.example/b": "Local bakers won three national prizes for sourdough, rye and a pastry with rhubarb.",
