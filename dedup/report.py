@@ -39,11 +39,11 @@ def occurrences(result: ScanResult, clusters: list[int]) -> pl.DataFrame:
 
 def accounting_line(summary: dict[str, Any]) -> str:
     """Every record read, as scanned + skipped by reason: ``Read 12 records = 9 scanned + 3 skipped (…).``"""
-    line = f"Read {summary['records']} records = {summary['documents']} scanned + {summary['skipped']} skipped"
+    line = f"Read {summary['records']:,} records = {summary['documents']:,} scanned + {summary['skipped']:,} skipped"
     if summary["skipped"]:
-        line += " (" + ", ".join(f"{n} {reason}" for reason, n in summary["skipped_by_reason"].items()) + ")"
+        line += " (" + ", ".join(f"{n:,} {reason}" for reason, n in summary["skipped_by_reason"].items()) + ")"
     if summary["warnings"]:
-        line += f"; {summary['warnings']} repaired with a warning"
+        line += f"; {summary['warnings']:,} repaired with a warning"
     return line + "."
 
 
