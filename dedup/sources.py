@@ -15,7 +15,6 @@ Inputs are only ever opened for reading.
 
 from __future__ import annotations
 
-import functools
 import glob
 import os
 import shutil
@@ -23,7 +22,7 @@ import stat
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -38,6 +37,7 @@ from dedup.formats.detect import (
     HEAD_BYTES,
     binary_kind,
     compression_of,
+    decompressed_head,
     sniff,
 )
 from dedup.formats.html import read_html
@@ -86,6 +86,7 @@ READERS: dict[str, Reader] = {
 }
 # Readers of text, which a binary file (a PNG named .txt) must not reach.
 _TEXT_READERS = frozenset({read_text, read_jsonl, read_json, read_html, read_csv, read_tsv})
+_READ_ERRORS: tuple[type[Exception], ...] = (OSError, *DECOMPRESSION_ERRORS)
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
@@ -244,10 +245,10 @@ def resolve(found: Found) -> tuple[Input, Reader] | Skip:
     """
     with found.path.open("rb") as handle:
         raw_head = handle.read(HEAD_BYTES)
-    source = Input(found.name, found.doc_id, functools.partial(found.path.open, "rb"), compression_of(raw_head))
-    head = raw_head if source.compression is None else _decompressed_head(source)
-    if not head:
+    source = Input(found.name, found.doc_id, _opener(found.path), compression_of(raw_head))
+    if not raw_head:
         return Skip(found.name, None, "empty", "empty file")
+    head = raw_head if source.compression is None else decompressed_head(raw_head, source.compression)
     reader = reader_for(found.name)
     if reader is None:
         sniffed = sniff(head)
@@ -265,16 +266,8 @@ def resolve(found: Found) -> tuple[Input, Reader] | Skip:
     return source, reader
 
 
-def _decompressed_head(source: Input) -> bytes:
-    """The first decompressed bytes, as many as can be had: a cut-off stream is the reader's to report."""
-    parts: list[bytes] = []
-    with source.open() as stream:
-        try:
-            while sum(map(len, parts)) < HEAD_BYTES and (part := stream.read(4096)):
-                parts.append(part)
-        except DECOMPRESSION_ERRORS:
-            pass
-    return b"".join(parts)
+def _opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: path.open("rb")
 
 
 def read_documents(paths: Sequence[str | Path], options: ReadOptions, stats: ReadStats) -> Iterator[Document]:
@@ -317,7 +310,7 @@ def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator
             else:
                 stats.documents += 1
                 yield record
-    except (OSError, *DECOMPRESSION_ERRORS) as exc:
+    except _READ_ERRORS as exc:
         stats.skips.append(_failure(found.name, exc, after=records))
         return
     if records == 0:

@@ -14,8 +14,8 @@ import io
 import json
 import lzma
 import zlib
-from collections.abc import Iterator
-from typing import BinaryIO, cast
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, cast
 
 import zstandard
 
@@ -82,6 +82,32 @@ def decompress(raw: BinaryIO, compression: str | None) -> BinaryIO:
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
         return cast(BinaryIO, io.BufferedReader(reader))  # buffered: zstandard's reader has no readline
     raise ValueError(f"unknown compression {compression!r}")
+
+
+def decompressed_head(raw_head: bytes, compression: str) -> bytes:
+    """What the first compressed bytes of a stream decompress to, as far as they go; never an error.
+
+    A stream decompressor takes partial input, so a cut-off or corrupt file still shows its first bytes
+    here (the reader reports the damage where it meets it).
+    """
+    parts: list[bytes] = []
+    data = raw_head
+    try:
+        while data:
+            decompressor = _DECOMPRESSORS[compression]()
+            parts.append(decompressor.decompress(data))
+            data = decompressor.unused_data if decompressor.eof else b""  # the next gzip member or zstd frame
+    except (OSError, *DECOMPRESSION_ERRORS):
+        pass
+    return b"".join(parts)
+
+
+_DECOMPRESSORS: dict[str, Callable[[], Any]] = {
+    "gzip": lambda: zlib.decompressobj(wbits=31),
+    "zstd": lambda: zstandard.ZstdDecompressor().decompressobj(),
+    "bz2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
+}
 
 
 class _Closing:
