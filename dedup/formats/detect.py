@@ -24,6 +24,7 @@ from dedup.formats.encoding import bom_encoding, looks_binary
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}
 # Errors of a corrupt or cut-off compressed stream (gzip's and bz2's are OSError or EOFError).
 DECOMPRESSION_ERRORS: tuple[type[Exception], ...] = (EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+_HEAD_ERRORS: tuple[type[Exception], ...] = (OSError, *DECOMPRESSION_ERRORS)
 HEAD_BYTES = 65536
 
 _BZ2_BLOCK = (b"1AY&SY", b"\x17rE8P\x90")  # first block, or end of stream of an empty file
@@ -97,7 +98,7 @@ def decompressed_head(raw_head: bytes, compression: str) -> bytes:
             decompressor = _DECOMPRESSORS[compression]()
             parts.append(decompressor.decompress(data))
             data = decompressor.unused_data if decompressor.eof else b""  # the next gzip member or zstd frame
-    except (OSError, *DECOMPRESSION_ERRORS):
+    except _HEAD_ERRORS:
         pass
     return b"".join(parts)
 
