@@ -6,13 +6,22 @@ The public API::
     result = dedup.scan(["seeds/"], dedup.ScanOptions())
     result.clusters      # polars DataFrames: blocks, pairs, clusters, documents
     result.write("scan/")
+
+    cleaned = dedup.clean(["crawl/"], "crawl-clean/", dedup.CleanOptions(drop_docs_over=0.9))
+    report = dedup.check(["docs/"], dedup.CheckOptions(max_dup_fraction=0.05))
+    report.passed        # and report.findings: every new duplicate, with file and line
 """
 
 from __future__ import annotations
 
+from dedup.baseline import Baseline
+from dedup.check import CheckReport, check
+from dedup.clean import CleanResult, clean, restore
 from dedup.errors import DedupError, InputError, NoDocumentsError, OptionsError, OutputError
 from dedup.normalize import normalize
 from dedup.options import (
+    CheckOptions,
+    CleanOptions,
     LSHOptions,
     MinHashOptions,
     ReadOptions,
@@ -24,6 +33,11 @@ from dedup.pipeline import scan
 from dedup.result import ScanResult, ScanStats
 
 __all__ = [
+    "Baseline",
+    "CheckOptions",
+    "CheckReport",
+    "CleanOptions",
+    "CleanResult",
     "DedupError",
     "InputError",
     "LSHOptions",
@@ -37,6 +51,9 @@ __all__ = [
     "ScanStats",
     "SegmentOptions",
     "ShingleOptions",
+    "check",
+    "clean",
     "normalize",
+    "restore",
     "scan",
 ]

@@ -62,7 +62,7 @@ def _round32(acc, lane):
     return (_rotl32(acc, 13) * _P32_1) & MASK32
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def xxh32(data, start, end, seed):
     """XXH32 of ``data[start:end]``, returned as uint64 (value < 2**32)."""
     seed = U64(seed) & MASK32
@@ -111,7 +111,7 @@ def _merge64(acc, v):
     return acc * _P64_1 + _P64_4
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def xxh64(data, start, end, seed):
     """XXH64 of ``data[start:end]``."""
     seed = U64(seed)
@@ -156,7 +156,7 @@ def xxh64(data, start, end, seed):
     return h
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def xxh64_blocks(data, offsets, seed):
     """XXH64 of every block of a batch."""
     n = offsets.shape[0] - 1
@@ -164,6 +164,24 @@ def xxh64_blocks(data, offsets, seed):
     for i in prange(n):
         out[i] = xxh64(data, offsets[i], offsets[i + 1], seed)
     return out
+
+
+@njit(inline="always")
+def decode_utf8(data, p):
+    """The code point starting at byte p, and its length in bytes (valid UTF-8)."""
+    b0 = np.int64(data[p])
+    if b0 < 0x80:
+        return b0, 1
+    if b0 < 0xE0:
+        return ((b0 & 0x1F) << 6) | (np.int64(data[p + 1]) & 0x3F), 2
+    if b0 < 0xF0:
+        return ((b0 & 0x0F) << 12) | ((np.int64(data[p + 1]) & 0x3F) << 6) | (np.int64(data[p + 2]) & 0x3F), 3
+    return (
+        ((b0 & 0x07) << 18)
+        | ((np.int64(data[p + 1]) & 0x3F) << 12)
+        | ((np.int64(data[p + 2]) & 0x3F) << 6)
+        | (np.int64(data[p + 3]) & 0x3F)
+    ), 4
 
 
 # ---------------------------------------------------------------- shingling
@@ -201,7 +219,7 @@ def _shingle_count(n_units, n):
     return n_units - n + 1
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def count_shingles(data, offsets, by_char, n):
     """Number of shingles of every block (a block shorter than n is one shingle)."""
     nb = offsets.shape[0] - 1
@@ -224,8 +242,27 @@ def count_shingles(data, offsets, by_char, n):
     return counts
 
 
-@njit(parallel=True, cache=True)
-def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
+def chunk_bounds(n: int, size: int = 256) -> np.ndarray:
+    """Chunk boundaries for parallel loops: per-chunk scratch space instead of per-block allocations."""
+    return np.arange(0, n + size, size).clip(max=n)
+
+
+@njit(cache=True, nogil=True)
+def _hash_block(data, start, end, by_char, k_n, buf, out, w, hash_seed):
+    units = _unit_starts(data, start, end, by_char, buf)
+    buf[units] = end + 1  # a virtual unit start one past the end
+    if units < k_n:
+        out[w] = np.uint32(xxh32(data, start, end, hash_seed))
+        return
+    for k in range(units - k_n + 1):
+        # A word shingle ends before the separating space; a char shingle
+        # ends where the next character starts (or at the end of the text).
+        stop = (end if k + k_n == units else buf[k + k_n]) if by_char else buf[k + k_n] - 1
+        out[w + k] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed, chunks):
     """XXH32 of every shingle of every block, laid out by ``out_offsets``.
 
     A shingle is the byte span from the start of unit k to the end of unit
@@ -234,29 +271,18 @@ def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
     """
     nb = offsets.shape[0] - 1
     out = np.empty(out_offsets[nb], dtype=np.uint32)
-    for i in prange(nb):
-        start, end = offsets[i], offsets[i + 1]
-        if end == start:
-            continue
-        buf = np.empty(end - start + 1, dtype=np.int64)
-        units = _unit_starts(data, start, end, by_char[i], buf)
-        buf[units] = end + 1  # a virtual unit start one past the end
-        k_n = n[i]
-        w = out_offsets[i]
-        if units < k_n:
-            out[w] = np.uint32(xxh32(data, start, end, hash_seed))
-            continue
-        for k in range(units - k_n + 1):
-            # A word shingle ends before the separating space; a char shingle
-            # ends where the next character starts.
-            stop = buf[k + k_n] - 1 if not by_char[i] else buf[k + k_n]
-            if by_char[i] and k + k_n == units:
-                stop = end
-            out[w + k] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
+    for c in prange(chunks.shape[0] - 1):
+        longest = 0
+        for i in range(chunks[c], chunks[c + 1]):
+            longest = max(longest, offsets[i + 1] - offsets[i])
+        buf = np.empty(longest + 1, dtype=np.int64)
+        for i in range(chunks[c], chunks[c + 1]):
+            if offsets[i + 1] > offsets[i]:
+                _hash_block(data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, out, out_offsets[i], hash_seed)
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def sort_unique_segments(values, offsets):
     """Sort every segment and drop repeats; return (values, offsets) of the sets."""
     nb = offsets.shape[0] - 1
@@ -266,13 +292,13 @@ def sort_unique_segments(values, offsets):
         s, e = offsets[i], offsets[i + 1]
         if e == s:
             continue
-        seg = np.sort(work[s:e])
+        seg = work[s:e]
+        seg.sort()  # in place, on a view: no allocation per block
         m = 1
         for j in range(1, e - s):
             if seg[j] != seg[m - 1]:
                 seg[m] = seg[j]
                 m += 1
-        work[s : s + m] = seg[:m]
         sizes[i] = m
     out_offsets = np.zeros(nb + 1, dtype=np.int64)
     out_offsets[1:] = np.cumsum(sizes)
@@ -295,7 +321,7 @@ def _fmix32(h):
     return h
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def minhash_affine32(hashes, offsets, a, b):
     """datasketch's "affine32" scheme: min over h of a * fmix32(h) + b mod 2**32."""
     nb = offsets.shape[0] - 1
@@ -316,7 +342,7 @@ def minhash_affine32(hashes, offsets, a, b):
     return sig
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def minhash_legacy(hashes, offsets, a, b):
     """datasketch's "legacy" scheme: ((a * h + b) mod 2**64 mod (2**61 - 1)) & (2**32 - 1)."""
     nb = offsets.shape[0] - 1
@@ -333,7 +359,7 @@ def minhash_legacy(hashes, offsets, a, b):
     return sig
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def band_keys(sig, bands, rows, seed):
     """One 64-bit key per band: XXH64 over the band's rows of the signature."""
     n = sig.shape[0]
@@ -349,7 +375,7 @@ def band_keys(sig, bands, rows, seed):
 # ------------------------------------------------------------- verification
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def intersect_sizes(values, offsets, left, right):
     """|A ∩ B| for every pair of sorted unique sets (left[k], right[k])."""
     m = left.shape[0]
@@ -373,7 +399,7 @@ def intersect_sizes(values, offsets, left, right):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bucket_pairs(sorted_keys, order, max_full):
     """Pairs of items that share a key, from keys sorted with their item ids.
 
@@ -422,7 +448,7 @@ def bucket_pairs(sorted_keys, order, max_full):
     return left, right
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def first_occurrence(hashes, ids, table):
     """For each hash, the id of the first item ever seen with it (across calls).
 

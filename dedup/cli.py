@@ -1,24 +1,119 @@
-"""The ``dedup`` command: parse options, call the library, render. No logic here."""
+"""The ``dedup`` command: parse options, call the library, render. No logic here.
+
+Exit codes: 0 success (``check``: within the limits), 1 ``check`` over a limit,
+2 a usage or input error, printed as ``Error: <message>``.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from dedup.errors import DedupError
-from dedup.options import LSHOptions, MinHashOptions, ReadOptions, ScanOptions, SegmentOptions, ShingleOptions
+from dedup.baseline import Baseline
+from dedup.check import check as run_check
+from dedup.check import renderer
+from dedup.clean import clean as run_clean
+from dedup.errors import DedupError, OptionsError
+from dedup.options import (
+    CheckOptions,
+    CleanOptions,
+    LSHOptions,
+    MinHashOptions,
+    ReadOptions,
+    ScanOptions,
+    SegmentOptions,
+    ShingleOptions,
+)
 from dedup.pipeline import scan as run_scan
-from dedup.report import render_skips, render_summary
+from dedup.report import render_clean, render_skips, render_summary
+from dedup.result import ScanResult
 
 app = typer.Typer(
     help="Find exact and near-duplicate paragraphs in scraped pages.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+_DEFAULTS = ScanOptions()
+
+# The scan options, shared by every command that scans.
+Paths = Annotated[
+    list[Path],
+    typer.Argument(help="Folders, files or glob patterns to read; - reads standard input.", show_default=False),
+]
+Threshold = Annotated[float, typer.Option(help="Jaccard similarity of a near repeat.")]
+Containment = Annotated[float, typer.Option(help="Containment that also makes a near repeat.")]
+NumPerm = Annotated[int, typer.Option(help="MinHash permutations.")]
+Seed = Annotated[int, typer.Option(help="MinHash seed.")]
+Scheme = Annotated[str, typer.Option(help="datasketch permutation scheme: affine32 or legacy.")]
+Bands = Annotated[int | None, typer.Option(help="LSH bands (with --rows); chosen from the threshold if not given.")]
+Rows = Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")]
+Shingle = Annotated[str, typer.Option(help="Shingle kind: word or char.")]
+Ngram = Annotated[int, typer.Option(help="Words per word shingle.")]
+CharNgram = Annotated[int, typer.Option(help="Characters per char shingle.")]
+MinWords = Annotated[int, typer.Option(help="Blocks with fewer words are matched only exactly.")]
+Lists = Annotated[str, typer.Option(help="List items: run (one block per run) or item.")]
+Split = Annotated[str, typer.Option(help="Lines into blocks: auto, line or paragraph.")]
+IdField = Annotated[
+    str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document id (dotted for nested).")
+]
+TextField = Annotated[
+    str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document text (dotted for nested).")
+]
+Encoding = Annotated[
+    str | None, typer.Option(help="Read every input in this encoding (default: BOM, declared charset, detection).")
+]
+HtmlDropNav = Annotated[
+    bool, typer.Option("--html-drop-nav", help="HTML: leave out nav, header, footer and aside elements.")
+]
+Strict = Annotated[bool, typer.Option(help="Exit 2 when any record was skipped.")]
+JsonSummary = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")]
+
+
+def _scan_options(given: dict[str, Any]) -> ScanOptions:
+    """The scan options from a command's parameters (its ``locals()``, named as above)."""
+    return ScanOptions(
+        read=ReadOptions(
+            id_field=given["id_field"],
+            text_field=given["text_field"],
+            encoding=given["encoding"],
+            html_drop_nav=given["html_drop_nav"],
+        ),
+        segment=SegmentOptions(split=given["split"], lists=given["lists"]),
+        shingle=ShingleOptions(kind=given["shingle"], n=given["ngram"], char_n=given["char_ngram"]),
+        minhash=MinHashOptions(num_perm=given["num_perm"], seed=given["seed"], scheme=given["scheme"]),
+        lsh=LSHOptions(
+            threshold=given["threshold"], containment=given["containment"], bands=given["bands"], rows=given["rows"]
+        ),
+        min_words=given["min_words"],
+    )
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """The one place a DedupError becomes ``Error: <message>`` and exit code 2."""
+    try:
+        yield
+    except DedupError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _echo_skips(result: ScanResult) -> None:
+    for line in render_skips(result.stats.skips):
+        typer.echo(line, err=True)
+
+
+def _strict(result: ScanResult, strict: bool) -> None:
+    if strict and result.stats.skips:
+        typer.echo(f"Error: {len(result.stats.skips)} records skipped and --strict is set", err=True)
+        raise typer.Exit(2)
 
 
 @app.callback()
@@ -28,65 +123,39 @@ def _root() -> None:
 
 @app.command()
 def scan(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(help="Folders, files or glob patterns to read; - reads standard input.", show_default=False),
-    ],
+    paths: Paths,
     out: Annotated[
         Path | None, typer.Option(help="Write blocks/pairs/clusters/documents.parquet and scan.json here.")
     ] = None,
-    json_summary: Annotated[
-        bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")
-    ] = False,
-    threshold: Annotated[float, typer.Option(help="Jaccard similarity of a near repeat.")] = 0.5,
-    containment: Annotated[float, typer.Option(help="Containment that also makes a near repeat.")] = 0.8,
-    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 128,
-    seed: Annotated[int, typer.Option(help="MinHash seed.")] = 1,
-    scheme: Annotated[str, typer.Option(help="datasketch permutation scheme: affine32 or legacy.")] = "affine32",
-    bands: Annotated[
-        int | None, typer.Option(help="LSH bands (with --rows); chosen from the threshold if not given.")
-    ] = None,
-    rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
-    shingle: Annotated[str, typer.Option(help="Shingle kind: word or char.")] = "word",
-    ngram: Annotated[int, typer.Option(help="Words per word shingle.")] = 3,
-    char_ngram: Annotated[int, typer.Option(help="Characters per char shingle.")] = 5,
-    min_words: Annotated[int, typer.Option(help="Blocks with fewer words are matched only exactly.")] = 8,
-    lists: Annotated[str, typer.Option(help="List items: run (one block per run) or item.")] = "run",
-    split: Annotated[str, typer.Option(help="Lines into blocks: auto, line or paragraph.")] = "auto",
-    id_field: Annotated[
-        str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document id (dotted for nested).")
-    ] = "id",
-    text_field: Annotated[
-        str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document text (dotted for nested).")
-    ] = "text",
-    encoding: Annotated[
-        str | None, typer.Option(help="Read every input in this encoding (default: BOM, declared charset, detection).")
-    ] = None,
-    html_drop_nav: Annotated[
-        bool, typer.Option("--html-drop-nav", help="HTML: leave out nav, header, footer and aside elements.")
-    ] = False,
+    json_summary: JsonSummary = False,
+    threshold: Threshold = _DEFAULTS.lsh.threshold,
+    containment: Containment = _DEFAULTS.lsh.containment,
+    num_perm: NumPerm = _DEFAULTS.minhash.num_perm,
+    seed: Seed = _DEFAULTS.minhash.seed,
+    scheme: Scheme = _DEFAULTS.minhash.scheme,
+    bands: Bands = None,
+    rows: Rows = None,
+    shingle: Shingle = _DEFAULTS.shingle.kind,
+    ngram: Ngram = _DEFAULTS.shingle.n,
+    char_ngram: CharNgram = _DEFAULTS.shingle.char_n,
+    min_words: MinWords = _DEFAULTS.min_words,
+    lists: Lists = _DEFAULTS.segment.lists,
+    split: Split = _DEFAULTS.segment.split,
+    id_field: IdField = _DEFAULTS.read.id_field,
+    text_field: TextField = _DEFAULTS.read.text_field,
+    encoding: Encoding = _DEFAULTS.read.encoding,
+    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
     top: Annotated[int, typer.Option(help="How many clusters and pairs the summary shows.")] = 10,
-    strict: Annotated[bool, typer.Option(help="Exit 2 when any record was skipped.")] = False,
+    strict: Strict = False,
 ) -> None:
     """Scan documents for repeated and near-repeated blocks."""
-    try:
-        options = ScanOptions(
-            read=ReadOptions(id_field=id_field, text_field=text_field, encoding=encoding, html_drop_nav=html_drop_nav),
-            segment=SegmentOptions(split=split, lists=lists),  # type: ignore[arg-type]
-            shingle=ShingleOptions(kind=shingle, n=ngram, char_n=char_ngram),  # type: ignore[arg-type]
-            minhash=MinHashOptions(num_perm=num_perm, seed=seed, scheme=scheme),  # type: ignore[arg-type]
-            lsh=LSHOptions(threshold=threshold, containment=containment, bands=bands, rows=rows),
-            min_words=min_words,
-        )
+    with _errors():
+        options = _scan_options(locals())
         result = run_scan(paths, options)
         if out is not None:
             result.write(out)
-    except DedupError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
-    for line in render_skips(result.stats.skips):
-        typer.echo(line, err=True)
+    _echo_skips(result)
     if json_summary:
         typer.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
@@ -94,9 +163,138 @@ def scan(
         typer.echo(render_summary(result, top=top, width=width))
         if out is not None:
             typer.echo(f"\nWrote {out}/: blocks, pairs, clusters, documents (.parquet) and scan.json")
-    if strict and result.stats.skips:
-        typer.echo(f"Error: {len(result.stats.skips)} records skipped and --strict is set", err=True)
-        raise typer.Exit(2)
+    _strict(result, strict)
+
+
+@app.command()
+def clean(
+    paths: Paths,
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for the cleaned copies: same relative paths, same formats.", show_default=False),
+    ],
+    keep: Annotated[str, typer.Option(help="Which occurrence of a repeat stays: first, longest or last.")] = "first",
+    drop_docs_over: Annotated[
+        float | None,
+        typer.Option(help="Also drop whole documents contained in a kept one to at least this share (e.g. 0.9)."),
+    ] = None,
+    keep_short: Annotated[
+        bool, typer.Option("--keep-short", help="Leave repeated short lines (headings, labels) in place.")
+    ] = False,
+    removed: Annotated[
+        Path | None,
+        typer.Option(help="Audit table of every cut (default: removed.parquet beside --out).", show_default=False),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")
+    ] = False,
+    json_summary: JsonSummary = False,
+    threshold: Threshold = _DEFAULTS.lsh.threshold,
+    containment: Containment = _DEFAULTS.lsh.containment,
+    num_perm: NumPerm = _DEFAULTS.minhash.num_perm,
+    seed: Seed = _DEFAULTS.minhash.seed,
+    scheme: Scheme = _DEFAULTS.minhash.scheme,
+    bands: Bands = None,
+    rows: Rows = None,
+    shingle: Shingle = _DEFAULTS.shingle.kind,
+    ngram: Ngram = _DEFAULTS.shingle.n,
+    char_ngram: CharNgram = _DEFAULTS.shingle.char_n,
+    min_words: MinWords = _DEFAULTS.min_words,
+    lists: Lists = _DEFAULTS.segment.lists,
+    split: Split = _DEFAULTS.segment.split,
+    id_field: IdField = _DEFAULTS.read.id_field,
+    text_field: TextField = _DEFAULTS.read.text_field,
+    encoding: Encoding = _DEFAULTS.read.encoding,
+    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
+    strict: Strict = False,
+) -> None:
+    """Write the documents without their repeated blocks, and an audit table of every cut."""
+    with _errors():
+        scan_options = _scan_options(locals())
+        options = CleanOptions(
+            scan=scan_options,
+            keep=keep,  # type: ignore[arg-type]
+            drop_docs_over=drop_docs_over,
+            keep_short=keep_short,
+        )
+        result = run_clean(paths, out, options, removed=removed, overwrite=overwrite)
+
+    _echo_skips(result.scan)
+    if json_summary:
+        typer.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        typer.echo(render_clean(result))
+    _strict(result.scan, strict)
+
+
+@app.command()
+def check(
+    paths: Paths,
+    max_dup_fraction: Annotated[
+        float | None, typer.Option(help="Largest share of characters that may be duplicated (0 to 1).")
+    ] = None,
+    max_clusters: Annotated[
+        int | None, typer.Option(help="Largest number of duplicate clusters (0 when no limit is given).")
+    ] = None,
+    fail_on: Annotated[str, typer.Option(help="Which duplicates count: exact, near or any.")] = "any",
+    include_short: Annotated[
+        bool, typer.Option("--include-short", help="Count repeated short lines (headings, labels) too.")
+    ] = False,
+    output_format: Annotated[str, typer.Option("--format", help="Output: text, json, junit or github.")] = "text",
+    baseline: Annotated[
+        Path | None, typer.Option(help="Accepted duplicates (from --write-baseline): fail only on new ones.")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option(help="Record today's duplicates as accepted in this file, and exit 0.")
+    ] = None,
+    threshold: Threshold = _DEFAULTS.lsh.threshold,
+    containment: Containment = _DEFAULTS.lsh.containment,
+    num_perm: NumPerm = _DEFAULTS.minhash.num_perm,
+    seed: Seed = _DEFAULTS.minhash.seed,
+    scheme: Scheme = _DEFAULTS.minhash.scheme,
+    bands: Bands = None,
+    rows: Rows = None,
+    shingle: Shingle = _DEFAULTS.shingle.kind,
+    ngram: Ngram = _DEFAULTS.shingle.n,
+    char_ngram: CharNgram = _DEFAULTS.shingle.char_n,
+    min_words: MinWords = _DEFAULTS.min_words,
+    lists: Lists = _DEFAULTS.segment.lists,
+    split: Split = _DEFAULTS.segment.split,
+    id_field: IdField = _DEFAULTS.read.id_field,
+    text_field: TextField = _DEFAULTS.read.text_field,
+    encoding: Encoding = _DEFAULTS.read.encoding,
+    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
+    strict: Strict = False,
+) -> None:
+    """Fail (exit 1) when the documents hold more duplicates than allowed; 0 when within limits, 2 on errors."""
+    with _errors():
+        scan_options = _scan_options(locals())
+        options = CheckOptions(
+            scan=scan_options,
+            max_dup_fraction=max_dup_fraction,
+            max_clusters=max_clusters,
+            fail_on=fail_on,  # type: ignore[arg-type]
+            include_short=include_short,
+        )
+        render = renderer(output_format)
+        if baseline is not None and write_baseline is not None:
+            raise OptionsError("give --baseline or --write-baseline, not both")
+        if write_baseline is not None:
+            result = run_scan(paths, scan_options)
+            accepted = Baseline.from_result(result)
+            accepted.write(write_baseline)
+        else:
+            report = run_check(paths, options, Baseline.load(baseline) if baseline is not None else None)
+
+    if write_baseline is not None:
+        _echo_skips(result)
+        typer.echo(f"Wrote {write_baseline}: {len(accepted.clusters)} duplicate clusters accepted.")
+        _strict(result, strict)
+        return
+    _echo_skips(report.scan)
+    typer.echo(render(report))
+    _strict(report.scan, strict)
+    raise typer.Exit(report.exit_code)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ def roll_up(blocks: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
 
     Args:
         blocks: one row per block with ``doc_index``, ``n_chars`` and ``cluster``.
-        docs: one row per document with ``doc_index``, ``doc_id`` and ``source``.
+        docs: one row per document with ``doc_index``, ``doc_id``, ``source`` and ``source_line``.
     """
     in_cluster = pl.col(S.CLUSTER).is_not_null()
     per_doc = blocks.group_by(S.DOC_INDEX).agg(
@@ -36,7 +36,7 @@ def roll_up(blocks: pl.DataFrame, docs: pl.DataFrame) -> pl.DataFrame:
     )
     best = _best_container(blocks.filter(in_cluster))
     return (
-        docs.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE)
+        docs.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE)
         .join(per_doc, on=S.DOC_INDEX, how="left")
         .join(best, on=S.DOC_INDEX, how="left")
         .join(

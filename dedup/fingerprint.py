@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from dedup import _kernels
+from dedup._arrow import utf8_buffer
 from dedup.options import MinHashOptions, ShingleOptions
 
 # Scripts written without spaces between words: a "word" there is a whole phrase.
@@ -43,15 +44,6 @@ class ShingleSets:
     @property
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
-
-
-def utf8_buffer(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of all texts in one buffer, and the offsets of each text."""
-    array = texts.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
-    _validity, offsets_buf, data_buf = array.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
-    return data, offsets
 
 
 def exact_keys(normalized: pl.Series) -> np.ndarray:
@@ -93,7 +85,9 @@ def shingle_sets(normalized: pl.Series, options: ShingleOptions) -> ShingleSets:
     counts = _kernels.count_shingles(data, offsets, by_char, n)
     hash_offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=hash_offsets[1:])
-    hashes = _kernels.hash_shingles(data, offsets, by_char, n, hash_offsets, SHINGLE_SEED)
+    hashes = _kernels.hash_shingles(
+        data, offsets, by_char, n, hash_offsets, SHINGLE_SEED, _kernels.chunk_bounds(counts.size)
+    )
     values, set_offsets = _kernels.sort_unique_segments(hashes, hash_offsets)
     return ShingleSets(values, set_offsets)
 

@@ -17,6 +17,8 @@ SplitMode = Literal["auto", "line", "paragraph"]
 ShingleKind = Literal["word", "char"]
 Scheme = Literal["affine32", "legacy"]
 HashFunc = Literal["xxh32"]
+Keep = Literal["first", "longest", "last"]
+FailOn = Literal["exact", "near", "any"]
 
 
 def _require(condition: bool, message: str) -> None:
@@ -198,3 +200,72 @@ class ScanOptions:
                 self.lsh.bands * self.lsh.rows <= self.minhash.num_perm,
                 f"bands × rows = {self.lsh.bands * self.lsh.rows} exceeds num_perm = {self.minhash.num_perm}",
             )
+
+
+@dataclass(frozen=True, slots=True)
+class CleanOptions:
+    """What ``dedup.clean`` removes and which occurrence it keeps.
+
+    Attributes:
+        scan: how duplicates are found (the same options as ``dedup.scan``).
+        keep: which occurrence of each cluster stays: ``first`` in read order,
+            ``longest`` (ties: the first), or ``last``.
+        drop_docs_over: drop a whole document whose containment in a kept
+            document is at least this; ``None`` drops no document.
+        keep_short: leave the blocks of short clusters (repeated headings and
+            labels, matched only exactly) in place. By default they are
+            removed like every other repeat, so that a scan of the output
+            finds no repeat at all.
+    """
+
+    scan: ScanOptions = field(default_factory=ScanOptions)
+    keep: Keep = "first"
+    drop_docs_over: float | None = None
+    keep_short: bool = False
+
+    def __post_init__(self) -> None:
+        _require(self.keep in ("first", "longest", "last"), f"keep must be first, longest or last, got {self.keep!r}")
+        if self.drop_docs_over is not None:
+            _require(
+                0.0 < self.drop_docs_over <= 1.0,
+                f"drop_docs_over must be in (0, 1], got {self.drop_docs_over}; did you pass a percentage?",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    """The limits of ``dedup.check``.
+
+    With neither ``max_dup_fraction`` nor ``max_clusters`` given, any counted
+    cluster fails the check (as if ``max_clusters`` were 0).
+
+    Attributes:
+        scan: how duplicates are found (the same options as ``dedup.scan``).
+        max_dup_fraction: largest share of characters that may be duplicated.
+        max_clusters: largest number of duplicate clusters.
+        fail_on: which clusters count: ``exact``, ``near`` or ``any``.
+        include_short: count short clusters (repeated headings and labels) too.
+    """
+
+    scan: ScanOptions = field(default_factory=ScanOptions)
+    max_dup_fraction: float | None = None
+    max_clusters: int | None = None
+    fail_on: FailOn = "any"
+    include_short: bool = False
+
+    def __post_init__(self) -> None:
+        _require(self.fail_on in ("exact", "near", "any"), f"fail_on must be exact, near or any, got {self.fail_on!r}")
+        if self.max_dup_fraction is not None:
+            _require(
+                0.0 <= self.max_dup_fraction <= 1.0,
+                f"max_dup_fraction must be in [0, 1], got {self.max_dup_fraction}; did you pass a percentage?",
+            )
+        if self.max_clusters is not None:
+            _require(self.max_clusters >= 0, f"max_clusters must be >= 0, got {self.max_clusters}")
+
+    @property
+    def cluster_limit(self) -> int | None:
+        """The cluster limit in force: 0 when no limit at all was given."""
+        if self.max_clusters is None and self.max_dup_fraction is None:
+            return 0
+        return self.max_clusters

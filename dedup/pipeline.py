@@ -10,10 +10,13 @@ candidate pairs, verification, clusters, and the per-document roll-up.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 
 import numpy as np
 import polars as pl
@@ -43,10 +46,18 @@ class _Accumulator:
     first: list[np.ndarray] = field(default_factory=list)
     near_ids: list[np.ndarray] = field(default_factory=list)
     near_keys: list[np.ndarray] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
-    def time(self, stage: str, started: float) -> None:
-        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the wall and CPU time (all threads) of the block to the stage's totals."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - wall
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + time.process_time() - cpu
 
     @staticmethod
     def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -76,6 +87,59 @@ def scan(paths: Sequence[str | Path], options: ScanOptions | None = None) -> Sca
         raise
 
 
+_DONE = object()
+
+
+def _prefetch(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Produce the next batch on a background thread while this one is processed.
+
+    Reading and parsing are Python code that holds the GIL, while the stages
+    spend their time in polars and in compiled kernels that release it, so the
+    two overlap on two cores. Order and errors are passed through unchanged.
+    """
+    queue: Queue[object] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer(exc)
+
+    thread = threading.Thread(target=produce, name="dedup-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _timed(items: Iterator[pl.DataFrame], acc: _Accumulator, stage: str) -> Iterator[pl.DataFrame]:
+    """Yield from an iterator, counting the time spent producing each item."""
+    while True:
+        with acc.stage(stage):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
+
+
 def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder) -> ScanResult:
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     set_store, part_store = SetStore(scratch.path), PartStore(scratch.path)
@@ -85,71 +149,64 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     table = Dict.empty(key_type=types.uint64, value_type=types.int64)
     n_docs = n_blocks = 0
 
-    started = time.perf_counter()
     documents_iter = sources.read_documents(paths, options.read, read_stats)
-    for batch in sources.batches(documents_iter, options.batch_chars):
-        acc.time("read", started)
+    batches = _prefetch(sources.batches(documents_iter, options.batch_chars))
+    for batch in _timed(batches, acc, "read"):
         batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
         doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
         n_blocks += _process_batch(batch, n_blocks, options, (bands, rows), table, set_store, part_store, acc)
         n_docs += batch.height
-        started = time.perf_counter()
-    acc.time("read", started)
     sources.require_documents(read_stats, paths)
 
-    started = time.perf_counter()
-    sets = set_store.finish()
-    near_ids = acc.joined(acc.near_ids, np.int64)
-    keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
-    slot_left, slot_right = candidates.candidate_pairs(keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs)
-    acc.time("candidates", started)
+    with acc.stage("candidates"):
+        sets = set_store.finish()
+        near_ids = acc.joined(acc.near_ids, np.int64)
+        keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
+        slot_left, slot_right = candidates.candidate_pairs(keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs)
 
-    started = time.perf_counter()
-    jaccard, containment = cluster.similarities(sets, slot_left, slot_right)
-    keep = cluster.accepted(jaccard, containment, options.lsh)
-    acc.time("verify", started)
+    with acc.stage("verify"):
+        jaccard, containment = cluster.similarities(sets, slot_left, slot_right)
+        keep = cluster.accepted(jaccard, containment, options.lsh)
 
-    started = time.perf_counter()
-    ids = np.arange(n_blocks, dtype=np.int64)
-    first = acc.joined(acc.first, np.int64)
-    exact_left, exact_right = first[first != ids], ids[first != ids]
-    near_left, near_right = near_ids[slot_left[keep]], near_ids[slot_right[keep]]
-    nodes, labels = cluster.components(
-        n_blocks, np.concatenate((exact_left, near_left)), np.concatenate((exact_right, near_right))
-    )
-    block_cluster = np.full(n_blocks, -1, dtype=np.int64)
-    block_cluster[nodes] = labels
-    acc.time("cluster", started)
+    with acc.stage("cluster"):
+        ids = np.arange(n_blocks, dtype=np.int64)
+        first = acc.joined(acc.first, np.int64)
+        exact_left, exact_right = first[first != ids], ids[first != ids]
+        near_left, near_right = near_ids[slot_left[keep]], near_ids[slot_right[keep]]
+        nodes, labels = cluster.components(
+            n_blocks, np.concatenate((exact_left, near_left)), np.concatenate((exact_right, near_right))
+        )
+        block_cluster = np.full(n_blocks, -1, dtype=np.int64)
+        block_cluster[nodes] = labels
 
-    started = time.perf_counter()
-    docs = pl.concat(doc_frames) if doc_frames else pl.DataFrame()
-    numbers = pl.DataFrame(
-        {
-            GID: ids,
-            S.DOC_INDEX: acc.joined(acc.doc_index, np.int64),
-            S.BLOCK: acc.joined(acc.block, np.int32),
-            S.LINE: acc.joined(acc.line, np.int32),
-            S.N_CHARS: acc.joined(acc.n_chars, np.int64),
-            S.SHORT: acc.joined(acc.short, bool),
-            S.CLUSTER: block_cluster,
-        }
-    ).with_columns(pl.col(S.CLUSTER).replace(-1, None))
-    pair_frame = _pairs(
-        numbers,
-        docs,
-        exact=(exact_left, exact_right),
-        near=(near_left, near_right, jaccard[keep], containment[keep]),
-    )
-    result_blocks = (
-        part_store.scan(S.BLOCKS_SCHEMA)
-        .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left")
-        .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
-        .sort(GID)
-        .select(list(S.BLOCKS_SCHEMA))
-    )
-    clusters = _clusters(numbers, docs, pair_frame, part_store)
-    doc_table = documents.roll_up(numbers, docs)
-    acc.time("report", started)
+    with acc.stage("tables"):
+        docs = pl.concat(doc_frames)
+        numbers = pl.DataFrame(
+            {
+                GID: ids,
+                S.DOC_INDEX: acc.joined(acc.doc_index, np.int64),
+                S.BLOCK: acc.joined(acc.block, np.int32),
+                S.LINE: acc.joined(acc.line, np.int32),
+                S.N_CHARS: acc.joined(acc.n_chars, np.int64),
+                S.SHORT: acc.joined(acc.short, bool),
+                S.CLUSTER: block_cluster,
+            }
+        ).with_columns(pl.col(S.CLUSTER).replace(-1, None))
+        pair_frame = _pairs(
+            numbers,
+            docs,
+            exact=(exact_left, exact_right),
+            near=(near_left, near_right, jaccard[keep], containment[keep]),
+        )
+        # Parts hold the blocks in read order; joins that keep the left order keep it.
+        result_blocks = (
+            part_store.scan(S.BLOCKS_SCHEMA)
+            .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left", maintain_order="left")
+            .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left", maintain_order="left")
+            .select(list(S.BLOCKS_SCHEMA))
+        )
+        clusters = _clusters(numbers, docs, pair_frame, part_store)
+        doc_table = documents.roll_up(numbers, docs)
 
     stats = ScanStats(
         files=read_stats.files,
@@ -162,10 +219,12 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
         rows=rows,
         skips=read_stats.skips,
         warnings=read_stats.warnings,
-        seconds=acc.timings,
+        seconds=acc.seconds,
+        cpu_seconds=acc.cpu_seconds,
     )
     return ScanResult(
         blocks_lazy=result_blocks,
+        block_frames=lambda: _final_blocks(part_store, block_cluster, docs[S.DOC_ID]),
         pairs=pair_frame,
         clusters=clusters,
         documents=doc_table,
@@ -186,47 +245,52 @@ def _process_batch(
     acc: _Accumulator,
 ) -> int:
     """Fingerprint one batch; keep its numbers and spill its rows and sets."""
-    started = time.perf_counter()
-    blocks = segment(batch, options.segment)
-    acc.time("segment", started)
+    with acc.stage("segment"):
+        blocks = segment(batch, options.segment)
 
-    started = time.perf_counter()
-    normalized = normalize_series(blocks[S.TEXT])
-    acc.time("normalize", started)
+    with acc.stage("normalize"):
+        normalized = normalize_series(blocks[S.TEXT])
 
-    started = time.perf_counter()
-    gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
-    units = fingerprint.shingle_plan(normalized, options.shingle).units
-    exact = fingerprint.exact_keys(normalized)
-    matchable = units > 0  # a block of only punctuation matches nothing
-    first = gids.copy()
-    first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
-    short = units < options.min_words
-    near = matchable & ~short & (first == gids)
-    sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
-    set_store.append(sets)
-    signatures = fingerprint.signatures(sets, options.minhash)
-    acc.near_keys.append(candidates.band_keys(signatures, *banding))
-    acc.near_ids.append(gids[near])
-    acc.time("fingerprint", started)
+    with acc.stage("fingerprint"):
+        gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
+        units = fingerprint.shingle_plan(normalized, options.shingle).units
+        exact = fingerprint.exact_keys(normalized)
+        matchable = units > 0  # a block of only punctuation matches nothing
+        first = gids.copy()
+        first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
+        short = units < options.min_words
+        near = matchable & ~short & (first == gids)
+        sets = fingerprint.shingle_sets(normalized.filter(pl.Series(near)), options.shingle)
+        signatures = fingerprint.signatures(sets, options.minhash)
+        acc.near_keys.append(candidates.band_keys(signatures, *banding))
+        acc.near_ids.append(gids[near])
 
-    started = time.perf_counter()
-    n_chars = (blocks[S.END] - blocks[S.START]).to_numpy()
-    acc.doc_index.append(blocks[S.DOC_INDEX].to_numpy())
-    acc.block.append(blocks[S.BLOCK].to_numpy())
-    acc.line.append(blocks[S.LINE].to_numpy())
-    acc.n_chars.append(n_chars)
-    acc.short.append(short)
-    acc.first.append(first)
-    part_store.append(
-        blocks.with_columns(
-            pl.Series(GID, gids),
-            pl.Series(S.SHORT, short),
-            pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
+    with acc.stage("spill"):
+        set_store.append(sets)
+        acc.doc_index.append(blocks[S.DOC_INDEX].to_numpy())
+        acc.block.append(blocks[S.BLOCK].to_numpy())
+        acc.line.append(blocks[S.LINE].to_numpy())
+        acc.n_chars.append((blocks[S.END] - blocks[S.START]).to_numpy())
+        acc.short.append(short)
+        acc.first.append(first)
+        part_store.append(
+            blocks.with_columns(
+                pl.Series(GID, gids),
+                pl.Series(S.SHORT, short),
+                pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
+            )
         )
-    )
-    acc.time("spill", started)
     return blocks.height
+
+
+def _final_blocks(parts: PartStore, cluster_of: np.ndarray, doc_ids: pl.Series) -> Iterator[pl.DataFrame]:
+    """The blocks table one spilled batch at a time: memory bounded by a batch, not the corpus."""
+    for frame in parts.frames():
+        clusters = pl.Series(S.CLUSTER, cluster_of[frame[GID].to_numpy()])
+        yield frame.with_columns(
+            pl.when(clusters >= 0).then(clusters).alias(S.CLUSTER),
+            doc_ids.gather(frame[S.DOC_INDEX]).alias(S.DOC_ID),
+        ).select(list(S.BLOCKS_SCHEMA))
 
 
 def _locate(numbers: pl.DataFrame, docs: pl.DataFrame, ids: np.ndarray, suffix: str) -> pl.DataFrame:

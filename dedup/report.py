@@ -1,15 +1,18 @@
-"""Render a scan for people: a plain-text summary that fits a terminal."""
+"""Render for people: plain-text summaries of a scan and of a clean."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from dedup import schema as S
 from dedup.result import ScanResult
 from dedup.sources import Skip
+
+if TYPE_CHECKING:
+    from dedup.clean import CleanResult
 
 
 def _clip(text: str, width: int) -> str:
@@ -115,4 +118,33 @@ def render_summary(result: ScanResult, top: int = 10, width: int = 100) -> str:
         lines += ["", "Documents contained in others:"]
         for row in contained.head(top).iter_rows(named=True):
             lines.append(f"  {row[S.DOC_ID]} is {row[S.CONTAINMENT]:.0%} contained in {row[S.CONTAINED_IN]}")
+    return "\n".join(lines)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "0.0%"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def render_clean(result: CleanResult) -> str:
+    """What a clean wrote, removed and dropped, and where the audit table is."""
+    stats = result.stats
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(stats.removed_by_kind.items())) or "none"
+    lines = [
+        f"Cleaned {_count(stats.documents, 'document')}: wrote {stats.written:,} to {result.out}/ "
+        f"({_count(stats.files, 'file')}).",
+        f"Removed {_count(stats.blocks_removed, 'repeated block')} "
+        f"({kinds}; {stats.short_removed:,} of them short lines).",
+    ]
+    if stats.dropped:
+        lines.append(f"Dropped {_count(stats.dropped, 'document')} contained in a kept one.")
+    if stats.emptied:
+        lines.append(f"Not written: {_count(stats.emptied, 'document')} that held nothing but repeats.")
+    lines += [
+        f"Cut {stats.chars_removed:,} of {stats.chars:,} characters ({_share(stats.chars_removed, stats.chars)}).",
+        f"Audit table: {result.removed} (every cut, its cluster and the kept occurrence).",
+    ]
     return "\n".join(lines)

@@ -6,12 +6,14 @@ import dataclasses
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from dedup import schema as S
 from dedup.errors import OutputError
@@ -19,6 +21,8 @@ from dedup.options import ScanOptions
 from dedup.sources import ReadWarning, Skip
 
 TABLES = ("blocks", "pairs", "clusters", "documents")
+ORDER = "order"  # a block's position in read order
+DOC_POS = "doc_pos"  # a document's position in read order
 FORMAT_VERSION = 1
 
 
@@ -43,7 +47,8 @@ class ScanStats:
     rows: int
     skips: list[Skip] = field(default_factory=list)
     warnings: list[ReadWarning] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU time per stage, all threads
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -64,6 +69,9 @@ class ScanResult:
     stats: ScanStats
     options: ScanOptions
     scratch: Any = None  # keeps the spill folder alive as long as the result
+    # The blocks table batch by batch, for writing it in bounded memory (a scan's
+    # spilled parts); without it, ``write`` streams ``blocks_lazy``.
+    block_frames: Callable[[], Iterator[pl.DataFrame]] | None = None
     _blocks: pl.DataFrame | None = None
 
     def close(self) -> None:
@@ -85,6 +93,20 @@ class ScanResult:
         if self._blocks is None:
             self._blocks = self.blocks_lazy.collect()
         return self._blocks
+
+    def blocks_in_documents(self) -> pl.LazyFrame:
+        """The blocks (without text) with their document's position in read order,
+        ``doc_pos``, and its ``source`` and ``source_line``: a join that holds even
+        when two documents share an id.
+        """
+        documents = self.documents.select(S.SOURCE, S.SOURCE_LINE).with_row_index(DOC_POS)
+        return (
+            self.blocks_lazy.drop(S.TEXT)
+            .with_row_index(ORDER)
+            # Blocks are numbered from 0 in every document, and every document has one.
+            .with_columns(((pl.col(S.BLOCK) == 0).cum_sum() - 1).cast(pl.UInt32).alias(DOC_POS))
+            .join(documents.lazy(), on=DOC_POS, how="left", maintain_order="left")
+        )
 
     def summary(self) -> dict[str, Any]:
         """Counts and settings, deterministic for the same input and options."""
@@ -146,19 +168,26 @@ class ScanResult:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             metadata = {"dedup": json.dumps(self.settings(), sort_keys=True)}
-            written = [
-                _atomic(folder / "blocks.parquet", lambda p: self.blocks_lazy.sink_parquet(p, metadata=metadata)),
-            ]
+            written = [atomic_write(folder / "blocks.parquet", lambda p: self._write_blocks(p, metadata))]
             for name in TABLES[1:]:
                 frame: pl.DataFrame = getattr(self, name)
                 written.append(
-                    _atomic(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
+                    atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
                 )
             text = json.dumps(self.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            written.append(_atomic(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
+            written.append(atomic_write(folder / "scan.json", lambda p: Path(p).write_text(text, encoding="utf-8")))
         except OSError as exc:
             raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
         return written
+
+    def _write_blocks(self, path: str, metadata: dict[str, str]) -> None:
+        if self.block_frames is None:
+            self.blocks_lazy.sink_parquet(path, metadata=metadata)
+            return
+        schema = pl.DataFrame(schema=S.BLOCKS_SCHEMA).to_arrow().schema.with_metadata(metadata)
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            for frame in self.block_frames():
+                writer.write_table(frame.to_arrow().cast(schema))
 
 
 def _umask() -> int:
@@ -167,7 +196,7 @@ def _umask() -> int:
     return current
 
 
-def _atomic(target: Path, write: Any) -> Path:
+def atomic_write(target: Path, write: Any) -> Path:
     """Write through a temporary file in the same folder, then rename into place."""
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)

@@ -42,7 +42,16 @@ DUP_CHARS = "dup_chars"
 DUP_FRACTION = "dup_fraction"
 CONTAINED_IN = "contained_in"
 
+# Removed (the audit table of ``dedup clean``): one row per cut, enough to undo it.
+CUT_START = "cut_start"  # the span actually cut: the block and the white space of its seam
+CUT_END = "cut_end"
+REMOVED = "removed"  # text[cut_start:cut_end] of the original document
+KEPT_DOC_ID = "kept_doc_id"  # the occurrence kept instead (the container, for a dropped document)
+KEPT_BLOCK = "kept_block"
+KEPT_LINE = "kept_line"
+
 EXACT, NEAR = "exact", "near"
+DOCUMENT = "document"  # kind of a removal that drops a whole document
 WITHIN_DOC, CROSS_DOC = "within-doc", "cross-doc"
 
 BLOCKS_SCHEMA = pl.Schema(
@@ -94,11 +103,34 @@ DOCUMENTS_SCHEMA = pl.Schema(
     {
         DOC_ID: pl.String,
         SOURCE: pl.String,
+        SOURCE_LINE: pl.Int64,
         "n_blocks": pl.UInt32,
         N_CHARS: pl.Int64,
         DUP_CHARS: pl.Int64,
         DUP_FRACTION: pl.Float64,
         CONTAINED_IN: pl.String,
+        CONTAINMENT: pl.Float64,
+    }
+)
+
+REMOVED_SCHEMA = pl.Schema(
+    {
+        DOC_ID: pl.String,
+        SOURCE: pl.String,
+        SOURCE_LINE: pl.Int64,
+        BLOCK: pl.Int32,
+        START: pl.Int64,
+        END: pl.Int64,
+        LINE: pl.Int32,
+        CUT_START: pl.Int64,
+        CUT_END: pl.Int64,
+        REMOVED: pl.String,
+        CLUSTER: pl.Int64,
+        KIND: pl.String,
+        SHORT: pl.Boolean,
+        KEPT_DOC_ID: pl.String,
+        KEPT_BLOCK: pl.Int32,
+        KEPT_LINE: pl.Int32,
         CONTAINMENT: pl.Float64,
     }
 )

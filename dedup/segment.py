@@ -1,6 +1,6 @@
 """Split documents into blocks with character offsets into the original text.
 
-The rules, applied to every line of a batch at once with numpy:
+The rules:
 
 - A blank line (only white space) ends a block.
 - Every other line starts a new block, except that
@@ -8,133 +8,183 @@ The rules, applied to every line of a batch at once with numpy:
     list items (``- ``, ``* ``, ``+ ``, ``• ``, ``◦ ``, ``1. ``, ``2) ``, ...,
     after any indentation) or short headings directly followed by an item
     (``Regisseur`` above ``- Jacques Audiard``);
-  - in ``split="auto"`` the lines of a hard-wrapped document (most lines
-    filling a width of at most 100 characters) are joined into paragraphs;
-    ``split="paragraph"`` joins all consecutive lines, ``split="line"`` none.
-- A block spans from the first to the last non-space character of its lines,
-  so ``text[start:end]`` is the block and leading indentation is left out.
+  - in ``split="auto"`` the lines of a hard-wrapped document (at least four
+    prose lines, the longest at most 100 characters, half of them at least
+    0.6 of the longest) are joined into paragraphs; ``split="paragraph"``
+    joins all consecutive lines, ``split="line"`` none.
+- A block spans from the first to the last visible character of its lines,
+  so ``text[start:end]`` is the block and indentation is left out.
 
-Offsets count Python characters (code points), as ``str`` indexing does.
+Offsets count Python characters (code points), as ``str`` indexing does. The
+work is one compiled pass per document over the UTF-8 bytes polars already
+holds, in parallel over the documents of a batch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from numba import njit, prange
 
 from dedup import schema as S
+from dedup._arrow import strings_from_buffer, utf8_buffer
+from dedup._kernels import decode_utf8
 from dedup.options import SegmentOptions
 
 NEWLINE = 10
-_BULLETS = np.array([ord(c) for c in "-*+•‣◦▪▫●○·–—⁃∙■□➢➤►▸"], dtype=np.uint32)
-_EXTRA_SPACES = np.array([0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF, 0x200B], dtype=np.uint32)
-_TERMINAL = np.array([ord(c) for c in ".!?:;…\"'“”»«)]"], dtype=np.uint32)
+_BULLETS = np.array([ord(c) for c in "-*+•‣◦▪▫●○·–—⁃∙■□➢➤►▸"], dtype=np.int64)
 WRAP_MAX_WIDTH = 100
+_SPLIT_CODES = {"auto": 0, "line": 1, "paragraph": 2}
 
 
-def code_points(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All texts joined by newlines as one array of code points, and each text's start."""
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    starts = np.zeros(len(texts), dtype=np.int64)
-    starts[1:] = np.cumsum(lengths + 1)[:-1]
-    joined = "\n".join(texts)
-    cps = np.frombuffer(joined.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
-    return cps, starts
+@njit(inline="always")
+def _is_space(cp):
+    """White space other than the newline; control characters count as space."""
+    if cp <= 32:
+        return cp != NEWLINE
+    if 0x2000 <= cp <= 0x200B:
+        return True
+    return cp in (0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF)
 
 
-def _is_space(cps: np.ndarray) -> np.ndarray:
-    """White space other than the newline (control characters count as space)."""
-    space = (cps <= 32) & (cps != NEWLINE)
-    space |= (cps >= 0x2000) & (cps <= 0x200A)
-    space |= np.isin(cps, _EXTRA_SPACES)
-    return space
+@njit(inline="always")
+def _is_digit(cp):
+    return 48 <= cp <= 57
 
 
-def _line_features(cps: np.ndarray, doc_starts: np.ndarray) -> dict[str, np.ndarray]:
-    """Per line: span, first/last visible character, whether blank, item, terminal."""
-    newlines = np.flatnonzero(cps == NEWLINE)
-    line_start = np.concatenate(([0], newlines + 1))
-    line_end = np.concatenate((newlines, [cps.size]))
-    space = _is_space(cps)
-    visible = np.flatnonzero(~space & (cps != NEWLINE))
-    first_idx = np.searchsorted(visible, line_start)
-    last_idx = np.searchsorted(visible, line_end) - 1
-    padded_visible = np.concatenate((visible, [cps.size + 1]))
-    first = padded_visible[first_idx]
-    blank = first >= line_end
-    last = np.where(blank, line_start, visible[np.clip(last_idx, 0, max(visible.size - 1, 0))] if visible.size else 0)
-    first = np.where(blank, line_start, first)
-
-    # Pad so that looking a few characters past the end of a line is safe.
-    pad = np.concatenate((cps, np.full(8, NEWLINE, dtype=np.uint32)))
-    pad_space = np.concatenate((space, np.zeros(8, dtype=bool)))
-
-    def at(offset: int) -> np.ndarray:
-        return pad[first + offset]
-
-    def space_at(offset: int) -> np.ndarray:
-        return pad_space[first + offset]
-
-    def digit(offset: int) -> np.ndarray:
-        c = at(offset)
-        return (c >= 48) & (c <= 57)
-
-    def closer(offset: int) -> np.ndarray:
-        c = at(offset)
-        return (c == ord(".")) | (c == ord(")"))
-
-    bullet = np.isin(at(0), _BULLETS) & space_at(1)
-    numbered = digit(0) & (
-        (closer(1) & space_at(2))
-        | (digit(1) & closer(2) & space_at(3))
-        | (digit(1) & digit(2) & closer(3) & space_at(4))
-    )
-    line_doc = np.searchsorted(doc_starts, line_start, side="right") - 1
-    return {
-        "start": line_start,
-        "first": first,
-        "last": last,
-        "blank": blank,
-        "item": (bullet | numbered) & ~blank,
-        "terminal": np.isin(pad[last], _TERMINAL) & ~blank,
-        "width": np.where(blank, 0, last - first + 1),
-        "doc": line_doc,
-    }
+@njit(inline="always")
+def _is_item(data, p, line_end, bullets):
+    """Whether the visible text starting at byte p opens a list item."""
+    cp, n = decode_utf8(data, p)
+    q = p + n
+    for bullet in bullets:
+        if cp == bullet:
+            return q < line_end and _is_space(decode_utf8(data, q)[0])
+    digits = 0
+    while _is_digit(cp) and digits < 4:
+        digits += 1
+        if q >= line_end:
+            return False
+        cp, n = decode_utf8(data, q)
+        q += n
+    if digits == 0 or digits > 3 or (cp != 46 and cp != 41):  # "." or ")"
+        return False
+    return q < line_end and _is_space(decode_utf8(data, q)[0])
 
 
-def _wrapped_docs(f: dict[str, np.ndarray], n_docs: int) -> np.ndarray:
-    """Documents that look hard-wrapped: short lines, most of them near the width."""
-    prose = ~f["blank"] & ~f["item"]
-    docs = f["doc"][prose]
-    widths = f["width"][prose]
-    max_width = np.zeros(n_docs, dtype=np.int64)
-    np.maximum.at(max_width, docs, widths)
-    lines = np.bincount(docs, minlength=n_docs)
-    full = np.bincount(docs, weights=widths >= 0.6 * max_width[docs], minlength=n_docs)
-    return (max_width <= WRAP_MAX_WIDTH) & (lines >= 4) & (full >= 0.5 * lines)
+@njit(cache=True, nogil=True)
+def _segment_document(data, start, end, bullets, split, runs, heading_max, out, base):
+    """Blocks of one document into ``out[base:]``; returns how many.
+
+    ``out`` columns: byte start, byte end, char start, char end, line (0-based).
+    """
+    n_lines = 1
+    for p in range(start, end):
+        if data[p] == NEWLINE:
+            n_lines += 1
+    first_b = np.full(n_lines, -1, np.int64)
+    end_b = np.zeros(n_lines, np.int64)
+    first_c = np.zeros(n_lines, np.int64)
+    end_c = np.zeros(n_lines, np.int64)
+    line_end = np.zeros(n_lines, np.int64)
+    item = np.zeros(n_lines, np.bool_)
+
+    line, char, p = 0, 0, start
+    while p < end:
+        cp, n = decode_utf8(data, p)
+        if cp == NEWLINE:
+            line_end[line] = p
+            line += 1
+        elif not _is_space(cp):
+            if first_b[line] < 0:
+                first_b[line] = p
+                first_c[line] = char
+            end_b[line] = p + n
+            end_c[line] = char + 1
+        char += 1
+        p += n
+    line_end[line] = end
+
+    blank = first_b < 0
+    width = end_c - first_c
+    for i in range(n_lines):
+        if not blank[i]:
+            item[i] = _is_item(data, first_b[i], line_end[i], bullets)
+
+    wrapped = False
+    if split == 0:
+        longest, prose, full = 0, 0, 0
+        for i in range(n_lines):
+            if not blank[i] and not item[i]:
+                prose += 1
+                longest = max(longest, width[i])
+        for i in range(n_lines):
+            if not blank[i] and not item[i] and width[i] >= 0.6 * longest:
+                full += 1
+        wrapped = longest <= WRAP_MAX_WIDTH and prose >= 4 and full >= 0.5 * prose
+
+    in_run = np.zeros(n_lines, np.bool_)
+    if runs:
+        for i in range(n_lines):
+            heading = not blank[i] and not item[i] and i + 1 < n_lines and item[i + 1] and width[i] <= heading_max
+            in_run[i] = item[i] or heading
+
+    count = 0
+    for i in range(n_lines):
+        if blank[i]:
+            continue
+        joins = (
+            i > 0
+            and not blank[i - 1]
+            and (split == 2 or (in_run[i] and in_run[i - 1]) or (wrapped and not item[i] and not item[i - 1]))
+        )
+        if joins:
+            out[base + count - 1, 1] = end_b[i]
+            out[base + count - 1, 3] = end_c[i]
+        else:
+            row = base + count
+            out[row, 0] = first_b[i]
+            out[row, 1] = end_b[i]
+            out[row, 2] = first_c[i]
+            out[row, 3] = end_c[i]
+            out[row, 4] = i
+            count += 1
+    return count
 
 
-def _joins_previous(f: dict[str, np.ndarray], options: SegmentOptions, n_docs: int) -> np.ndarray:
-    """Whether each line continues the block of the line before it."""
-    n = f["blank"].size
-    prev_ok = np.zeros(n, dtype=bool)
-    prev_ok[1:] = ~f["blank"][:-1] & (f["doc"][1:] == f["doc"][:-1])
-    prev_ok &= ~f["blank"]
-    if options.split == "paragraph":
-        return prev_ok
+@njit(parallel=True, cache=True, nogil=True)
+def _segment_batch(data, offsets, bullets, split, runs, heading_max):
+    """Blocks of every document; a document has at most one block per line."""
+    n_docs = offsets.shape[0] - 1
+    capacity = np.ones(n_docs, np.int64)
+    for d in prange(n_docs):
+        for p in range(offsets[d], offsets[d + 1]):
+            if data[p] == NEWLINE:
+                capacity[d] += 1
+    slots = np.zeros(n_docs + 1, np.int64)
+    slots[1:] = np.cumsum(capacity)
+    out = np.zeros((slots[n_docs], 5), np.int64)
+    counts = np.zeros(n_docs, np.int64)
+    for d in prange(n_docs):
+        counts[d] = _segment_document(
+            data, offsets[d], offsets[d + 1], bullets, split, runs, heading_max, out, slots[d]
+        )
+    keep = np.zeros(slots[n_docs], np.bool_)
+    for d in prange(n_docs):
+        keep[slots[d] : slots[d] + counts[d]] = True
+    return out, counts, keep
 
-    joins = np.zeros(n, dtype=bool)
-    item = f["item"]
-    if options.lists == "run":
-        next_item = np.zeros(n, dtype=bool)
-        next_item[:-1] = item[1:] & (f["doc"][1:] == f["doc"][:-1])
-        heading = ~f["blank"] & ~item & next_item & (f["width"] <= options.heading_max_chars)
-        in_run = item | heading
-        joins[1:] |= in_run[1:] & in_run[:-1]
-    if options.split == "auto":
-        wrapped = _wrapped_docs(f, n_docs)[f["doc"]]
-        joins[1:] |= wrapped[1:] & ~item[1:] & ~item[:-1]
-    return joins & prev_ok
+
+@njit(parallel=True, cache=True, nogil=True)
+def _gather_bytes(data, starts, ends):
+    """Copy byte spans into one buffer; return it with its offsets."""
+    lengths = ends - starts
+    offsets = np.zeros(starts.shape[0] + 1, np.int64)
+    offsets[1:] = np.cumsum(lengths)
+    out = np.empty(offsets[-1], np.uint8)
+    for i in prange(starts.shape[0]):
+        out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
+    return out, offsets
 
 
 def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
@@ -148,36 +198,20 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
         One row per block: ``doc_index``, ``block``, ``start``, ``end``,
         ``line`` and ``text`` (``text`` is ``document[start:end]``).
     """
-    texts = documents[S.TEXT].to_list()
-    cps, doc_starts = code_points(texts)
-    f = _line_features(cps, doc_starts)
-    joins = _joins_previous(f, options, len(texts))
-
-    lines = np.flatnonzero(~f["blank"])
-    begins = ~joins[lines]
-    first_line = lines[begins]
-    block_ends = np.concatenate((np.flatnonzero(begins)[1:] - 1, [lines.size - 1])) if lines.size else lines
-    last_line = lines[block_ends]
-
-    doc = f["doc"][first_line]
-    doc_start = doc_starts[doc]
-    start = f["first"][first_line] - doc_start
-    end = f["last"][last_line] + 1 - doc_start
-    # Line numbers: newlines before the block's line within its document.
-    doc_first_line = np.searchsorted(f["start"], doc_starts)
-    line = first_line - doc_first_line[doc] + 1
-    block = np.arange(doc.size) - np.searchsorted(doc, doc, side="left")
-
-    blocks = pl.DataFrame(
+    data, offsets = utf8_buffer(documents[S.TEXT])
+    out, counts, keep = _segment_batch(
+        data, offsets, _BULLETS, _SPLIT_CODES[options.split], options.lists == "run", options.heading_max_chars
+    )
+    spans = out[keep]
+    doc = np.repeat(np.arange(counts.size), counts)
+    block = np.arange(doc.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    text_data, text_offsets = _gather_bytes(data, spans[:, 0], spans[:, 1])
+    return pl.DataFrame(
         {
             S.DOC_INDEX: documents[S.DOC_INDEX].gather(doc),
             S.BLOCK: block.astype(np.int32),
-            S.START: start,
-            S.END: end,
-            S.LINE: line.astype(np.int32),
+            S.START: spans[:, 2],
+            S.END: spans[:, 3],
+            S.LINE: (spans[:, 4] + 1).astype(np.int32),
         }
-    )
-    text = pl.Series(S.TEXT, texts, dtype=pl.String).gather(doc)
-    return blocks.with_columns(text).with_columns(
-        pl.col(S.TEXT).str.slice(pl.col(S.START), pl.col(S.END) - pl.col(S.START))
-    )
+    ).with_columns(strings_from_buffer(text_data, text_offsets, S.TEXT))

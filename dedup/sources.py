@@ -62,6 +62,7 @@ __all__ = [
     "read_documents",
     "reader_for",
     "require_documents",
+    "resolve",
 ]
 
 READERS: dict[str, Reader] = {
@@ -128,7 +129,7 @@ def reader_for(path: str | Path) -> Reader | None:
     return READERS.get(suffix)
 
 
-def discover(paths: Sequence[str | Path], spool: Path) -> Iterator[Found | Skip]:
+def discover(paths: Sequence[str | Path], spool: Path | None = None) -> Iterator[Found | Skip]:
     """Expand the user's paths into files to read, in a fixed order.
 
     A folder yields its files with ids relative to it (hidden entries are left
@@ -138,25 +139,26 @@ def discover(paths: Sequence[str | Path], spool: Path) -> Iterator[Found | Skip]
     that they can be read twice (once to recognize the format).
 
     Raises:
-        InputError: a path that does not exist and matches nothing.
+        InputError: a path that does not exist and matches nothing; standard input or a pipe without ``spool``.
     """
     check_paths(paths)
     for number, given in enumerate(paths):
         path = Path(given)
         if str(given) == STDIN:
-            yield Found(_spooled(sys.stdin.buffer, spool / f"stdin-{number}"), STDIN_NAME, STDIN_NAME, True)
+            copy = _spooled(sys.stdin.buffer, _spool(spool, given), f"stdin-{number}")
+            yield Found(copy, STDIN_NAME, STDIN_NAME, True)
         elif path.is_dir():
             for entry in _walk(path):
-                yield (
-                    entry
-                    if isinstance(entry, Skip)
-                    else Found(entry, str(entry), entry.relative_to(path).as_posix(), False)
-                )
+                if isinstance(entry, Skip):
+                    yield entry
+                else:
+                    yield Found(entry, str(entry), entry.relative_to(path).as_posix(), False)
         elif path.is_file():
             yield Found(path, str(path), path.as_posix(), True)
         elif path.exists():  # a named pipe or device named on purpose: `dedup scan <(zcat pages.jsonl.gz)`
+            folder = _spool(spool, given)
             with path.open("rb") as stream:
-                yield Found(_spooled(stream, spool / f"stream-{number}"), str(path), path.as_posix(), True)
+                yield Found(_spooled(stream, folder, f"stream-{number}"), str(path), path.as_posix(), True)
         elif path.is_symlink():  # dangling, or a loop
             yield _unreadable(path)
         else:
@@ -181,7 +183,14 @@ def check_paths(paths: Sequence[str | Path]) -> None:
             raise InputError(f"{given}: no such file or folder")
 
 
-def _spooled(stream: BinaryIO, target: Path) -> Path:
+def _spool(spool: Path | None, given: str | Path) -> Path:
+    if spool is None:
+        raise InputError(f"{given}: standard input and pipes can be scanned, not read here")
+    return spool
+
+
+def _spooled(stream: BinaryIO, folder: Path, name: str) -> Path:
+    target = folder / name
     with target.open("wb") as copy:
         shutil.copyfileobj(stream, copy)
     return target

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -52,13 +53,22 @@ class PartStore:
         self._count = 0
 
     def append(self, frame: pl.DataFrame) -> None:
-        frame.write_parquet(self._folder / f"{self._count:08d}.parquet", statistics=False)
+        # lz4: spill files are read once, soon; speed matters more than size.
+        frame.write_parquet(self._folder / f"{self._count:08d}.parquet", compression="lz4", statistics=False)
         self._count += 1
+
+    def paths(self) -> list[Path]:
+        return [self._folder / f"{number:08d}.parquet" for number in range(self._count)]
 
     def scan(self, schema: pl.Schema) -> pl.LazyFrame:
         if self._count == 0:
             return pl.LazyFrame(schema=schema)
-        return pl.scan_parquet(sorted(self._folder.glob("*.parquet")))
+        return pl.scan_parquet(self.paths())
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """The parts one by one, in the order they were written."""
+        for path in self.paths():
+            yield pl.read_parquet(path)
 
 
 class ScratchFolder:

@@ -30,19 +30,23 @@ def test_examples(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
 
 
-@settings(max_examples=1000, deadline=None)
-@given(st.text())
-def test_idempotent(text: str) -> None:
-    once = normalize(text)
-    assert normalize(once) == once
+# Each example is a batch of texts: one polars call checks many texts.
+TEXT_BATCHES = st.lists(st.text(), min_size=1, max_size=50)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text())
-def test_single_spaces_and_no_edges(text: str) -> None:
-    result = normalize(text)
-    assert "  " not in result
-    assert result == result.strip()
+@settings(max_examples=150, deadline=None)
+@given(TEXT_BATCHES)
+def test_idempotent(texts: list[str]) -> None:
+    once = normalize_series(pl.Series(texts, dtype=pl.String))
+    assert normalize_series(once).to_list() == once.to_list()
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXT_BATCHES)
+def test_single_spaces_and_no_edges(texts: list[str]) -> None:
+    for result in normalize_series(pl.Series(texts, dtype=pl.String)):
+        assert "  " not in result
+        assert result == result.strip()
 
 
 def test_batch_equals_one_by_one() -> None:
@@ -56,3 +60,44 @@ def test_two_bullet_styles_of_the_seed_cast_list_match(seed_texts: dict[str, str
     assert dash in seed_texts["000_e4840d95eb31815a.txt"]
     assert bullet in seed_texts["001_09200cf2f9f01141.txt"]
     assert normalize(dash) == normalize(bullet)
+
+
+ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=60)
+PIECES = ["1. ", "12) ", " 3.\t", "1234. ", "a", "B", "\n", " ", "-", "x.y", "9"]
+LISTISH = st.lists(st.sampled_from(PIECES), max_size=15)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(ASCII, LISTISH.map("".join)), min_size=1, max_size=40))
+def test_ascii_fast_path_equals_the_unicode_path(texts: list[str]) -> None:
+    from dedup.normalize import _unicode_path
+
+    series = pl.Series(texts, dtype=pl.String)
+    assert normalize_series(series).to_list() == _unicode_path(series).to_list()
+
+
+SIMPLE_RANGE = st.characters(max_codepoint=0x3100, blacklist_categories=("Cs",))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=SIMPLE_RANGE, max_size=40), min_size=1, max_size=40))
+def test_fast_path_equals_the_unicode_path_below_u3000(texts: list[str]) -> None:
+    from dedup.normalize import _unicode_path
+
+    series = pl.Series(texts, dtype=pl.String)
+    assert normalize_series(series).to_list() == _unicode_path(series).to_list()
+
+
+def test_every_character_below_u3000_alone_and_in_context() -> None:
+    from dedup.normalize import _unicode_path
+
+    chars = [chr(c) for c in range(0x3000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [t for c in chars for t in (c, f"Ab{c}cD", f"1.{c}x", f"{c}{c}", f"x\n{c}2) y", f"{c}\u0301")]
+    series = pl.Series(texts, dtype=pl.String)
+    fast, reference = normalize_series(series).to_list(), _unicode_path(series).to_list()
+    assert [t for t, a, b in zip(texts, fast, reference, strict=True) if a != b] == []
+
+
+def test_mixed_batches_keep_their_order() -> None:
+    texts = ["Plain ASCII.", "Straße", "1. eins", "Ｆｕｌｌ", ""]
+    assert normalize_series(pl.Series(texts)).to_list() == ["plain ascii", "strasse", "eins", "full", ""]

@@ -111,3 +111,9 @@ def test_windows_line_endings_and_indentation_are_not_part_of_blocks() -> None:
 def test_bad_options_are_rejected(bad: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="must be"):
         SegmentOptions(**bad)  # type: ignore[arg-type]
+
+
+def test_a_text_that_ends_with_line_breaks_is_segmented() -> None:
+    (first, second) = _texts(["One.\n\nTwo.\n", "Three.\n\n\n"])
+    assert (first, second) == (["One.", "Two."], ["Three."])
+    assert _blocks(["One.\n\nTwo.\n"])[S.LINE].to_list() == [1, 3]

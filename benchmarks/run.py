@@ -1,0 +1,394 @@
+"""Benchmark dedup against datasketch and rensa, for speed, memory and quality.
+
+    python benchmarks/run.py --size 100MB --large 400MB --out benchmarks/results/
+
+What it measures, on corpora from ``benchmarks/corpus.py`` (generated once,
+kept in benchmarks/corpora/):
+
+1. dedup end to end (read JSONL, segment, normalize, exact + MinHash
+   fingerprints, LSH, verification, clusters, Parquet out), in a child process
+   per run: wall and CPU seconds per stage, MB/s, blocks/s, peak RSS; on two
+   cores and on one core; and on the large corpus for memory and scaling.
+2. On a sample of the corpus, the same blocks and shingles (dedup's
+   segmentation and normalization, untimed) through datasketch
+   (``MinHash.update_batch`` per block + ``MinHashLSH``) and rensa's batch API
+   (``RMinHash.from_token_sets``, ``RMinHashLSH.insert_many``, ``query_all``),
+   against dedup's own fingerprint + LSH + verify + cluster stages: CPU
+   seconds per block, and the ratios.
+3. Quality on 2,000 query blocks: exact Jaccard by brute force (sparse matrix
+   products) against every block, then recall of near pairs (0.8 <= J < 1) and
+   identical pairs (J = 1), and precision of the verified pairs.
+
+Results go to ``<out>/<corpus>.json`` and ``<out>/<corpus>.png``. Speed is
+reported, never asserted: machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.corpus import make_corpus, parse_size  # noqa: E402
+
+CORPORA = ROOT / "benchmarks" / "corpora"
+THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "POLARS_MAX_THREADS", "OMP_NUM_THREADS")
+
+
+def corpus_path(size: int, seed: int) -> Path:
+    """The corpus file of this size, generated on first use."""
+    path = CORPORA / f"{size // 10**6}MB-seed{seed}.jsonl"
+    if not path.exists():
+        started = time.perf_counter()
+        make_corpus(size, seed=seed).write_jsonl(path)
+        print(f"generated {path.name} in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+# ------------------------------------------------------------ dedup end to end
+
+
+def child_scan(corpus: Path, threshold: float, out: Path) -> dict[str, Any]:
+    """Run inside the child process: one full scan, with its measurements."""
+    import dedup
+
+    options = dedup.ScanOptions(lsh=dedup.LSHOptions(threshold=threshold))
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = dedup.scan([corpus], options)
+    with_write = time.perf_counter()
+    write_cpu = time.process_time()
+    result.write(out)
+    seconds = dict(result.stats.seconds)
+    cpu_seconds = dict(result.stats.cpu_seconds)
+    seconds["write"] = time.perf_counter() - with_write
+    cpu_seconds["write"] = time.process_time() - write_cpu
+    return {
+        "wall_s": time.perf_counter() - wall,
+        "cpu_s": time.process_time() - cpu,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "stage_wall_s": seconds,
+        "stage_cpu_s": cpu_seconds,
+        "documents": result.stats.documents,
+        "blocks": result.stats.blocks,
+        "near_blocks": result.stats.near_blocks,
+        "candidate_pairs": result.stats.candidate_pairs,
+        "verified_pairs": result.stats.verified_pairs,
+        "bands": result.stats.bands,
+        "rows": result.stats.rows,
+    }
+
+
+def run_dedup(corpus: Path, threshold: float, cores: int, out: Path) -> dict[str, Any]:
+    """A scan in a fresh process limited to ``cores`` CPUs."""
+    env = dict(os.environ)
+    for name in THREAD_VARIABLES:
+        env[name] = str(cores)
+    code = (
+        "import json, os, sys; from pathlib import Path; "
+        f"os.sched_setaffinity(0, set(range({cores}))); "
+        "from benchmarks.run import child_scan; "
+        f"print(json.dumps(child_scan(Path({str(corpus)!r}), {threshold}, Path({str(out)!r}))))"
+    )
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    measured["process_wall_s"] = time.perf_counter() - started
+    mb = corpus.stat().st_size / 1e6
+    measured["mb"] = mb
+    measured["mb_per_s"] = mb / measured["wall_s"]
+    measured["mb_per_cpu_s"] = mb / measured["cpu_s"]
+    measured["blocks_per_s"] = measured["blocks"] / measured["wall_s"]
+    return measured
+
+
+# ------------------------------------------------------------------ baselines
+
+
+def sample_blocks(corpus: Path, sample_bytes: int) -> tuple[list[str], pl.DataFrame]:
+    """Normalized non-short blocks of the first ``sample_bytes`` of the corpus, and their shingles."""
+    import dedup
+    from dedup import schema as S
+    from dedup.fingerprint import shingle_plan
+    from dedup.normalize import normalize_series
+    from dedup.segment import segment
+
+    lines = []
+    size = 0
+    with corpus.open(encoding="utf-8") as handle:
+        for line in handle:
+            lines.append(json.loads(line)["text"])
+            size += len(line)
+            if size >= sample_bytes:
+                break
+    options = dedup.ScanOptions()
+    docs = pl.DataFrame({S.DOC_INDEX: np.arange(len(lines)), S.TEXT: lines})
+    normalized = normalize_series(segment(docs, options.segment)[S.TEXT])
+    units = shingle_plan(normalized, options.shingle).units
+    kept = normalized.filter(pl.Series(units >= options.min_words)).unique(maintain_order=True)
+    return lines, pl.DataFrame({"normalized": kept})
+
+
+def word_shingles(text: str, n: int = 3) -> list[str]:
+    words = text.split(" ")
+    if len(words) < n:
+        return [text]
+    return [" ".join(words[k : k + n]) for k in range(len(words) - n + 1)]
+
+
+def components(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not pairs:
+        return np.arange(n)
+    left, right = np.array(pairs).T
+    graph = coo_matrix((np.ones(left.size), (left, right)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def run_datasketch(texts: list[str], threshold: float, num_perm: int, bands: int, rows: int) -> dict[str, Any]:
+    import xxhash
+    from datasketch import MinHash, MinHashLSH
+
+    cpu = time.process_time()
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    signatures = []
+    for key, text in enumerate(texts):
+        minhash = MinHash(num_perm=num_perm, hashfunc=xxhash.xxh32_intdigest)
+        minhash.update_batch([s.encode("utf-8") for s in word_shingles(text)])
+        lsh.insert(key, minhash)
+        signatures.append(minhash)
+    pairs = [(key, other) for key, m in enumerate(signatures) for other in lsh.query(m) if other > key]
+    components(len(texts), pairs)
+    cpu_s = time.process_time() - cpu
+    return {
+        "cpu_s": cpu_s,
+        "blocks": len(texts),
+        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
+        "candidate_pairs": len(pairs),
+        "banding": [lsh.b, lsh.r],
+    }
+
+
+def run_rensa(texts: list[str], threshold: float, num_perm: int, bands: int) -> dict[str, Any] | None:
+    try:
+        import rensa
+    except ImportError:
+        print("rensa is not installed: skipped (pip install rensa)", flush=True)
+        return None
+    cpu = time.process_time()
+    minhashes = rensa.RMinHash.from_token_sets([word_shingles(t) for t in texts], num_perm, 1)
+    lsh = rensa.RMinHashLSH(threshold, num_perm, bands)
+    lsh.insert_many(minhashes)
+    found = lsh.query_all(minhashes)
+    pairs = [(key, other) for key, others in enumerate(found) for other in others if other > key]
+    components(len(texts), pairs)
+    cpu_s = time.process_time() - cpu
+    return {
+        "cpu_s": cpu_s,
+        "blocks": len(texts),
+        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
+        "candidate_pairs": len(pairs),
+        "banding": [bands, num_perm // bands],
+    }
+
+
+def run_dedup_stages(texts: list[str], threshold: float) -> dict[str, Any]:
+    """dedup's fingerprint + LSH + verify + cluster on the same normalized blocks."""
+    import dedup
+    from dedup import candidates, cluster, fingerprint
+
+    options = dedup.ScanOptions(lsh=dedup.LSHOptions(threshold=threshold))
+    bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
+    series = pl.Series(texts)
+    fingerprint.signatures(fingerprint.shingle_sets(series[:10], options.shingle), options.minhash)  # warm up
+    cpu = time.process_time()
+    sets = fingerprint.shingle_sets(series, options.shingle)
+    keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), bands, rows)
+    left, right = candidates.candidate_pairs(keys, np.arange(len(texts)), options.lsh.max_bucket_pairs)
+    jaccard, containment = cluster.similarities(sets, left, right)
+    keep = cluster.accepted(jaccard, containment, options.lsh)
+    cluster.components(len(texts), left[keep], right[keep])
+    cpu_s = time.process_time() - cpu
+    return {
+        "cpu_s": cpu_s,
+        "blocks": len(texts),
+        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
+        "candidate_pairs": int(left.size),
+        "banding": [bands, rows],
+    }
+
+
+# -------------------------------------------------------------------- quality
+
+
+def quality(scan_dir: Path, threshold: float, queries: int, seed: int) -> dict[str, Any]:
+    """Recall and precision against exact Jaccard computed by brute force."""
+    from scipy.sparse import csr_matrix
+
+    import dedup
+    from dedup import schema as S
+    from dedup.fingerprint import shingle_sets
+    from dedup.normalize import normalize_series
+
+    blocks = pl.read_parquet(scan_dir / "blocks.parquet").with_row_index("gid")
+    long_blocks = blocks.filter(~pl.col(S.SHORT))
+    sets = shingle_sets(normalize_series(long_blocks[S.TEXT]), dedup.ShingleOptions())
+    _, columns = np.unique(sets.values, return_inverse=True)
+    matrix = csr_matrix(
+        (np.ones(columns.size, dtype=np.float32), columns, sets.offsets), shape=(len(sets), columns.max() + 1)
+    )
+    sizes = sets.sizes.astype(np.float64)
+    cluster = long_blocks[S.CLUSTER].fill_null(-1).to_numpy()
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(sets), size=min(queries, len(sets)), replace=False)
+    near_total = near_found = same_total = same_found = 0
+    clustered_pairs = clustered_true = 0
+    transposed = matrix.T.tocsc()
+    for chunk in np.array_split(chosen, max(1, chosen.size // 100)):
+        shared = (matrix[chunk] @ transposed).tocoo()
+        rows, cols, inter = chunk[shared.row], shared.col, shared.data.astype(np.float64)
+        other = rows != cols
+        rows, cols, inter = rows[other], cols[other], inter[other]
+        jaccard = inter / (sizes[rows] + sizes[cols] - inter)
+        containment = inter / np.minimum(sizes[rows], sizes[cols])
+        together = (cluster[rows] >= 0) & (cluster[rows] == cluster[cols])
+        near = (jaccard >= threshold) & (jaccard < 1.0)
+        same = jaccard >= 1.0
+        near_total += int(near.sum())
+        near_found += int((near & together).sum())
+        same_total += int(same.sum())
+        same_found += int((same & together).sum())
+        clustered_pairs += int(together.sum())
+        clustered_true += int((together & ((jaccard >= threshold) | (containment >= 0.8))).sum())
+    verified = pl.read_parquet(scan_dir / "pairs.parquet").filter(pl.col(S.KIND) == S.NEAR)
+    precise = verified.filter((pl.col(S.JACCARD) >= threshold) | (pl.col(S.CONTAINMENT) >= 0.8)).height
+    return {
+        "query_blocks": int(chosen.size),
+        "near_pairs": near_total,
+        "near_recall": near_found / near_total if near_total else None,
+        "identical_pairs": same_total,
+        "identical_recall": same_found / same_total if same_total else None,
+        "verified_near_pairs": verified.height,
+        "verified_precision": precise / verified.height if verified.height else None,
+        "cluster_pair_precision": clustered_true / clustered_pairs if clustered_pairs else None,
+    }
+
+
+def s_curve(bands: int, rows: int) -> dict[str, float]:
+    from dedup.candidates import candidate_probability
+
+    return {f"{j:.2f}": round(float(candidate_probability(j, bands, rows)), 4) for j in np.arange(0.5, 1.0001, 0.05)}
+
+
+# ---------------------------------------------------------------------- chart
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    speed = results["baselines"]
+    names = [n for n in ("dedup", "rensa", "datasketch") if speed.get(n)]
+    per_block = [speed[n]["cpu_us_per_block"] for n in names]
+    left.barh(names, per_block, color=["#2b7", "#e93", "#69c"][: len(names)])
+    left.set_xscale("log")
+    left.set_xlabel("CPU µs per block (log scale): MinHash + LSH + clusters")
+    for y, value in enumerate(per_block):
+        left.text(value, y, f" {value:,.1f}", va="center")
+    stages = results["dedup"]["two_cores"]["stage_cpu_s"]
+    order = sorted(stages, key=stages.get, reverse=True)
+    right.barh(order, [stages[s] for s in order], color="#2b7")
+    right.invert_yaxis()
+    right.set_xlabel(f"CPU seconds per stage, dedup on {results['corpus']['mb']:.0f} MB")
+    figure.suptitle(
+        f"dedup {results['dedup']['two_cores']['mb_per_s']:.1f} MB/s wall on 2 cores; "
+        f"near-pair recall {results['quality']['near_recall']:.3f}"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+# ----------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=parse_size, default=parse_size("100MB"), help="main corpus size")
+    parser.add_argument("--large", type=parse_size, default=None, help="a larger corpus for memory and scaling")
+    parser.add_argument("--sample", type=parse_size, default=parse_size("10MB"), help="bytes for the baselines")
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+
+    corpus = corpus_path(args.size, args.seed)
+    results: dict[str, Any] = {
+        "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "corpus": {"file": corpus.name, "mb": corpus.stat().st_size / 1e6, "threshold": args.threshold},
+        "dedup": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-") as scratch:
+        scan_dir = Path(scratch) / "scan"
+        print("dedup, 2 cores …", flush=True)
+        results["dedup"]["two_cores"] = run_dedup(corpus, args.threshold, 2, scan_dir)
+        print("dedup, 1 core …", flush=True)
+        results["dedup"]["one_core"] = run_dedup(corpus, args.threshold, 1, Path(scratch) / "one")
+        two, one = results["dedup"]["two_cores"], results["dedup"]["one_core"]
+        results["dedup"]["speedup_two_cores"] = one["wall_s"] / two["wall_s"]
+        bands, rows = two["bands"], two["rows"]
+        results["s_curve"] = {"bands": bands, "rows": rows, "p_candidate": s_curve(bands, rows)}
+        print("quality …", flush=True)
+        results["quality"] = quality(scan_dir, args.threshold, args.queries, args.seed)
+        if args.large:
+            large = corpus_path(args.large, args.seed)
+            print(f"dedup on {large.name} …", flush=True)
+            big = run_dedup(large, args.threshold, 2, Path(scratch) / "large")
+            results["dedup"]["large"] = big
+            results["dedup"]["time_ratio_large"] = big["wall_s"] / two["wall_s"]
+            results["dedup"]["size_ratio_large"] = big["mb"] / two["mb"]
+            results["dedup"]["rss_bytes_per_block"] = (
+                (big["peak_rss_mb"] - two["peak_rss_mb"]) * 2**20 / (big["blocks"] - two["blocks"])
+            )
+
+    print("baselines on the sample …", flush=True)
+    _, sample = sample_blocks(corpus, args.sample)
+    texts = sample["normalized"].to_list()
+    baselines = {"sample_blocks": len(texts), "dedup": run_dedup_stages(texts, args.threshold)}
+    baselines["rensa"] = run_rensa(texts, args.threshold, 128, bands)
+    baselines["datasketch"] = run_datasketch(texts, args.threshold, 128, bands, rows)
+    ours = baselines["dedup"]["cpu_us_per_block"]
+    baselines["datasketch_over_dedup"] = baselines["datasketch"]["cpu_us_per_block"] / ours
+    if baselines["rensa"]:
+        baselines["rensa_over_dedup"] = baselines["rensa"]["cpu_us_per_block"] / ours
+    results["baselines"] = baselines
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = corpus.stem
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, args.out / f"{stem}.png")
+    print(json.dumps(results, indent=2))
+    print(f"wrote {args.out / (stem + '.json')} and {stem}.png")
+
+
+if __name__ == "__main__":
+    main()
