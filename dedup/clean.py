@@ -38,7 +38,7 @@ from dedup.errors import InputError, OutputError
 from dedup.options import CleanOptions
 from dedup.pipeline import scan
 from dedup.result import DOC_POS, ORDER, ScanResult, atomic_write
-from dedup.sources import Document, ReadStats, discover, read_documents, reader_for
+from dedup.sources import Document, ReadStats, Skip, discover, read_documents, resolve
 from dedup.writers import CleanedDocument, Writer, writer_for
 
 REMOVED_FILE = "removed.parquet"
@@ -322,9 +322,10 @@ def layout(
         base = Path(given) if Path(given).is_dir() else None if Path(given).is_file() else _pattern_base(str(given))
         if Path(given).is_dir():
             inputs.append((Path(given), Path(given).resolve()))
-        for file, _, explicit in discover([given]):
-            if reader_for(file) is None and not explicit:
+        for found in discover([given]):
+            if isinstance(found, Skip) or isinstance(resolve(found), Skip):
                 continue  # not read, so not written
+            file = found.path
             inputs.append((file, file.resolve()))
             writer = writer_for(file)
             relative = Path(file.name) if base is None else file.relative_to(base)

@@ -33,7 +33,7 @@ from dedup.options import (
 )
 from dedup.pipeline import scan as run_scan
 from dedup.progress import progress_bars
-from dedup.report import render_clean, render_report
+from dedup.report import render_clean, render_report, render_skips
 from dedup.result import ScanResult, load
 
 app = typer.Typer(
@@ -45,7 +45,10 @@ app = typer.Typer(
 _DEFAULTS = ScanOptions()
 
 # The scan options, shared by every command that scans.
-Paths = Annotated[list[Path], typer.Argument(help="Folders, files or glob patterns to read.", show_default=False)]
+Paths = Annotated[
+    list[Path],
+    typer.Argument(help="Folders, files or glob patterns to read; - reads standard input.", show_default=False),
+]
 Threshold = Annotated[float, typer.Option(help="Jaccard similarity of a near repeat.")]
 Containment = Annotated[float, typer.Option(help="Containment that also makes a near repeat.")]
 NumPerm = Annotated[int, typer.Option(help="MinHash permutations.")]
@@ -59,8 +62,18 @@ CharNgram = Annotated[int, typer.Option(help="Characters per char shingle.")]
 MinWords = Annotated[int, typer.Option(help="Blocks with fewer words are matched only exactly.")]
 Lists = Annotated[str, typer.Option(help="List items: run (one block per run) or item.")]
 Split = Annotated[str, typer.Option(help="Lines into blocks: auto, line or paragraph.")]
-IdField = Annotated[str, typer.Option(help="JSONL field of the document id (dotted for nested).")]
-TextField = Annotated[str, typer.Option(help="JSONL field of the document text (dotted for nested).")]
+IdField = Annotated[
+    str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document id (dotted for nested).")
+]
+TextField = Annotated[
+    str, typer.Option(help="JSON/JSONL field or CSV/Parquet column of the document text (dotted for nested).")
+]
+Encoding = Annotated[
+    str | None, typer.Option(help="Read every input in this encoding (default: BOM, declared charset, detection).")
+]
+HtmlDropNav = Annotated[
+    bool, typer.Option("--html-drop-nav", help="HTML: leave out nav, header, footer and aside elements.")
+]
 Strict = Annotated[bool, typer.Option(help="Exit 2 when any record was skipped.")]
 JsonSummary = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")]
 Top = Annotated[int, typer.Option(help="How many clusters and pairs the report shows.")]
@@ -70,7 +83,12 @@ Html = Annotated[Path | None, typer.Option(help="Also write the HTML report to t
 def _scan_options(given: dict[str, Any]) -> ScanOptions:
     """The scan options from a command's parameters (its ``locals()``, named as above)."""
     return ScanOptions(
-        read=ReadOptions(id_field=given["id_field"], text_field=given["text_field"]),
+        read=ReadOptions(
+            id_field=given["id_field"],
+            text_field=given["text_field"],
+            encoding=given["encoding"],
+            html_drop_nav=given["html_drop_nav"],
+        ),
         segment=SegmentOptions(split=given["split"], lists=given["lists"]),
         shingle=ShingleOptions(kind=given["shingle"], n=given["ngram"], char_n=given["char_ngram"]),
         minhash=MinHashOptions(num_perm=given["num_perm"], seed=given["seed"], scheme=given["scheme"]),
@@ -92,8 +110,8 @@ def _errors() -> Iterator[None]:
 
 
 def _echo_skips(result: ScanResult) -> None:
-    for skip in result.stats.skips:
-        typer.echo(f"Skipped {skip}", err=True)
+    for line in render_skips(result.stats.skips):
+        typer.echo(line, err=True)
 
 
 def _strict(result: ScanResult, strict: bool) -> None:
@@ -154,6 +172,8 @@ def scan(
     split: Split = _DEFAULTS.segment.split,
     id_field: IdField = _DEFAULTS.read.id_field,
     text_field: TextField = _DEFAULTS.read.text_field,
+    encoding: Encoding = _DEFAULTS.read.encoding,
+    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
     top: Top = 10,
     html: Html = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -222,6 +242,8 @@ def clean(
     split: Split = _DEFAULTS.segment.split,
     id_field: IdField = _DEFAULTS.read.id_field,
     text_field: TextField = _DEFAULTS.read.text_field,
+    encoding: Encoding = _DEFAULTS.read.encoding,
+    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
     strict: Strict = False,
 ) -> None:
     """Write the documents without their repeated blocks, and an audit table of every cut."""
@@ -278,6 +300,8 @@ def check(
     split: Split = _DEFAULTS.segment.split,
     id_field: IdField = _DEFAULTS.read.id_field,
     text_field: TextField = _DEFAULTS.read.text_field,
+    encoding: Encoding = _DEFAULTS.read.encoding,
+    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
     strict: Strict = False,
 ) -> None:
     """Fail (exit 1) when the documents hold more duplicates than allowed; 0 when within limits, 2 on errors."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dedup.errors import OptionsError
+from dedup.formats.encoding import codec_name
 
 ListMode = Literal["run", "item"]
 SplitMode = Literal["auto", "line", "paragraph"]
@@ -30,18 +31,28 @@ class ReadOptions:
     """How documents are read.
 
     Attributes:
-        id_field: JSONL field holding the document id (dotted path for nested fields).
-        text_field: JSONL field holding the document text.
-        encoding: encoding of text files; ``utf-8`` with a BOM is honoured.
+        id_field: field (JSONL, JSON) or column (CSV, Parquet) of the document id;
+            a dotted path reaches into nested objects and structs (``meta.url``).
+        text_field: field or column of the document text, likewise.
+        encoding: read every text in this encoding (a byte order mark still wins);
+            None detects it: declared charsets, then UTF-8, then charset-normalizer.
+        html_drop_nav: leave ``nav``, ``header``, ``footer`` and ``aside`` out of HTML
+            pages (off by default: that boilerplate is often what one looks for).
     """
 
     id_field: str = "id"
     text_field: str = "text"
-    encoding: str = "utf-8"
+    encoding: str | None = None
+    html_drop_nav: bool = False
 
     def __post_init__(self) -> None:
         _require(bool(self.id_field), "id_field must not be empty")
         _require(bool(self.text_field), "text_field must not be empty")
+        if self.encoding is not None:
+            _require(
+                codec_name(self.encoding) is not None,
+                f"unknown encoding {self.encoding!r}; use a Python codec name such as utf-8, cp1252 or shift_jis",
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ Without colour, changes are marked the way ``git diff --word-diff`` does:
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -17,6 +18,7 @@ from rich.text import Text
 from dedup import schema as S
 from dedup.diff import DELETE, EQUAL, INSERT, Segment, word_diff
 from dedup.result import ScanResult
+from dedup.sources import Skip
 
 if TYPE_CHECKING:
     from dedup.clean import CleanResult
@@ -91,6 +93,33 @@ def place(doc_id: str, line: int) -> str:
     return f"{doc_id}:{line}"
 
 
+def accounting_line(summary: dict[str, Any]) -> str:
+    """Every record read, as scanned + skipped by reason: ``Read 12 records = 9 scanned + 3 skipped (…).``"""
+    line = f"Read {summary['records']:,} records = {summary['documents']:,} scanned + {summary['skipped']:,} skipped"
+    if summary["skipped"]:
+        line += " (" + ", ".join(f"{n:,} {reason}" for reason, n in summary["skipped_by_reason"].items()) + ")"
+    if summary["warnings"]:
+        line += f"; {summary['warnings']:,} repaired with a warning"
+    return line + "."
+
+
+def render_skips(skips: list[Skip], per_reason: int = 20) -> list[str]:
+    """One line per skip, at most ``per_reason`` of each reason, then one line for the rest of it.
+
+    A WARC archive skips every request and image record: printing each would bury the rest.
+    """
+    lines: list[str] = []
+    shown: Counter[str] = Counter()
+    for skip in skips:
+        shown[skip.reason] += 1
+        if shown[skip.reason] <= per_reason:
+            lines.append(f"Skipped {skip}")
+    for reason, count in shown.items():
+        if count > per_reason:
+            lines.append(f"Skipped {count - per_reason} more: {reason}")
+    return lines
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
@@ -128,9 +157,7 @@ def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
             ),
         ),
     ]
-    if summary["skipped"]:
-        reasons = ", ".join(f"{n} {reason}" for reason, n in summary["skipped_by_reason"].items())
-        rows.append(("Skipped", f"{summary['skipped']:,} records: {reasons}"))
+    rows.append(("Read", accounting_line(summary).removeprefix("Read ")))
     rows += [("Warning", str(warning)) for warning in result.stats.warnings[:PLACES]]
     label_width = max(len(label) for label, _ in rows) + 2
     # Plain lines rather than a rich table: a table pads every line to its width, which piped output should not carry.

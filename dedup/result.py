@@ -151,6 +151,7 @@ class ScanResult:
             "documents": self.stats.documents,
             "files": self.stats.files,
             "blocks": self.stats.blocks,
+            "records": self.stats.documents + len(self.stats.skips),
             "skipped": len(self.stats.skips),
             "skipped_by_reason": self.stats.skipped_by_reason,
             "warnings": len(self.stats.warnings),

@@ -12,7 +12,7 @@ DOC_INDEX = "doc_index"  # position of the document in read order, 0-based
 DOC_ID = "doc_id"
 TEXT = "text"
 SOURCE = "source"  # the file the document came from
-SOURCE_LINE = "source_line"  # 1-based line of the record in that file (JSONL), else 1
+SOURCE_LINE = "source_line"  # 1-based line (JSONL, CSV), item (JSON), row (Parquet) or record (WARC); else 1
 
 # Blocks (segment -> normalize -> fingerprint -> cluster -> report).
 BLOCK = "block"  # 0-based index of the block within its document

@@ -1,59 +1,95 @@
-"""Read documents from folders, files, globs and JSONL, in batches.
+"""Read documents from folders, files, globs and standard input, in batches.
 
-A reader turns one file into a stream of records: a ``Document`` for every
-document it holds, a ``Skip`` for every record it could not use (with the file,
-the line and the reason), so that one bad record never stops a scan and none is
-lost silently. Formats plug in through ``READERS``, keyed by file suffix.
+This is the one place that decides how an input is read. Each file goes to a
+reader of ``READERS`` (see ``dedup.formats``) by its extension, under any
+compression extension (``pages.jsonl.gz`` is JSON Lines); a file whose
+extension is unknown goes by its first bytes (magic bytes, ``<!doctype html``,
+a JSON object). Compression is recognized by magic bytes whatever the name.
+Binary files of no known format, unreadable files, FIFOs in folders and
+symlink loops are skipped with a message; ``-`` reads standard input.
+
+Every record read is either a scanned ``Document`` or a ``Skip`` with its
+reason, so that ``ReadStats`` reconciles: records read = scanned + skipped.
+Inputs are only ever opened for reading.
 """
 
 from __future__ import annotations
 
 import glob
-import json
 import os
+import shutil
+import stat
+import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
 from dedup import schema as S
 from dedup.errors import InputError, NoDocumentsError
+from dedup.formats.detect import (
+    COMPRESSION_SUFFIXES,
+    DECOMPRESSION_ERRORS,
+    HEAD_BYTES,
+    binary_kind,
+    compression_of,
+    decompressed_head,
+    sniff,
+)
+from dedup.formats.html import read_html
+from dedup.formats.jsonl import read_json, read_jsonl
+from dedup.formats.records import Document, Input, Reader, ReadWarning, Record, Skip
+from dedup.formats.tables import read_csv, read_parquet, read_tsv
+from dedup.formats.text import read_text
+from dedup.formats.warc import read_warc
 from dedup.options import ReadOptions
 
+__all__ = [
+    "READERS",
+    "Document",
+    "Input",
+    "ReadStats",
+    "ReadWarning",
+    "Reader",
+    "Record",
+    "Skip",
+    "batches",
+    "discover",
+    "read_documents",
+    "reader_for",
+    "require_documents",
+    "resolve",
+]
 
-@dataclass(frozen=True, slots=True)
-class Document:
-    """One document: its id, its text and where it came from."""
-
-    doc_id: str
-    text: str
-    source: str
-    source_line: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """A record or file that was not scanned, and why."""
-
-    source: str
-    line: int | None
-    reason: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.source if self.line is None else f"{self.source}:{self.line}"
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class ReadWarning(Skip):
-    """Something repaired while reading (the record is still scanned)."""
-
-
-Record = Document | Skip
-Reader = Callable[[Path, str, ReadOptions], Iterator[Record]]
+READERS: dict[str, Reader] = {
+    ".txt": read_text,
+    ".text": read_text,
+    ".md": read_text,
+    ".markdown": read_text,
+    ".rst": read_text,
+    ".jsonl": read_jsonl,
+    ".ndjson": read_jsonl,
+    ".json": read_json,
+    ".html": read_html,
+    ".htm": read_html,
+    ".xhtml": read_html,
+    ".shtml": read_html,
+    ".warc": read_warc,
+    ".parquet": read_parquet,
+    ".pq": read_parquet,
+    ".csv": read_csv,
+    ".tsv": read_tsv,
+    ".tab": read_tsv,
+}
+# Readers of text, which a binary file (a PNG named .txt) must not reach.
+_TEXT_READERS = frozenset({read_text, read_jsonl, read_json, read_html, read_csv, read_tsv})
+_READ_ERRORS: tuple[type[Exception], ...] = (OSError, *DECOMPRESSION_ERRORS)
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
 @dataclass(slots=True)
@@ -74,162 +110,228 @@ class ReadStats:
         return self.documents + len(self.skips)
 
 
-def _decode(raw: bytes, path: str, encoding: str) -> tuple[str, ReadWarning | None]:
-    """Decode file bytes; undecodable bytes become U+FFFD with a counted warning."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw, encoding = raw[3:], "utf-8"
-    try:
-        return raw.decode(encoding), None
-    except UnicodeDecodeError as exc:
-        text = raw.decode(encoding, errors="replace")
-        bad = text.count("\ufffd") - raw.decode(encoding, errors="ignore").count("\ufffd")
-        warning = ReadWarning(
-            path, None, "undecodable bytes", f"{bad} undecodable byte sequence(s) replaced ({exc.reason})"
-        )
-        return text, warning
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A file to read: where it is, how messages name it, its document id, and whether it was named."""
+
+    path: Path
+    name: str
+    doc_id: str
+    explicit: bool
 
 
-def _looks_binary(raw: bytes) -> bool:
-    return b"\x00" in raw[:8192]
+def reader_for(path: str | Path) -> Reader | None:
+    """The reader for a file by its extension, under any compression extension (case-insensitive)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in COMPRESSION_SUFFIXES:
+        suffix = Path(path.stem).suffix.lower()
+    return READERS.get(suffix)
 
 
-def read_text(path: Path, doc_id: str, options: ReadOptions) -> Iterator[Record]:
-    """A plain text or markdown file is one document."""
-    raw = path.read_bytes()
-    if _looks_binary(raw):
-        yield Skip(str(path), None, "binary file", "binary file (NUL bytes), not read as text")
-        return
-    text, warning = _decode(raw, str(path), options.encoding)
-    if warning is not None:
-        yield warning
-    if not text.strip():
-        yield Skip(str(path), None, "empty", "empty document")
-        return
-    yield Document(doc_id, text, str(path), 1)
+def discover(paths: Sequence[str | Path], spool: Path | None = None) -> Iterator[Found | Skip]:
+    """Expand the user's paths into files to read, in a fixed order.
 
+    A folder yields its files with ids relative to it (hidden entries are left
+    out; symlinks are followed, a loop is a skip); a file its path as given; a
+    pattern with ``*``, ``?`` or ``[`` the files it matches; ``-`` standard
+    input. Standard input and named pipes are first copied into ``spool``, so
+    that they can be read twice (once to recognize the format).
 
-def _field(record: dict, dotted: str) -> object:
-    value: object = record
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def read_jsonl(path: Path, doc_id: str, options: ReadOptions) -> Iterator[Record]:
-    """One document per JSON line; ``id`` and ``text`` fields by default.
-
-    A record without an id gets ``<file>:<line>``; a bad line is a ``Skip``
-    naming the file and line, and reading goes on with the next line.
+    Raises:
+        InputError: a path that does not exist and matches nothing; standard input or a pipe without ``spool``.
     """
-    source = str(path)
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            line, warning = _decode(raw, source, options.encoding)
-            if warning is not None:
-                yield ReadWarning(source, number, warning.reason, warning.message)
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Skip(source, number, "malformed JSON", f"malformed JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(record, dict):
-                yield Skip(source, number, "not an object", f"expected a JSON object, got {type(record).__name__}")
-                continue
-            text = _field(record, options.text_field)
-            if text is None:
-                yield Skip(source, number, "missing text", f"no {options.text_field!r} field")
-                continue
-            if not isinstance(text, str):
-                message = f"field {options.text_field!r} is {type(text).__name__}, not a string"
-                yield Skip(source, number, "text not a string", message)
-                continue
-            if not text.strip():
-                yield Skip(source, number, "empty", "empty text")
-                continue
-            raw_id = _field(record, options.id_field)
-            record_id = f"{doc_id}:{number}" if raw_id is None else str(raw_id)
-            yield Document(record_id, text, source, number)
+    check_paths(paths)
+    for number, given in enumerate(paths):
+        path = Path(given)
+        if str(given) == STDIN:
+            copy = _spooled(sys.stdin.buffer, _spool(spool, given), f"stdin-{number}")
+            yield Found(copy, STDIN_NAME, STDIN_NAME, True)
+        elif path.is_dir():
+            for entry in _walk(path):
+                if isinstance(entry, Skip):
+                    yield entry
+                else:
+                    yield Found(entry, str(entry), entry.relative_to(path).as_posix(), False)
+        elif path.is_file():
+            yield Found(path, str(path), path.as_posix(), True)
+        elif path.exists():  # a named pipe or device named on purpose: `dedup scan <(zcat pages.jsonl.gz)`
+            folder = _spool(spool, given)
+            with path.open("rb") as stream:
+                yield Found(_spooled(stream, folder, f"stream-{number}"), str(path), path.as_posix(), True)
+        elif path.is_symlink():  # dangling, or a loop
+            yield _unreadable(path)
+        else:
+            for match in sorted(glob.glob(str(given), recursive=True)):
+                if Path(match).is_file():
+                    yield Found(Path(match), match, Path(match).as_posix(), False)
 
 
-READERS: dict[str, Reader] = {
-    ".txt": read_text,
-    ".text": read_text,
-    ".md": read_text,
-    ".markdown": read_text,
-    ".rst": read_text,
-    ".jsonl": read_jsonl,
-    ".ndjson": read_jsonl,
-}
-
-
-def reader_for(path: Path) -> Reader | None:
-    """The reader for a file, by its suffix (case-insensitive)."""
-    return READERS.get(path.suffix.lower())
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    """Files below a folder in sorted order; hidden entries are not visited."""
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root) / name
-
-
-def discover(paths: Sequence[str | Path]) -> Iterator[tuple[Path, str, bool]]:
-    """Expand the user's paths into (file, document id, named explicitly).
-
-    A folder yields its files with ids relative to it; a file its path as
-    given; a pattern with ``*``, ``?`` or ``[`` the files it matches.
+def check_paths(paths: Sequence[str | Path]) -> None:
+    """Fail before reading anything when a path does not exist.
 
     Raises:
         InputError: a path that does not exist and matches nothing.
     """
     for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            for file in _walk(path):
-                yield file, file.relative_to(path).as_posix(), False
-        elif path.is_file():
-            yield path, path.as_posix(), True
-        elif any(ch in str(given) for ch in "*?["):
-            matches = sorted(glob.glob(str(given), recursive=True))
-            if not matches:
+        if str(given) == STDIN or os.path.lexists(given):
+            continue
+        if any(ch in str(given) for ch in "*?["):
+            if not glob.glob(str(given), recursive=True):
                 raise InputError(f"{given}: the pattern matches no file")
-            for match in matches:
-                if Path(match).is_file():
-                    yield Path(match), Path(match).as_posix(), False
         else:
             raise InputError(f"{given}: no such file or folder")
 
 
+def _spool(spool: Path | None, given: str | Path) -> Path:
+    if spool is None:
+        raise InputError(f"{given}: standard input and pipes can be scanned, not read here")
+    return spool
+
+
+def _spooled(stream: BinaryIO, folder: Path, name: str) -> Path:
+    target = folder / name
+    with target.open("wb") as copy:
+        shutil.copyfileobj(stream, copy)
+    return target
+
+
+def _walk(folder: Path) -> Iterator[Path | Skip]:
+    """Regular files below a folder in sorted order; everything else there is a skip with its reason."""
+    errors: list[OSError] = []
+    seen = {_identity(folder)}
+    for root, dirs, files in os.walk(folder, followlinks=True, onerror=errors.append):
+        yield from (Skip(str(e.filename), None, "unreadable", f"cannot list folder: {e.strerror}") for e in errors)
+        errors.clear()
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            identity = _identity(Path(root) / name)
+            if identity in seen:
+                real = os.path.realpath(Path(root) / name)
+                yield Skip(str(Path(root) / name), None, "symlink loop", f"folder already read (a symlink to {real})")
+            else:
+                seen.add(identity)
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(f for f in files if not f.startswith(".")):
+            yield _regular(Path(root) / name)
+    yield from (Skip(str(e.filename), None, "unreadable", f"cannot list folder: {e.strerror}") for e in errors)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_dev, info.st_ino
+
+
+def _regular(path: Path) -> Path | Skip:
+    """The path of a regular file (through symlinks), else why it is not read."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # a dangling symlink, a symlink loop
+        return _unreadable(path)
+    if stat.S_ISREG(mode):
+        return path
+    kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return Skip(str(path), None, "not a file", f"{kind}, not a regular file: not read (name it to read it)")
+
+
+def _unreadable(path: Path) -> Skip:
+    """The skip of a path that cannot be opened, with the target of a broken symlink."""
+    try:
+        path.stat()
+        reason = "unknown error"
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    target = f" (a symlink to {os.readlink(path)})" if path.is_symlink() else ""
+    return Skip(str(path), None, "unreadable", f"cannot read: {reason}{target}")
+
+
+def resolve(found: Found) -> tuple[Input, Reader] | Skip:
+    """The input and reader of a file: by extension, else by content; or the skip that says why none.
+
+    Raises:
+        OSError: the file cannot be opened or read.
+    """
+    with found.path.open("rb") as handle:
+        raw_head = handle.read(HEAD_BYTES)
+    source = Input(found.name, found.doc_id, _opener(found.path), compression_of(raw_head))
+    if not raw_head:
+        return Skip(found.name, None, "empty", "empty file")
+    head = raw_head if source.compression is None else decompressed_head(raw_head, source.compression)
+    reader = reader_for(found.name)
+    if reader is None:
+        sniffed = sniff(head)
+        if sniffed is None:
+            return Skip(found.name, None, "binary file", f"{binary_kind(head)}: not a format dedup reads")
+        inner = Path(found.name[: -len(Path(found.name).suffix)] if source.compression else found.name).suffix
+        if sniffed == ".txt" and inner and not found.explicit:
+            message = f"not a known format ({inner}); name the file to read it as text"
+            return Skip(found.name, None, "unknown format", message)
+        reader = READERS[sniffed]
+    if reader in _TEXT_READERS:
+        kind = binary_kind(head)
+        if kind is not None:
+            return Skip(found.name, None, "binary file", f"{kind}: not a format dedup reads")
+    return source, reader
+
+
+def _opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: path.open("rb")
+
+
 def read_documents(paths: Sequence[str | Path], options: ReadOptions, stats: ReadStats) -> Iterator[Document]:
-    """Every document of every input, in a fixed order; skips go into ``stats``."""
-    for path, doc_id, explicit in discover(paths):
-        reader = reader_for(path)
-        if reader is None:
-            if not explicit:
-                stats.skips.append(
-                    Skip(str(path), None, "unknown format", f"not a known format ({path.suffix or 'no suffix'})")
-                )
+    """Every document of every input, in a fixed order; skips and warnings go into ``stats``.
+
+    Raises:
+        InputError: a path that does not exist and matches nothing.
+    """
+    with tempfile.TemporaryDirectory(prefix="dedup-input-") as spool:
+        for found in discover(paths, Path(spool)):
+            if isinstance(found, Skip):
+                stats.skips.append(found)
+            else:
+                yield from _read_file(found, options, stats)
+
+
+def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator[Document]:
+    try:
+        resolved = resolve(found)
+    except OSError as exc:
+        stats.skips.append(_failure(found.name, exc))
+        return
+    except DECOMPRESSION_ERRORS as exc:
+        stats.skips.append(Skip(found.name, None, "corrupt compressed data", f"cannot decompress ({exc})"))
+        return
+    if isinstance(resolved, Skip):
+        stats.skips.append(resolved)
+        return
+    source, reader = resolved
+    stats.files += 1
+    records = 0
+    try:
+        for record in reader(source, options):
+            if isinstance(record, ReadWarning):
+                stats.warnings.append(record)
                 continue
-            reader = read_text  # a file named on purpose is read as text
-        stats.files += 1
-        try:
-            for record in reader(path, doc_id, options):
-                if isinstance(record, ReadWarning):
-                    stats.warnings.append(record)
-                elif isinstance(record, Skip):
-                    stats.skips.append(record)
-                else:
-                    stats.documents += 1
-                    yield record
-        except OSError as exc:
-            stats.skips.append(Skip(str(path), None, "unreadable", f"cannot read: {exc.strerror or exc}"))
+            records += 1
+            if isinstance(record, Skip):
+                stats.skips.append(record)
+            else:
+                stats.documents += 1
+                yield record
+    except _READ_ERRORS as exc:
+        stats.skips.append(_failure(found.name, exc, after=records))
+        return
+    if records == 0:
+        stats.skips.append(Skip(found.name, None, "empty", "empty file (no records)"))
+
+
+def _failure(name: str, exc: BaseException, after: int | None = None) -> Skip:
+    """The skip of a file that failed: the file system refused it, or its compressed data is broken."""
+    kept = "" if not after else f"; the {after} records before were read"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return Skip(name, None, "unreadable", f"cannot read: {exc.strerror}{kept}")
+    return Skip(name, None, "corrupt compressed data", f"compressed data cut off or corrupt ({exc}){kept}")
 
 
 def batches(documents: Iterable[Document], batch_chars: int) -> Iterator[pl.DataFrame]:

@@ -12,14 +12,17 @@ the text that was scanned: offsets that no longer fit are never applied.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from dedup.errors import InputError, OutputError
+from dedup.formats.encoding import clean_controls, decode
+from dedup.formats.fields import lookup
 from dedup.options import ReadOptions
-from dedup.sources import Document, _decode, _field, read_text, reader_for
+from dedup.sources import Document, read_text, reader_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,16 @@ def write_text(source: Path, target: Path, documents: Iterable[CleanedDocument],
     if text is None:
         return 0
     try:
-        target.write_bytes(text.encode(options.encoding))
+        target.write_bytes(text.encode(_output_encoding(options)))
     except UnicodeEncodeError as exc:
-        raise OutputError(f"{target}: cannot encode the text as {options.encoding} ({exc.reason})") from exc
+        message = f"{target}: cannot encode the text as {_output_encoding(options)} ({exc.reason})"
+        raise OutputError(message) from exc
     return 1
+
+
+def _output_encoding(options: ReadOptions) -> str:
+    """Outputs keep the encoding the user forced, else UTF-8 (what a detected legacy encoding is best turned into)."""
+    return options.encoding or "utf-8"
 
 
 def _set_field(record: dict, dotted: str, value: str) -> None:
@@ -121,17 +130,18 @@ def write_jsonl(source: Path, target: Path, documents: Iterable[CleanedDocument]
 
 
 def _jsonl_record(source: Path, number: int, raw: bytes, cleaned: CleanedDocument, options: ReadOptions) -> bytes:
-    line, _ = _decode(raw, str(source), options.encoding)
+    line = decode(raw.removeprefix(codecs.BOM_UTF8), forced=_output_encoding(options)).text
     try:
-        record = json.loads(line)
+        record = json.loads(line, strict=False)  # as the reader parses it
     except json.JSONDecodeError:
         raise _changed(source, f":{number}") from None
-    if _field(record, options.text_field) != cleaned.document.text:
+    text = lookup(record, options.text_field)
+    if not isinstance(text, str) or clean_controls(text)[0] != cleaned.document.text:
         raise _changed(source, f":{number}")
     if cleaned.text == cleaned.document.text:
         return raw if raw.endswith(b"\n") else raw + b"\n"
     _set_field(record, options.text_field, cleaned.text or "")
-    return _json_line(record, options.encoding, _ending(raw) or b"\n")
+    return _json_line(record, _output_encoding(options), _ending(raw) or b"\n")
 
 
 def write_parquet(source: Path, target: Path, documents: Iterable[CleanedDocument], options: ReadOptions) -> int:

@@ -92,3 +92,59 @@ def test_every_command_has_help() -> None:
     for command in ([], ["scan"], ["report"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_the_summary_accounts_for_every_record(tmp_path: Path) -> None:
+    (tmp_path / "pages.jsonl").write_text('{"id": "a", "text": "hello world"}\n{broken\n{"id": "c"}\n')
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    (tmp_path / "latin.txt").write_bytes("na\xefve text, ".encode("latin-1") + b"\x81")
+    result = runner.invoke(app, ["scan", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "Read 5 records = 2 scanned + 3 skipped (1 binary file, 1 malformed JSON, 1 missing text)." in flat
+    assert f"Skipped {tmp_path / 'photo.png'}: PNG image: not a format dedup reads" in result.stderr
+    assert f"Skipped {tmp_path / 'pages.jsonl'}:3: no 'text' field" in result.stderr
+    assert json.loads(runner.invoke(app, ["scan", str(tmp_path), "--json"]).stdout)["records"] == 5
+
+
+def test_strict_turns_a_skipped_record_into_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a page")
+    (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4\n")
+    result = runner.invoke(app, ["scan", str(tmp_path), "--strict"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: 1 records skipped and --strict is set"
+
+
+def test_many_skips_of_one_reason_are_summed_up(tmp_path: Path) -> None:
+    (tmp_path / "pages.jsonl").write_text('{"text": "one good record"}\n' + "{broken\n" * 25)
+    result = runner.invoke(app, ["scan", str(tmp_path)])
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("Skipped")]
+    assert len(skipped) == 21 and skipped[-1] == "Skipped 5 more: malformed JSON"
+    assert "Read 26 records = 1 scanned + 25 skipped (25 malformed JSON)." in " ".join(result.stdout.split())
+
+
+def test_an_unknown_encoding_is_an_error() -> None:
+    result = runner.invoke(app, ["scan", "seeds", "--encoding", "klingon"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "Error: unknown encoding 'klingon'; use a Python codec name such as utf-8, cp1252 or shift_jis"
+    )
+
+
+def test_encoding_text_field_and_html_drop_nav_reach_the_readers(tmp_path: Path) -> None:
+    (tmp_path / "rows.csv").write_bytes("url,body\nhttps://a,Grüße\n".encode("cp437"))
+    (tmp_path / "page.html").write_bytes(b"<html><body><nav>Menu</nav><p>Article text</p></body></html>")
+    args = ["scan", str(tmp_path), "--encoding", "cp437", "--id-field", "url", "--text-field", "body"]
+    out = tmp_path.parent / f"{tmp_path.name}-out"
+    result = runner.invoke(app, [*args, "--html-drop-nav", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    blocks = pl.read_parquet(out / "blocks.parquet")
+    assert blocks.select(S.DOC_ID, S.TEXT).rows() == [("page.html", "Article text"), ("https://a", "Grüße")]
+
+
+def test_dash_reads_jsonl_from_standard_input() -> None:
+    lines = '{"id": "x", "text": "the same sentence, long enough to be matched as a near repeat"}\n' * 2
+    result = runner.invoke(app, ["scan", "-", "--json"], input=lines)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["documents"], summary["cross_doc_clusters"], summary["skipped"]) == (2, 1, 0)

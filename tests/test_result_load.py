@@ -41,13 +41,13 @@ def test_skips_and_warnings_survive_the_round_trip(tmp_path: Path) -> None:
     pages = tmp_path / "pages"
     pages.mkdir()
     (pages / "a.jsonl").write_bytes(b'{"id": "x", "text": "ein Text mit genug Worten darin"}\nnot json\n')
-    (pages / "b.txt").write_bytes("kaputt \xff hier".encode("latin-1"))
+    (pages / "b.txt").write_bytes(b"kaputt \x01 hier")  # a control character: repaired with a warning
     with dedup.scan([pages]) as result:
         result.write(tmp_path / "out")
     loaded = dedup.load(tmp_path / "out")
-    skipped = f"{pages / 'a.jsonl'}:2: malformed JSON (Expecting value at column 1)"
+    skipped = f"{pages / 'a.jsonl'}:2: malformed JSON (Expecting value: column 1)"
     assert [str(s) for s in loaded.stats.skips] == [skipped]
-    assert [s.reason for s in loaded.stats.warnings] == ["undecodable bytes"]
+    assert [s.reason for s in loaded.stats.warnings] == ["control characters"]
     assert loaded.stats == dataclasses.replace(result.stats, seconds={}, cpu_seconds={})
 
 

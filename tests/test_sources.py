@@ -1,12 +1,26 @@
-"""Reading folders, files, globs and JSONL; bad records are skipped with file and line."""
+"""Reading folders, files, globs, stdin and every format; bad input is skipped with file and line, never lost."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
 import json
+import lzma
+import os
+import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+import zstandard
 
+import dedup
+from dedup import schema as S
 from dedup.errors import InputError, NoDocumentsError
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, batches, read_documents, require_documents
@@ -84,13 +98,26 @@ def test_jsonl_fields_are_configurable_and_nested(tmp_path: Path) -> None:
 def test_binary_unknown_and_undecodable_files(tmp_path: Path) -> None:
     (tmp_path / "image.txt").write_bytes(b"\x89PNG\x00\x00\x01")
     (tmp_path / "data.bin").write_bytes(b"\x00\x01")
+    (tmp_path / "style.css").write_text("body { color: red }")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "damaged.txt").write_bytes("crème brûlée à la carte".encode() + b"\xff")
     (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfwith bom")
     (tmp_path / "empty.txt").write_text("")
     documents, stats = _read([tmp_path])
-    assert {d.doc_id: d.text for d in documents} == {"bom.txt": "with bom", "latin1.txt": "caf\ufffd au lait"}
-    assert sorted(s.reason for s in stats.skips) == ["binary file", "empty", "unknown format"]
-    assert [w.reason for w in stats.warnings] == ["undecodable bytes"]
+    assert {d.doc_id: d.text for d in documents} == {
+        "bom.txt": "with bom",
+        "damaged.txt": "crème brûlée à la carte\ufffd",
+        "latin1.txt": "café au lait",  # detected, not replaced
+    }
+    assert [(Path(s.source).name, s.reason) for s in stats.skips] == [
+        ("data.bin", "binary file"),
+        ("empty.txt", "empty"),
+        ("image.txt", "binary file"),
+        ("style.css", "unknown format"),
+    ]
+    assert [str(w) for w in stats.warnings] == [
+        f"{tmp_path / 'damaged.txt'}: 1 undecodable byte sequence(s) replaced by U+FFFD (read as utf-8)"
+    ]
 
 
 def test_no_documents_is_a_clear_error(tmp_path: Path) -> None:
@@ -104,3 +131,226 @@ def test_batches_are_bounded_by_characters(seeds: Path) -> None:
     frames = list(batches(iter(documents), batch_chars=3000))
     assert [f.height for f in frames] == [2, 1]
     assert sum(f.height for f in frames) == len(documents)
+
+
+# Formats by extension and by content ------------------------------------------------------------------------
+
+
+def test_json_files_hold_an_array_or_one_object_or_are_json_lines(tmp_path: Path) -> None:
+    (tmp_path / "array.json").write_text(json.dumps([{"id": "a", "text": "one"}, {"text": "two"}, "not an object"]))
+    (tmp_path / "object.json").write_text(json.dumps({"id": "o", "text": "alone"}, indent=2))
+    (tmp_path / "lines.json").write_text(json.dumps({"id": "l1", "text": "first"}) + "\n{broken\n")
+    documents, stats = _read([tmp_path])
+    assert [(d.doc_id, d.text) for d in documents] == [
+        ("a", "one"),
+        ("array.json:2", "two"),
+        ("l1", "first"),
+        ("o", "alone"),
+    ]
+    assert [str(s) for s in stats.skips] == [
+        f"{tmp_path / 'array.json'}, item 3: expected a JSON object, got str",
+        f"{tmp_path / 'lines.json'}:2: malformed JSON (Expecting property name enclosed in double quotes: column 2)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress"),
+    [
+        (".gz", gzip.compress),
+        (".zst", lambda data: zstandard.ZstdCompressor().compress(data)),
+        (".bz2", bz2.compress),
+        (".xz", lzma.compress),
+    ],
+)
+def test_compressed_files_by_extension_and_by_magic_bytes(tmp_path: Path, suffix: str, compress: Callable) -> None:
+    lines = "".join(json.dumps({"id": f"r{i}", "text": f"record {i}"}) + "\n" for i in range(3)).encode()
+    (tmp_path / f"pages.jsonl{suffix}").write_bytes(compress(lines))
+    (tmp_path / "mislabeled.html").write_bytes(compress(b"<html><body><p>a page saved compressed</p></body></html>"))
+    (tmp_path / f"noext{suffix}").write_bytes(compress(b"<!doctype html><p>sniffed after decompression</p>"))
+    documents, stats = _read([tmp_path])
+    assert [(d.doc_id, d.text) for d in documents] == [
+        ("mislabeled.html", "a page saved compressed"),
+        (f"noext{suffix}", "sniffed after decompression"),
+        ("r0", "record 0"),
+        ("r1", "record 1"),
+        ("r2", "record 2"),
+    ]
+    assert not stats.skips and stats.files == 3
+
+
+def test_cut_off_compressed_data_keeps_the_records_before_it(tmp_path: Path) -> None:
+    lines = "".join(json.dumps({"id": f"r{i}", "text": f"record number {i} " * 50}) + "\n" for i in range(400))
+    data = gzip.compress(lines.encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) * 3 // 4])
+    documents, stats = _read([path])
+    assert 0 < len(documents) < 400
+    assert [d.doc_id for d in documents] == [f"r{i}" for i in range(len(documents))]
+    assert [(s.source, s.reason) for s in stats.skips] == [(str(path), "corrupt compressed data")]
+    assert stats.skips[0].message.startswith("compressed data cut off or corrupt (Compressed file ended")
+    assert stats.skips[0].message.endswith(f"; the {len(documents)} records before were read")
+
+
+def test_a_mixed_folder_reads_each_file_by_its_format(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text("<html><body><p>an html page</p></body></html>")
+    (tmp_path / "page-without-extension").write_text("<!DOCTYPE html><html><body><p>sniffed page</p></body></html>")
+    (tmp_path / "php-page.php").write_text("<html><body><p>a page from a php url</p></body></html>")
+    (tmp_path / "notes").write_text("plain text without an extension")
+    (tmp_path / "records.jsonl").write_text(json.dumps({"id": "j", "text": "a json line"}) + "\n")
+    (tmp_path / "rows.csv").write_text("id,text\nc,a csv row\n")
+    pq.write_table(pa.table({"id": ["p"], "text": ["a parquet row"]}), tmp_path / "table.parquet")
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    (tmp_path / "paper.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n")
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as bundle:
+        bundle.writestr("inside.txt", "text inside a zip is not read")
+    documents, stats = _read([tmp_path])
+    assert sorted((d.doc_id, d.text) for d in documents) == [
+        ("c", "a csv row"),
+        ("j", "a json line"),
+        ("notes", "plain text without an extension"),
+        ("p", "a parquet row"),
+        ("page-without-extension", "sniffed page"),
+        ("page.html", "an html page"),
+        ("php-page.php", "a page from a php url"),
+    ]
+    assert [str(s) for s in stats.skips] == [
+        f"{tmp_path / 'bundle.zip'}: ZIP archive: not a format dedup reads",
+        f"{tmp_path / 'paper.pdf'}: PDF document: not a format dedup reads",
+        f"{tmp_path / 'photo.png'}: PNG image: not a format dedup reads",
+    ]
+    assert stats.records == stats.documents + len(stats.skips) == 10
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            b'{"id": "s1", "text": "from a pipe"}\n{"text": "second"}\n',
+            [("s1", "from a pipe"), ("<stdin>:2", "second")],
+        ),
+        (b"just some text\non two lines\n", [("<stdin>", "just some text\non two lines\n")]),
+    ],
+)
+def test_dash_reads_standard_input(monkeypatch: pytest.MonkeyPatch, data: bytes, expected: list) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    documents, stats = _read(["-"])
+    assert [(d.doc_id, d.text) for d in documents] == expected
+    assert {d.source for d in documents} == {"<stdin>"} and not stats.skips
+
+
+# Bad input: each read on, with a message naming the file ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "empty.html", "empty.jsonl", "empty.csv", "empty.json", "empty.warc"])
+def test_empty_files_are_skipped_by_name(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(b"")
+    (tmp_path / "z.txt").write_text("the next file")
+    documents, stats = _read([tmp_path])
+    assert [d.doc_id for d in documents] == ["z.txt"]
+    assert [str(s) for s in stats.skips] == [f"{tmp_path / name}: empty file"]
+
+
+def test_a_malformed_json_line_in_the_middle_is_named_and_the_rest_read(tmp_path: Path) -> None:
+    path = tmp_path / "pages.ndjson"
+    good = [json.dumps({"id": f"g{i}", "text": f"good {i}"}) for i in range(4)]
+    path.write_text("\n".join([*good[:2], '{"id": "bad", "text": "unterminated', *good[2:]]) + "\n")
+    documents, stats = _read([path])
+    assert [d.doc_id for d in documents] == ["g0", "g1", "g2", "g3"]
+    assert [str(s) for s in stats.skips] == [f"{path}:3: malformed JSON (Unterminated string starting at: column 23)"]
+
+
+def test_a_100_mb_document_is_read_whole(tmp_path: Path) -> None:
+    words = b"lorem ipsum dolor sit amet " * (100 * 1024 * 1024 // 27)  # cheap: one repeated bytes object
+    path = tmp_path / "huge.jsonl"
+    path.write_bytes(b'{"id": "small", "text": "a small page"}\n{"id": "huge", "text": "' + words + b'"}\n')
+    documents, stats = _read([path])
+    assert [(d.doc_id, len(d.text)) for d in documents] == [("small", 12), ("huge", len(words))]
+    assert not stats.skips and not stats.warnings
+
+
+def test_zero_width_and_control_characters(tmp_path: Path) -> None:
+    clean = "The quarterly report shows that sales grew by twelve percent in the northern region this year."
+    invisible = (
+        "The quarter\u200bly report shows that sales\u00ad grew by twelve\u200d percent in the north\ufeffern region"
+        " this year."
+    )
+    (tmp_path / "a.txt").write_text(clean)
+    (tmp_path / "b.txt").write_text(invisible)
+    (tmp_path / "c.txt").write_text("Escape \x1b[2J codes and \x07 bells\x7f are no text.")
+    result = dedup.scan([tmp_path])
+    assert result.clusters.select(S.KIND, S.N_DOCS).rows() == [(S.EXACT, 2)]  # invisible characters do not matter
+    assert result.blocks.filter(pl.col(S.DOC_ID) == "b.txt")[S.TEXT].to_list() == [invisible]  # and are kept
+    assert result.blocks.filter(pl.col(S.DOC_ID) == "c.txt")[S.TEXT].to_list() == [
+        "Escape  [2J codes and   bells  are no text."
+    ]
+    assert [str(w) for w in result.stats.warnings] == [
+        f"{tmp_path / 'c.txt'}: 3 control character(s) (1 U+001B, 1 U+0007, 1 U+007F) replaced by spaces"
+    ]
+
+
+def test_nul_bytes_in_text_and_json_are_replaced_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "nul.txt").write_bytes(b"text from a broken scraper\x00\x00 that padded with NUL bytes")
+    (tmp_path / "nul.jsonl").write_text(json.dumps({"id": "j", "text": "escaped \u0000 NUL"}) + "\n")
+    documents, stats = _read([tmp_path])
+    assert [(d.doc_id, d.text) for d in documents] == [
+        ("j", "escaped   NUL"),
+        ("nul.txt", "text from a broken scraper   that padded with NUL bytes"),
+    ]
+    assert [str(w) for w in stats.warnings] == [
+        f"{tmp_path / 'nul.jsonl'}:1: 1 control character(s) (1 NUL) replaced by spaces",
+        f"{tmp_path / 'nul.txt'}: 2 control character(s) (2 NUL) replaced by spaces",
+    ]
+
+
+def test_unreadable_files_are_named_and_the_rest_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root, chmod 000 does not stop a read, so unreadability is made three other ways:
+    # a dangling symlink, a named pipe (never opened inside a folder: it could block), and an
+    # open() that fails with PermissionError for one file, as it would for another user.
+    (tmp_path / "a.txt").write_text("readable")
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    os.mkfifo(tmp_path / "pipe.txt")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for us")
+    real_open = io.open
+
+    def refusing_open(file: object, *args: object, **kwargs: object) -> object:
+        if Path(str(file)) == secret:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(io, "open", refusing_open)
+    documents, stats = _read([tmp_path])
+    assert [d.doc_id for d in documents] == ["a.txt"]
+    assert [str(s) for s in stats.skips] == [
+        f"{tmp_path / 'dangling.txt'}: cannot read: No such file or directory (a symlink to {tmp_path / 'gone.txt'})",
+        f"{tmp_path / 'pipe.txt'}: a named pipe, not a regular file: not read (name it to read it)",
+        f"{tmp_path / 'secret.txt'}: cannot read: Permission denied",
+    ]
+    assert stats.skipped_by_reason == {"not a file": 1, "unreadable": 2}
+
+
+def test_symlink_loops_are_reported_once_and_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "docs" / "sub").mkdir(parents=True)
+    (tmp_path / "docs" / "sub" / "page.txt").write_text("read once")
+    (tmp_path / "docs" / "sub" / "up").symlink_to(tmp_path / "docs")  # a loop
+    (tmp_path / "docs" / "self.txt").symlink_to(tmp_path / "docs" / "self.txt")  # a link to itself
+    documents, stats = _read([tmp_path / "docs"])
+    assert [d.doc_id for d in documents] == ["sub/page.txt"]
+    assert [str(s) for s in stats.skips] == [
+        f"{tmp_path / 'docs' / 'self.txt'}: cannot read: Too many levels of symbolic links "
+        f"(a symlink to {tmp_path / 'docs' / 'self.txt'})",
+        f"{tmp_path / 'docs' / 'sub' / 'up'}: folder already read (a symlink to {tmp_path / 'docs'})",
+    ]
+
+
+def test_inputs_are_never_modified(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text("<html><body><p>shared footer text of the site, long enough</p></body></html>")
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b'{"text": "shared footer text of the site, long enough"}\n'))
+    (tmp_path / "c.txt").write_bytes(b"\xef\xbb\xbfwith a BOM\x00 and a NUL")
+    (tmp_path / "d.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    files = sorted(p for p in tmp_path.iterdir())
+    before = [(p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode) for p in files]
+    result = dedup.scan([tmp_path])
+    result.write(tmp_path.parent / f"{tmp_path.name}-out")
+    assert sorted(p for p in tmp_path.iterdir()) == files
+    assert [(p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode) for p in files] == before

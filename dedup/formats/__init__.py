@@ -1,0 +1,1 @@
+"""Format readers: one module per format, registered by suffix in ``dedup.sources``."""

@@ -1,0 +1,57 @@
+"""Documents from records with named fields: JSON objects, CSV rows, Parquet rows.
+
+The id and text are found by field name, or by a dotted path through nested
+objects and structs (``meta.url``). A text that is a whole HTML page (a
+crawler's ``html`` column) is reduced to its text as an HTML file would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from dedup.formats.html import page_document
+from dedup.formats.records import Input, Record, Skip, finish_text
+from dedup.options import ReadOptions
+
+
+def lookup(record: Mapping[str, object], dotted: str) -> object:
+    """The value at a field name, else at a dotted path (``meta.url``) of nested mappings; None when absent."""
+    if dotted in record:
+        return record[dotted]
+    value: object = record
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def record_document(
+    record: Mapping[str, object],
+    number: int,
+    source: Input,
+    options: ReadOptions,
+    unit: str = "line",
+) -> Iterator[Record]:
+    """The document of one JSONL/CSV/Parquet record, or the skip that says why there is none."""
+    name = source.name
+    text = lookup(record, options.text_field)
+    if text is None:
+        yield Skip(name, number, "missing text", f"no {options.text_field!r} field", unit)
+        return
+    if not isinstance(text, str):
+        message = f"field {options.text_field!r} is {type(text).__name__}, not a string"
+        yield Skip(name, number, "text not a string", message, unit)
+        return
+    raw_id = lookup(record, options.id_field)
+    record_id = f"{source.doc_id}:{number}" if raw_id is None else str(raw_id)
+    if _looks_like_html_page(text):
+        yield from page_document(text, options, record_id, name, number, unit)
+    else:
+        yield from finish_text(text, record_id, name, number, unit)
+
+
+def _looks_like_html_page(text: str) -> bool:
+    """A whole HTML page stored in a text field (a crawler's ``html`` column)."""
+    start = text[:64].lstrip().lower()
+    return start.startswith(("<!doctype html", "<html"))

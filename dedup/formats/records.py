@@ -1,0 +1,119 @@
+"""What every format reader speaks: the input it reads and the records it yields.
+
+A reader turns one ``Input`` into a stream of records: a ``Document`` for every
+document it holds, a ``Skip`` for every record it could not use (with the file,
+the line or record number and the reason), and a ``ReadWarning`` for something
+it repaired on the way (the document is still scanned). One bad record never
+stops a scan, and none is lost silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from dedup.formats.detect import decompress
+from dedup.formats.encoding import Decoded, clean_controls
+from dedup.options import ReadOptions
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One document: its id, its text and where it came from.
+
+    ``source_line`` is the line (text formats), row (CSV, Parquet) or record
+    (WARC) of the document in its source, 1-based.
+    """
+
+    doc_id: str
+    text: str
+    source: str
+    source_line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A record, file or folder that was not scanned, and why.
+
+    Attributes:
+        source: the file (or folder) as named in messages.
+        line: where in it: a line, row or record number (see ``unit``), or None for the whole file.
+        reason: a short category, the key of the skip counts.
+        message: what happened, for people.
+        unit: what ``line`` counts: ``line``, ``row``, ``record`` or ``item``.
+    """
+
+    source: str
+    line: int | None
+    reason: str
+    message: str
+    unit: str = "line"
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.source}: {self.message}"
+        if self.unit == "line":
+            return f"{self.source}:{self.line}: {self.message}"
+        return f"{self.source}, {self.unit} {self.line}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadWarning(Skip):
+    """Something repaired while reading (the record is still scanned)."""
+
+
+Record = Document | Skip
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One thing to read: a file, or a stream such as standard input.
+
+    Attributes:
+        name: how messages name it: the path as found, or ``<stdin>``.
+        doc_id: the id of a single-document input, and the prefix of the ids of
+            records that carry none (``<doc_id>:<line>``).
+        opener: returns a new raw binary stream positioned at the start.
+        compression: the codec to undo while reading (``gzip``, ``zstd``, ``bz2``, ``xz``), or None.
+    """
+
+    name: str
+    doc_id: str
+    opener: Callable[[], BinaryIO]
+    compression: str | None = None
+
+    def open(self) -> BinaryIO:
+        """A new stream of the (decompressed) bytes."""
+        return decompress(self.opener(), self.compression)
+
+    def read_bytes(self) -> bytes:
+        """All (decompressed) bytes."""
+        with self.open() as handle:
+            return handle.read()
+
+
+Reader = Callable[[Input, ReadOptions], Iterator[Record]]
+
+
+def decoding_warnings(decoded: Decoded, source: str, line: int | None, unit: str = "line") -> Iterator[ReadWarning]:
+    """A counted warning when decoding replaced bytes."""
+    if decoded.replaced:
+        message = f"{decoded.replaced} undecodable byte sequence(s) replaced by U+FFFD (read as {decoded.encoding})"
+        yield ReadWarning(source, line, "undecodable bytes", message, unit)
+
+
+def finish_text(
+    text: str, doc_id: str, source: str, line: int | None, unit: str = "line", what: str = "text"
+) -> Iterator[Record]:
+    """The document of a decoded text: control characters repaired, empty text skipped.
+
+    ``line`` is where the text stands in its source, None for a whole file.
+    """
+    cleaned, controls = clean_controls(text)  # "" when there are none
+    if controls:
+        yield ReadWarning(source, line, "control characters", f"{controls} replaced by spaces", unit)
+    if not cleaned.strip():
+        yield Skip(source, line, "empty", f"empty {what}", unit)
+        return
+    yield Document(doc_id, cleaned, source, line or 1)
