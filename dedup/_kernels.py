@@ -469,7 +469,7 @@ def band_pairs(keys, max_full):
     counts = np.zeros(bands, np.int64)
     for j in prange(bands):
         column = keys[:, j].copy()
-        order = np.argsort(column, kind="mergesort")  # stable: rows stay in order within a bucket
+        order = np.argsort(column)
         orders[j] = order
         total = 0
         s = 0
@@ -493,6 +493,10 @@ def band_pairs(keys, max_full):
             while e < n and keys[order[e], j] == keys[order[s], j]:
                 e += 1
             k = e - s
+            if k > 1:
+                # Rows in id order within the bucket, so that pairs come out (smaller, larger)
+                # and the chain of a large bucket does not depend on the sort algorithm.
+                order[s:e] = np.sort(order[s:e])
             if 1 < k <= max_full:
                 for x in range(s, e):
                     for y in range(x + 1, e):
