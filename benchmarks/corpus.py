@@ -140,7 +140,8 @@ def make_corpus(
     corpus = Corpus()
     originals: list[tuple[int, int, str]] = []  # (doc, block, text) of fresh paragraphs
     pool: list[str] = []
-    while corpus.n_chars < target_chars:
+    size = 0  # a running total: summing every document on each loop is quadratic
+    while size < target_chars:
         if len(pool) < paragraphs_per_doc[1]:
             pool.extend(fresh_paragraphs(4096, rng))
             # A few real documentation paragraphs keep real phrasing in the mix.
@@ -171,6 +172,7 @@ def make_corpus(
         blocks.append(footers[site])
         corpus.copies.append(Copy(doc, len(blocks) - 1, -1, sites + site, "boilerplate"))
         corpus.documents.append("\n\n".join(blocks) + "\n")
+        size += len(corpus.documents[-1])
     return corpus
 
 

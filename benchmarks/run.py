@@ -210,82 +210,116 @@ def run_rensa(texts: list[str], threshold: float, num_perm: int, bands: int) -> 
 def run_dedup_stages(texts: list[str], threshold: float) -> dict[str, Any]:
     """dedup's fingerprint + LSH + verify + cluster on the same normalized blocks."""
     import dedup
-    from dedup import candidates, cluster, fingerprint
+    from dedup import candidates
 
     options = dedup.ScanOptions(lsh=dedup.LSHOptions(threshold=threshold))
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     series = pl.Series(texts)
-    fingerprint.signatures(fingerprint.shingle_sets(series[:10], options.shingle), options.minhash)  # warm up
-    cpu = time.process_time()
-    sets = fingerprint.shingle_sets(series, options.shingle)
-    keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), bands, rows)
-    left, right = candidates.candidate_pairs(keys, np.arange(len(texts)), options.lsh.max_bucket_pairs)
-    jaccard, containment = cluster.similarities(sets, left, right)
-    keep = cluster.accepted(jaccard, containment, options.lsh)
-    cluster.components(len(texts), left[keep], right[keep])
-    cpu_s = time.process_time() - cpu
+    _dedup_stages(series[:2000], options, bands, rows)  # load every compiled kernel before timing
+    cpu_s = _dedup_stages(series, options, bands, rows)
     return {
         "cpu_s": cpu_s,
         "blocks": len(texts),
         "cpu_us_per_block": cpu_s / len(texts) * 1e6,
-        "candidate_pairs": int(left.size),
         "banding": [bands, rows],
     }
+
+
+def _dedup_stages(series: pl.Series, options: Any, bands: int, rows: int) -> float:
+    from dedup import candidates, cluster, fingerprint
+
+    cpu = time.process_time()
+    sets = fingerprint.shingle_sets(series, options.shingle)
+    keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), bands, rows)
+    left, right = candidates.candidate_pairs(keys, np.arange(len(series)), options.lsh.max_bucket_pairs)
+    jaccard, containment = cluster.similarities(sets, left, right)
+    keep = cluster.accepted(jaccard, containment, options.lsh)
+    cluster.components(len(series), left[keep], right[keep])
+    return time.process_time() - cpu
 
 
 # -------------------------------------------------------------------- quality
 
 
 def quality(scan_dir: Path, threshold: float, queries: int, seed: int) -> dict[str, Any]:
-    """Recall and precision against exact Jaccard computed by brute force."""
+    """Recall and precision against exact Jaccard over all blocks.
+
+    Exact all-pairs search by sparse matrix products with prefix filtering: a
+    block B with Jaccard(A, B) >= t must share one of the |A| - ceil(t |A|) + 1
+    rarest shingles of A, so multiplying only those prefixes finds every such
+    pair (complete, not sampled), and each is then verified on the full sets.
+    """
     from scipy.sparse import csr_matrix
 
     import dedup
+    from dedup import _kernels
     from dedup import schema as S
     from dedup.fingerprint import shingle_sets
     from dedup.normalize import normalize_series
 
-    blocks = pl.read_parquet(scan_dir / "blocks.parquet").with_row_index("gid")
+    blocks = pl.read_parquet(scan_dir / "blocks.parquet")
     long_blocks = blocks.filter(~pl.col(S.SHORT))
     sets = shingle_sets(normalize_series(long_blocks[S.TEXT]), dedup.ShingleOptions())
     _, columns = np.unique(sets.values, return_inverse=True)
-    matrix = csr_matrix(
-        (np.ones(columns.size, dtype=np.float32), columns, sets.offsets), shape=(len(sets), columns.max() + 1)
-    )
+    frequency = np.bincount(columns)
+    n_columns = int(columns.max()) + 1
+    matrix = csr_matrix((np.ones(columns.size, np.float32), columns, sets.offsets), shape=(len(sets), n_columns))
     sizes = sets.sizes.astype(np.float64)
     cluster = long_blocks[S.CLUSTER].fill_null(-1).to_numpy()
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(sets), size=min(queries, len(sets)), replace=False)
-    near_total = near_found = same_total = same_found = 0
-    clustered_pairs = clustered_true = 0
-    transposed = matrix.T.tocsc()
-    for chunk in np.array_split(chosen, max(1, chosen.size // 100)):
-        shared = (matrix[chunk] @ transposed).tocoo()
-        rows, cols, inter = chunk[shared.row], shared.col, shared.data.astype(np.float64)
-        other = rows != cols
-        rows, cols, inter = rows[other], cols[other], inter[other]
-        jaccard = inter / (sizes[rows] + sizes[cols] - inter)
-        containment = inter / np.minimum(sizes[rows], sizes[cols])
-        together = (cluster[rows] >= 0) & (cluster[rows] == cluster[cols])
-        near = (jaccard >= threshold) & (jaccard < 1.0)
-        same = jaccard >= 1.0
-        near_total += int(near.sum())
-        near_found += int((near & together).sum())
-        same_total += int(same.sum())
-        same_found += int((same & together).sum())
-        clustered_pairs += int(together.sum())
-        clustered_true += int((together & ((jaccard >= threshold) | (containment >= 0.8))).sum())
+    chosen = np.sort(rng.choice(len(sets), size=min(queries, len(sets)), replace=False))
+
+    # Prefixes of the queries: their rarest shingles.
+    prefix_rows, prefix_cols = [], []
+    for row, query in enumerate(chosen):
+        own = columns[sets.offsets[query] : sets.offsets[query + 1]]
+        keep = int(own.size - np.ceil(threshold * own.size)) + 1
+        rare = own[np.argsort(frequency[own], kind="stable")[:keep]]
+        prefix_rows.append(np.full(rare.size, row))
+        prefix_cols.append(rare)
+    prefix = csr_matrix(
+        (
+            np.ones(sum(r.size for r in prefix_rows), np.float32),
+            (np.concatenate(prefix_rows), np.concatenate(prefix_cols)),
+        ),
+        shape=(chosen.size, n_columns),
+    )
+    found = (prefix @ matrix.T).tocoo()
+    left, right = chosen[found.row], found.col.astype(np.int64)
+    # Cluster mates of the queries too, to measure the precision of clusters.
+    by_cluster = pl.DataFrame({"row": np.arange(len(sets)), "cluster": cluster}).filter(pl.col("cluster") >= 0)
+    mates = (
+        pl.DataFrame({"row": chosen, "cluster": cluster[chosen]})
+        .filter(pl.col("cluster") >= 0)
+        .join(by_cluster, on="cluster", suffix="_mate")
+    )
+    left = np.concatenate((left, mates["row"].to_numpy()))
+    right = np.concatenate((right, mates["row_mate"].to_numpy()))
+    pairs = np.unique(np.stack((left, right)), axis=1)
+    pairs = pairs[:, pairs[0] != pairs[1]]
+    shared = _kernels.intersect_sizes(sets.values, sets.offsets, pairs[0], pairs[1]).astype(np.float64)
+    jaccard = shared / (sizes[pairs[0]] + sizes[pairs[1]] - shared)
+    containment = shared / np.minimum(sizes[pairs[0]], sizes[pairs[1]])
+    together = (cluster[pairs[0]] >= 0) & (cluster[pairs[0]] == cluster[pairs[1]])
+    near = (jaccard >= threshold) & (jaccard < 1.0)
+    same = jaccard >= 1.0
     verified = pl.read_parquet(scan_dir / "pairs.parquet").filter(pl.col(S.KIND) == S.NEAR)
     precise = verified.filter((pl.col(S.JACCARD) >= threshold) | (pl.col(S.CONTAINMENT) >= 0.8)).height
     return {
         "query_blocks": int(chosen.size),
-        "near_pairs": near_total,
-        "near_recall": near_found / near_total if near_total else None,
-        "identical_pairs": same_total,
-        "identical_recall": same_found / same_total if same_total else None,
+        "method": "exact Jaccard, sparse products with prefix filtering (complete for J >= threshold)",
+        "near_pairs": int(near.sum()),
+        "near_recall": float((near & together).sum() / near.sum()) if near.sum() else None,
+        "identical_pairs": int(same.sum()),
+        "identical_recall": float((same & together).sum() / same.sum()) if same.sum() else None,
         "verified_near_pairs": verified.height,
         "verified_precision": precise / verified.height if verified.height else None,
-        "cluster_pair_precision": clustered_true / clustered_pairs if clustered_pairs else None,
+        "cluster_pairs": int(together.sum()),
+        "cluster_pair_precision": float(
+            (together & ((jaccard >= threshold) | (containment >= 0.8))).sum() / together.sum()
+        )
+        if together.sum()
+        else None,
     }
 
 

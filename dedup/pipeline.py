@@ -397,7 +397,11 @@ def _clusters(numbers: pl.DataFrame, docs: pl.DataFrame, pairs: pl.DataFrame, pa
         )
     )
     representatives = summary[GID].implode()
-    texts = parts.scan(S.BLOCKS_SCHEMA).filter(pl.col(GID).is_in(representatives)).select(GID, S.TEXT).collect()
+    # Part by part: a lazy scan of all parts would map every spilled text into memory at once.
+    texts = pl.concat(
+        [frame.filter(pl.col(GID).is_in(representatives)).select(GID, S.TEXT) for frame in parts.frames()]
+        or [pl.DataFrame(schema={GID: pl.Int64, S.TEXT: pl.String})]
+    )
     return (
         summary.join(numbers.select(GID, S.DOC_INDEX, S.BLOCK, S.LINE), on=GID, how="left")
         .join(docs.select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")

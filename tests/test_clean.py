@@ -355,6 +355,28 @@ def test_generated_jsonl_keeps_every_other_field_and_the_field_order(tmp_path: P
         assert json.loads(raw_lines[line - 1])["id"] == doc_id
 
 
+def test_generated_parquet_keeps_every_other_column_end_to_end(tmp_path: Path) -> None:
+    corpus = build(seed=9)
+    rows = [{k: v for k, v in row.items() if k != "big"} for row in records(corpus)]  # 2**70 fits no Parquet int
+    source = tmp_path / "in" / "crawl.parquet"
+    source.parent.mkdir()
+    pl.DataFrame(rows).write_parquet(source)
+    result = dedup.clean([source], tmp_path / "out")
+    assert result.scan.stats.skips == []
+    original = pl.read_parquet(source)
+    cleaned = pl.read_parquet(tmp_path / "out" / "crawl.parquet")
+    assert cleaned.schema == original.schema
+    assert cleaned.drop("text").equals(original.drop("text"))
+    assert (cleaned["text"] != original["text"]).sum() > 0
+    everything = "\n".join(cleaned["text"])
+    for paragraph in corpus.exact:
+        assert everything.count(paragraph) == 1
+    assert dedup.scan([tmp_path / "out"]).clusters.height == 0
+    before = dict(zip(original["id"], original["text"], strict=True))
+    after = dict(zip(cleaned["id"], cleaned["text"], strict=True))
+    audit_restores(result.removed, before, after)
+
+
 def test_jsonl_with_a_nested_text_field(tmp_path: Path) -> None:
     rows = [
         {
