@@ -160,6 +160,17 @@ def components(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
+def _per_block(cpu_s: float, blocks: int, banding: list[int], candidate_pairs: int | None = None) -> dict[str, Any]:
+    """One baseline's measurement, in the same shape for every system."""
+    return {
+        "cpu_s": cpu_s,
+        "blocks": blocks,
+        "cpu_us_per_block": cpu_s / blocks * 1e6,
+        "candidate_pairs": candidate_pairs,
+        "banding": banding,
+    }
+
+
 def run_datasketch(texts: list[str], threshold: float, num_perm: int, bands: int, rows: int) -> dict[str, Any]:
     import xxhash
     from datasketch import MinHash, MinHashLSH
@@ -174,14 +185,7 @@ def run_datasketch(texts: list[str], threshold: float, num_perm: int, bands: int
         signatures.append(minhash)
     pairs = [(key, other) for key, m in enumerate(signatures) for other in lsh.query(m) if other > key]
     components(len(texts), pairs)
-    cpu_s = time.process_time() - cpu
-    return {
-        "cpu_s": cpu_s,
-        "blocks": len(texts),
-        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
-        "candidate_pairs": len(pairs),
-        "banding": [lsh.b, lsh.r],
-    }
+    return _per_block(time.process_time() - cpu, len(texts), [lsh.b, lsh.r], len(pairs))
 
 
 def run_rensa(texts: list[str], threshold: float, num_perm: int, bands: int) -> dict[str, Any] | None:
@@ -197,14 +201,7 @@ def run_rensa(texts: list[str], threshold: float, num_perm: int, bands: int) -> 
     found = lsh.query_all(minhashes)
     pairs = [(key, other) for key, others in enumerate(found) for other in others if other > key]
     components(len(texts), pairs)
-    cpu_s = time.process_time() - cpu
-    return {
-        "cpu_s": cpu_s,
-        "blocks": len(texts),
-        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
-        "candidate_pairs": len(pairs),
-        "banding": [bands, num_perm // bands],
-    }
+    return _per_block(time.process_time() - cpu, len(texts), [bands, num_perm // bands], len(pairs))
 
 
 def run_dedup_stages(texts: list[str], threshold: float) -> dict[str, Any]:
@@ -216,13 +213,7 @@ def run_dedup_stages(texts: list[str], threshold: float) -> dict[str, Any]:
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     series = pl.Series(texts)
     _dedup_stages(series[:2000], options, bands, rows)  # load every compiled kernel before timing
-    cpu_s = _dedup_stages(series, options, bands, rows)
-    return {
-        "cpu_s": cpu_s,
-        "blocks": len(texts),
-        "cpu_us_per_block": cpu_s / len(texts) * 1e6,
-        "banding": [bands, rows],
-    }
+    return _per_block(_dedup_stages(series, options, bands, rows), len(texts), [bands, rows])
 
 
 def _dedup_stages(series: pl.Series, options: Any, bands: int, rows: int) -> float:
