@@ -16,12 +16,12 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _gather(data, starts, ends):
-    """Copy byte spans into one buffer; return it with its offsets."""
+def gather_spans(data, starts, ends):
+    """Copy spans of an array into one array; return it with its offsets (any element type)."""
     lengths = ends - starts
     offsets = np.zeros(starts.shape[0] + 1, np.int64)
     offsets[1:] = np.cumsum(lengths)
-    out = np.empty(offsets[-1], np.uint8)
+    out = np.empty(offsets[-1], data.dtype)
     for i in prange(starts.shape[0]):
         out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
     return out, offsets
@@ -48,7 +48,7 @@ class Utf8Texts:
     @classmethod
     def from_spans(cls, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Utf8Texts:
         """The texts at these byte spans of a buffer, copied into a buffer of their own."""
-        return cls(*_gather(data, starts, ends))
+        return cls(*gather_spans(data, starts, ends))
 
     def take(self, mask: np.ndarray) -> Utf8Texts:
         """The texts where ``mask`` is true."""

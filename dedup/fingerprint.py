@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from dedup import _kernels
-from dedup._arrow import Utf8Texts, as_utf8
+from dedup._arrow import Utf8Texts, as_utf8, gather_spans
 from dedup.options import MinHashOptions, ShingleOptions
 
 EXACT_SEED = np.uint64(0)
@@ -42,6 +42,12 @@ class ShingleSets:
     @property
     def sizes(self) -> np.ndarray:
         return np.diff(self.offsets)
+
+    def take(self, mask: np.ndarray) -> ShingleSets:
+        """The sets where ``mask`` is true."""
+        if mask.all():
+            return self
+        return ShingleSets(*gather_spans(self.values, self.offsets[:-1][mask], self.offsets[1:][mask]))
 
 
 Texts = pl.Series | Utf8Texts

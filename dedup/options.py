@@ -190,7 +190,7 @@ class ScanOptions:
     minhash: MinHashOptions = field(default_factory=MinHashOptions)
     lsh: LSHOptions = field(default_factory=LSHOptions)
     min_words: int = 8
-    batch_chars: int = 16_000_000
+    batch_chars: int = 8_000_000
 
     def __post_init__(self) -> None:
         _require(self.min_words >= 1, f"min_words must be >= 1, got {self.min_words}")

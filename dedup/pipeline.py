@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ from dedup.segment import segment
 from dedup.store import PartStore, ScratchFolder, SetStore
 
 GID = "gid"  # global block number, in read order
+IN_FLIGHT = 2  # batches fingerprinted at once: one per core of the machines we plan for
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: a stage has done ``done`` of ``total`` units (``None``: not known yet).
@@ -74,15 +77,22 @@ class _Accumulator:
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
 
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Add the wall and CPU time (all threads) of the block to the stage's totals."""
+        """Add the wall and CPU time (all threads) of the block to the stage's totals.
+
+        Stages of different batches overlap on worker threads, so per-stage times add up to more than
+        the scan's wall time; they say where the work goes, not how long one waited.
+        """
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - wall
-            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + time.process_time() - cpu
+            with self.lock:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - wall
+                self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + time.process_time() - cpu
 
     @staticmethod
     def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -182,12 +192,21 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     # Counted on the reading thread (see _prefetch): the hook must be safe to call from another thread.
     documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
     batches = _prefetch(sources.batches(documents_iter, options.batch_chars))
-    for batch in _timed(batches, acc, "read"):
-        batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
-        doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
-        n_blocks += _process_batch(batch, n_blocks, options, (bands, rows), table, set_store, part_store, acc)
-        n_docs += batch.height
-        report("fingerprint", n_blocks, None)
+    # Batches are fingerprinted IN_FLIGHT at a time on worker threads (the stages release the GIL) and
+    # folded into the corpus state in read order on this thread, which keeps the result deterministic.
+    in_flight: deque[Future[_BatchPrints]] = deque()
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="dedup-batch") as pool:
+        for batch in _timed(batches, acc, "read"):
+            batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
+            doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
+            n_docs += batch.height
+            in_flight.append(pool.submit(_fingerprint_batch, batch, options, (bands, rows), acc))
+            while len(in_flight) >= IN_FLIGHT or (in_flight and in_flight[0].done()):
+                n_blocks += _absorb(in_flight.popleft().result(), n_blocks, table, set_store, part_store, acc)
+                report("fingerprint", n_blocks, None)
+        while in_flight:
+            n_blocks += _absorb(in_flight.popleft().result(), n_blocks, table, set_store, part_store, acc)
+            report("fingerprint", n_blocks, None)
     report("read", n_docs, n_docs)
     report("fingerprint", n_blocks, n_blocks)
     sources.require_documents(read_stats, paths)
@@ -276,17 +295,23 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     )
 
 
-def _process_batch(
-    batch: pl.DataFrame,
-    first_gid: int,
-    options: ScanOptions,
-    banding: tuple[int, int],
-    table: Dict,
-    set_store: SetStore,
-    part_store: PartStore,
-    acc: _Accumulator,
-) -> int:
-    """Fingerprint one batch; keep its numbers and spill its rows and sets."""
+@dataclass(slots=True)
+class _BatchPrints:
+    """What a batch yields on its own, before it meets the rest of the corpus."""
+
+    blocks: pl.DataFrame
+    exact: np.ndarray  # exact key of every block
+    short: np.ndarray
+    matchable: np.ndarray  # blocks with any text to match
+    candidates: np.ndarray  # blocks that may take part in near matching: long, first of their text in the batch
+    sets: fingerprint.ShingleSets  # of the candidates, in order
+    keys: np.ndarray  # band keys of the candidates
+
+
+def _fingerprint_batch(
+    batch: pl.DataFrame, options: ScanOptions, banding: tuple[int, int], acc: _Accumulator
+) -> _BatchPrints:
+    """Segment, normalize and fingerprint one batch: a function of the batch alone."""
     with acc.stage("segment"):
         blocks = segment(batch, options.segment)
 
@@ -294,34 +319,52 @@ def _process_batch(
         normalized = normalize_texts(Utf8Texts.from_series(blocks[S.TEXT]))
 
     with acc.stage("fingerprint"):
-        gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
         plan = fingerprint.shingle_plan(normalized, options.shingle)
-        units = plan.units
         exact = fingerprint.exact_keys(normalized)
-        matchable = units > 0  # a block of only punctuation matches nothing
-        first = gids.copy()
-        first[matchable] = _kernels.first_occurrence(exact[matchable], gids[matchable], table)
-        short = units < options.min_words
-        near = matchable & ~short & (first == gids)
+        matchable = plan.units > 0  # a block of only punctuation matches nothing
+        short = plan.units < options.min_words
+        first_in_batch = np.zeros(exact.size, dtype=bool)
+        first_in_batch[np.unique(exact, return_index=True)[1]] = True
+        near = matchable & ~short & first_in_batch
         near_plan = fingerprint.ShinglePlan(plan.by_char[near], plan.units[near])
         sets = fingerprint.shingle_sets(normalized.take(near), options.shingle, near_plan)
-        signatures = fingerprint.signatures(sets, options.minhash)
-        acc.near_keys.append(candidates.band_keys(signatures, *banding))
-        acc.near_ids.append(gids[near])
+        keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), *banding)
+    return _BatchPrints(blocks, exact, short, matchable, near, sets, keys)
 
+
+def _absorb(
+    prints: _BatchPrints,
+    first_gid: int,
+    table: Dict,
+    set_store: SetStore,
+    part_store: PartStore,
+    acc: _Accumulator,
+) -> int:
+    """Fold a fingerprinted batch into the corpus state: first occurrences, numbers, spills."""
+    blocks = prints.blocks
     with acc.stage("spill"):
-        set_store.append(sets)
+        gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
+        first = gids.copy()
+        matchable = prints.matchable
+        first[matchable] = _kernels.first_occurrence(prints.exact[matchable], gids[matchable], table)
+        # A block takes part in near matching when it is the first of its text in the whole corpus;
+        # that one is also the first in its batch, so it is among the candidates.
+        near = prints.candidates & (first == gids)
+        kept = near[prints.candidates]
+        set_store.append(prints.sets.take(kept))
+        acc.near_keys.append(prints.keys[kept])
+        acc.near_ids.append(gids[near])
         acc.doc_index.append(blocks[S.DOC_INDEX].to_numpy())
         acc.block.append(blocks[S.BLOCK].to_numpy())
         acc.line.append(blocks[S.LINE].to_numpy())
         acc.n_chars.append((blocks[S.END] - blocks[S.START]).to_numpy())
-        acc.short.append(short)
+        acc.short.append(prints.short)
         acc.first.append(first)
         part_store.append(
             blocks.with_columns(
                 pl.Series(GID, gids),
-                pl.Series(S.SHORT, short),
-                pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
+                pl.Series(S.SHORT, prints.short),
+                pl.Series(S.EXACT_HASH, prints.exact, dtype=pl.UInt64),
             )
         )
     return blocks.height
