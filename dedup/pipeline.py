@@ -27,11 +27,10 @@ from numba.typed import Dict
 
 from dedup import _kernels, candidates, cluster, documents, fingerprint, sources
 from dedup import schema as S
-from dedup._arrow import Utf8Texts
 from dedup.normalize import normalize_texts
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
-from dedup.segment import segment
+from dedup.segment import segment_with_texts
 from dedup.store import PartStore, ScratchFolder, SetStore
 
 GID = "gid"  # global block number, in read order
@@ -313,10 +312,10 @@ def _fingerprint_batch(
 ) -> _BatchPrints:
     """Segment, normalize and fingerprint one batch: a function of the batch alone."""
     with acc.stage("segment"):
-        blocks = segment(batch, options.segment)
+        blocks, block_texts = segment_with_texts(batch, options.segment)
 
     with acc.stage("normalize"):
-        normalized = normalize_texts(Utf8Texts.from_series(blocks[S.TEXT]))
+        normalized = normalize_texts(block_texts)
 
     with acc.stage("fingerprint"):
         plan = fingerprint.shingle_plan(normalized, options.shingle)

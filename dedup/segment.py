@@ -186,6 +186,15 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
         One row per block: ``doc_index``, ``block``, ``start``, ``end``,
         ``line`` and ``text`` (``text`` is ``document[start:end]``).
     """
+    return segment_with_texts(documents, options)[0]
+
+
+def segment_with_texts(documents: pl.DataFrame, options: SegmentOptions) -> tuple[pl.DataFrame, Utf8Texts]:
+    """``segment``, and the block texts also in the UTF-8 layout the next stages work on.
+
+    The pipeline normalizes the block texts straight from this buffer instead of converting
+    the ``text`` column back into one.
+    """
     texts = Utf8Texts.from_series(documents[S.TEXT])
     data, offsets = texts.data, texts.offsets
     out, counts, keep = _segment_batch(
@@ -195,7 +204,7 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
     doc = np.repeat(np.arange(counts.size), counts)
     block = np.arange(doc.size) - np.repeat(np.cumsum(counts) - counts, counts)
     block_texts = Utf8Texts.from_spans(data, spans[:, 0], spans[:, 1])
-    return pl.DataFrame(
+    blocks = pl.DataFrame(
         {
             S.DOC_INDEX: documents[S.DOC_INDEX].gather(doc),
             S.BLOCK: block.astype(np.int32),
@@ -204,3 +213,4 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
             S.LINE: (spans[:, 4] + 1).astype(np.int32),
         }
     ).with_columns(block_texts.to_series(S.TEXT))
+    return blocks, block_texts
