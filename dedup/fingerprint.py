@@ -59,12 +59,6 @@ def exact_keys(normalized: Texts) -> np.ndarray:
     return _kernels.xxh64_blocks(batch.data, batch.offsets, EXACT_SEED)
 
 
-def word_counts(normalized: Texts) -> np.ndarray:
-    """Words of every normalized text (words are separated by single spaces)."""
-    batch = as_utf8(normalized)
-    return _kernels.text_counts(batch.data, batch.offsets)[0]
-
-
 @dataclass(frozen=True, slots=True)
 class ShinglePlan:
     """How each text is shingled, and how long it counts as (words or characters)."""

@@ -10,7 +10,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.fingerprint import exact_keys, shingle_plan, shingle_sets, signatures, word_counts
+from dedup.fingerprint import exact_keys, shingle_plan, shingle_sets, signatures
 from dedup.normalize import normalize_series
 from dedup.options import MinHashOptions, ShingleOptions
 from tests.shingles import reference_shingles
@@ -77,7 +77,7 @@ def test_exact_keys_equal_exactly_when_normalized_forms_are_equal() -> None:
 
 
 def test_word_counts() -> None:
-    assert word_counts(pl.Series(["", "a", "a b c"])).tolist() == [0, 1, 3]
+    assert shingle_plan(pl.Series(["", "a", "a b c"]), ShingleOptions()).units.tolist() == [0, 1, 3]
 
 
 def test_bad_minhash_options_are_rejected() -> None:
