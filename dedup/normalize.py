@@ -98,8 +98,10 @@ def _is_separator(char: str) -> bool:
 
 
 @cache
-def _simple_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Class and case fold (up to three code points, -1 padded) of every simple code point.
+def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class and case fold (up to three code points, -1 padded) of every simple code point, and byte folds.
+
+    The byte folds: for every byte value, the fold of an ASCII letter or digit, 0 for anything else.
 
     A letter or digit is simple when NFKC leaves it alone, it is no combining
     character or Hangul jamo (nothing can compose with it), its fold is made of
@@ -127,7 +129,10 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray]:
         if simple_fold:
             classes[code] = KEEP
             folds[code, : len(fold)] = [ord(x) for x in fold]
-    return classes, folds
+    byte_folds = np.zeros(256, dtype=np.uint8)
+    ascii_keep = classes[:128] == KEEP
+    byte_folds[:128][ascii_keep] = folds[:128, 0][ascii_keep]
+    return classes, folds, byte_folds
 
 
 @njit(inline="always")
@@ -162,6 +167,18 @@ def _marker_end(data, p, end, classes):
 
 
 @njit(inline="always")
+def _fold_bytes(folds, cp):
+    """UTF-8 length of the case fold of a simple character."""
+    size = 0
+    for k in range(MAX_FOLD):
+        code = folds[cp, k]
+        if code < 0:
+            break
+        size += 1 if code < 0x80 else (2 if code < 0x800 else 3)
+    return size
+
+
+@njit(inline="always")
 def _encode_utf8(cp, out, w):
     if cp < 0x80:
         out[w] = cp
@@ -177,39 +194,53 @@ def _encode_utf8(cp, out, w):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _simple_batch(data, offsets, classes, folds):
-    """Normalize the texts made of simple characters; ``simple[i]`` says whether text i was one."""
+def _simple_batch(data, offsets, classes, folds, byte_folds):
+    """Normalize the texts made of simple characters; ``simple[i]`` says whether text i was one.
+
+    ``byte_folds[b]`` is the fold of an ASCII letter or digit ``b`` and 0 for every other byte, so
+    that runs of them, most of any text, are copied with one table lookup per byte.
+    """
     n = offsets.shape[0] - 1
     simple = np.ones(n, np.bool_)
-    # A fold writes at most 9 bytes for a 2-byte character: 5 bytes per input byte is safe.
-    out = np.empty(data.shape[0] * 5, np.uint8)
+    # Each text is written where it was read, never ahead of the byte being read. Normalizing shortens
+    # text (separator runs become one space) except for the rare case folds that are longer than their
+    # character (U+0149 -> 2 code points, 3 bytes); a text where one gets ahead takes the polars path.
+    out = np.empty(data.shape[0], np.uint8)
     sizes = np.zeros(n, np.int64)
     for i in prange(n):
         start, end = offsets[i], offsets[i + 1]
-        base = 5 * start
+        base = start
         w = base
         pending_space = False
+        line_start = True
         p = start
         while p < end:
-            if p == start or data[p - 1] == 10:
+            if line_start:
+                line_start = False
                 skip = _marker_end(data, p, end, classes)
                 if skip > p:
                     pending_space = True
                     p = skip
                     continue
             b = data[p]
-            if b < 0x80:  # ASCII: one byte in, at most one byte out
-                kind = classes[b]
-                if kind == KEEP:
-                    if pending_space and w > base:
-                        out[w] = 32
-                        w += 1
-                    out[w] = folds[b, 0]
-                    w += 1
-                    pending_space = False
-                else:
+            if b < 0x80:  # ASCII: a letter or digit (a run of them), or else a separator
+                fold = byte_folds[b]
+                if fold == 0:
                     pending_space = True
-                p += 1
+                    line_start = b == 10
+                    p += 1
+                    continue
+                if pending_space and w > base:
+                    out[w] = 32
+                    w += 1
+                pending_space = False
+                while fold != 0:
+                    out[w] = fold
+                    w += 1
+                    p += 1
+                    if p == end:
+                        break
+                    fold = byte_folds[data[p]]
                 continue
             cp, width = decode_utf8(data, p)
             kind = _class_of(cp, classes)
@@ -217,6 +248,10 @@ def _simple_batch(data, offsets, classes, folds):
                 simple[i] = False
                 break
             if kind == KEEP:
+                # Never ahead of the input: the ASCII runs write over their own bytes.
+                if w + (pending_space and w > base) + _fold_bytes(folds, cp) > p + width:
+                    simple[i] = False
+                    break
                 if pending_space and w > base:
                     out[w] = 32
                     w += 1
@@ -233,7 +268,7 @@ def _simple_batch(data, offsets, classes, folds):
     new_offsets[1:] = np.cumsum(sizes)
     packed = np.empty(new_offsets[n], np.uint8)
     for i in prange(n):
-        packed[new_offsets[i] : new_offsets[i + 1]] = out[5 * offsets[i] : 5 * offsets[i] + sizes[i]]
+        packed[new_offsets[i] : new_offsets[i + 1]] = out[offsets[i] : offsets[i] + sizes[i]]
     return packed, new_offsets, simple
 
 

@@ -73,15 +73,11 @@ def _is_item(data, p, line_end, bullets):
 
 
 @njit(cache=True, nogil=True)
-def _segment_document(data, start, end, bullets, split, runs, heading_max, out, base):
-    """Blocks of one document into ``out[base:]``; returns how many.
+def _segment_document(data, start, end, n_lines, bullets, split, runs, heading_max, out, base):
+    """Blocks of one document of ``n_lines`` lines into ``out[base:]``; returns how many.
 
     ``out`` columns: byte start, byte end, char start, char end, line (0-based).
     """
-    n_lines = 1
-    for p in range(start, end):
-        if data[p] == NEWLINE:
-            n_lines += 1
     first_b = np.full(n_lines, -1, np.int64)
     end_b = np.zeros(n_lines, np.int64)
     first_c = np.zeros(n_lines, np.int64)
@@ -89,21 +85,44 @@ def _segment_document(data, start, end, bullets, split, runs, heading_max, out, 
     line_end = np.zeros(n_lines, np.int64)
     item = np.zeros(n_lines, np.bool_)
 
+    # The visible span of the current line is kept in locals and stored when the line ends.
     line, char, p = 0, 0, start
+    fb, eb, fc, ec = -1, 0, 0, 0
     while p < end:
-        cp, n = decode_utf8(data, p)
-        if cp == NEWLINE:
-            line_end[line] = p
+        b = data[p]
+        if b < 0x80 and b != NEWLINE:
+            # A run of ASCII within the line, the common case: one pass, no decoding; space and
+            # control bytes (<= 32) only move the end of the visible span no further.
+            q, last = p, -1
+            while q < end:
+                c = data[q]
+                if c >= 0x80 or c == NEWLINE:
+                    break
+                if c > 32:
+                    if fb < 0:
+                        fb, fc = q, char + (q - p)
+                    last = q
+                q += 1
+            if last >= 0:
+                eb, ec = last + 1, char + (last - p) + 1
+            char += q - p
+            p = q
+            continue
+        if b == NEWLINE:
+            first_b[line], end_b[line], first_c[line], end_c[line], line_end[line] = fb, eb, fc, ec, p
             line += 1
-        elif not _is_space(cp):
-            if first_b[line] < 0:
-                first_b[line] = p
-                first_c[line] = char
-            end_b[line] = p + n
-            end_c[line] = char + 1
+            fb = -1
+            char += 1
+            p += 1
+            continue
+        cp, n = decode_utf8(data, p)
+        if not _is_space(cp):
+            if fb < 0:
+                fb, fc = p, char
+            eb, ec = p + n, char + 1
         char += 1
         p += n
-    line_end[line] = end
+    first_b[line], end_b[line], first_c[line], end_c[line], line_end[line] = fb, eb, fc, ec, end
 
     blank = first_b < 0
     width = end_c - first_c
@@ -154,7 +173,7 @@ def _segment_document(data, start, end, bullets, split, runs, heading_max, out, 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _segment_batch(data, offsets, bullets, split, runs, heading_max):
-    """Blocks of every document; a document has at most one block per line."""
+    """Blocks of every document; a document has at most one block per line (``capacity`` counts them)."""
     n_docs = offsets.shape[0] - 1
     capacity = np.ones(n_docs, np.int64)
     for d in prange(n_docs):
@@ -167,7 +186,7 @@ def _segment_batch(data, offsets, bullets, split, runs, heading_max):
     counts = np.zeros(n_docs, np.int64)
     for d in prange(n_docs):
         counts[d] = _segment_document(
-            data, offsets[d], offsets[d + 1], bullets, split, runs, heading_max, out, slots[d]
+            data, offsets[d], offsets[d + 1], capacity[d], bullets, split, runs, heading_max, out, slots[d]
         )
     keep = np.zeros(slots[n_docs], np.bool_)
     for d in prange(n_docs):
