@@ -13,8 +13,12 @@ signed/unsigned integers to float64, so every constant is a ``np.uint64``.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 U64 = np.uint64
 MASK32 = U64(0xFFFFFFFF)
@@ -36,13 +40,50 @@ MERSENNE_61 = U64((1 << 61) - 1)
 SPACE = np.uint8(32)
 
 
+LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+def _unaligned_load(bits: int):  # type: ignore[no-untyped-def]
+    """An intrinsic that reads a ``bits``-wide word at any byte index of a contiguous uint8 array.
+
+    One unaligned load instead of ``bits / 8`` byte loads, shifts and ors (the hashes read every
+    byte of every shingle this way); the word is in the machine's byte order, so callers use it
+    on little-endian machines only.
+    """
+
+    @intrinsic
+    def load(typingctx, data, index):  # type: ignore[no-untyped-def]
+        if not (isinstance(data, types.Array) and data.dtype == types.uint8 and data.layout == "C"):
+            return None
+        signature = types.uint64(data, index)
+
+        def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+            array = context.make_array(sig.args[0])(context, builder, args[0])
+            position = context.cast(builder, args[1], sig.args[1], types.intp)
+            pointer = builder.bitcast(builder.gep(array.data, [position]), ir.IntType(bits).as_pointer())
+            word = builder.load(pointer, align=1)
+            return word if bits == 64 else builder.zext(word, ir.IntType(64))
+
+        return signature, codegen
+
+    return load
+
+
+_load32 = _unaligned_load(32)
+_load64 = _unaligned_load(64)
+
+
 @njit(inline="always")
 def _read32(data, p):
+    if LITTLE_ENDIAN:
+        return _load32(data, p)
     return U64(data[p]) | (U64(data[p + 1]) << U64(8)) | (U64(data[p + 2]) << U64(16)) | (U64(data[p + 3]) << U64(24))
 
 
 @njit(inline="always")
 def _read64(data, p):
+    if LITTLE_ENDIAN:
+        return _load64(data, p)
     return _read32(data, p) | (_read32(data, p + 4) << U64(32))
 
 
@@ -220,15 +261,14 @@ def text_counts(data, offsets):
         if end == start:
             continue
         w, c, z = 1, 0, 0
-        p = start
-        while p < end:
-            cp, width = decode_utf8(data, p)
-            c += 1
-            if cp == 32:
-                w += 1
-            elif cp >= 0x0E00 and _is_spaceless(cp):
+        for p in range(start, end):
+            b = data[p]
+            # A character starts at every byte but a continuation byte; the spaceless scripts all
+            # start at U+0E00 and up, which takes a lead byte of 0xE0 or more: only those are decoded.
+            c += (b & 0xC0) != 0x80
+            w += b == SPACE
+            if b >= 0xE0 and _is_spaceless(decode_utf8(data, p)[0]):
                 z += 1
-            p += width
         words[i], chars[i], spaceless[i] = w, c, z
     return words, chars, spaceless
 
@@ -257,38 +297,6 @@ def _unit_starts(data, start, end, by_char, buf):
                 buf[count] = p + 1
                 count += 1
     return count
-
-
-@njit(inline="always")
-def _shingle_count(n_units, n):
-    if n_units == 0:
-        return 0
-    if n_units < n:
-        return 1
-    return n_units - n + 1
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def count_shingles(data, offsets, by_char, n):
-    """Number of shingles of every block (a block shorter than n is one shingle)."""
-    nb = offsets.shape[0] - 1
-    counts = np.zeros(nb, dtype=np.int64)
-    for i in prange(nb):
-        start, end = offsets[i], offsets[i + 1]
-        if end == start:
-            continue
-        units = 0
-        if by_char[i]:
-            for p in range(start, end):
-                if (data[p] & 0xC0) != 0x80:
-                    units += 1
-        else:
-            units = 1
-            for p in range(start, end):
-                if data[p] == SPACE:
-                    units += 1
-        counts[i] = _shingle_count(units, n[i])
-    return counts
 
 
 def chunk_bounds(n: int, size: int = 256) -> np.ndarray:
@@ -455,78 +463,81 @@ def _bucket_pair_count(k, max_full):
     return k * (k - 1) // 2 if k <= max_full else 2 * (k - 1)
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def band_pairs(keys, max_full):
-    """Pairs of rows that share a key in some band (rows sorted within each pair).
+@njit(cache=True, nogil=True)
+def bucket_pairs(bucketed, row_bits, max_full):
+    """Pairs of rows in the same bucket of one band (left < right).
 
-    A bucket of up to ``max_full`` rows yields all its pairs; a larger one (a
-    template repeated on thousands of pages) yields a chain through its rows
-    plus a star to its first row, which keeps every row connected for
-    clustering without a quadratic blow-up. Bands are sorted in parallel.
+    ``bucketed`` is sorted, each value a band key in the high bits and a row
+    number in the low ``row_bits`` bits: a bucket is a run of equal keys, its
+    rows already in increasing order. A bucket of up to ``max_full`` rows yields
+    all its pairs; a larger one (a template repeated on thousands of pages)
+    yields a chain through its rows plus a star to its first row, which keeps
+    every row connected for clustering without a quadratic blow-up.
     """
-    n, bands = keys.shape
-    orders = np.empty((bands, n), np.int64)
-    counts = np.zeros(bands, np.int64)
-    for j in prange(bands):
-        column = keys[:, j].copy()
-        order = np.argsort(column)
-        orders[j] = order
-        total = 0
-        s = 0
-        while s < n:
-            e = s + 1
-            while e < n and column[order[e]] == column[order[s]]:
-                e += 1
-            total += _bucket_pair_count(e - s, max_full)
-            s = e
-        counts[j] = total
-    starts = np.zeros(bands + 1, np.int64)
-    starts[1:] = np.cumsum(counts)
-    left = np.empty(starts[bands], np.int64)
-    right = np.empty(starts[bands], np.int64)
-    for j in prange(bands):
-        order = orders[j]
-        w = starts[j]
-        s = 0
-        while s < n:
-            e = s + 1
-            while e < n and keys[order[e], j] == keys[order[s], j]:
-                e += 1
-            k = e - s
-            if k > 1:
-                # Rows in id order within the bucket, so that pairs come out (smaller, larger)
-                # and the chain of a large bucket does not depend on the sort algorithm.
-                order[s:e] = np.sort(order[s:e])
-            if 1 < k <= max_full:
-                for x in range(s, e):
-                    for y in range(x + 1, e):
-                        left[w] = order[x]
-                        right[w] = order[y]
-                        w += 1
-            elif k > max_full:
-                for x in range(s + 1, e):
-                    left[w] = order[s]
-                    right[w] = order[x]
-                    left[w + 1] = order[x - 1]
-                    right[w + 1] = order[x]
-                    w += 2
-            s = e
+    n = bucketed.shape[0]
+    shift = U64(row_bits)
+    row_mask = (U64(1) << shift) - U64(1)
+    total = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and (bucketed[e] >> shift) == (bucketed[s] >> shift):
+            e += 1
+        total += _bucket_pair_count(e - s, max_full)
+        s = e
+    left = np.empty(total, np.int64)
+    right = np.empty(total, np.int64)
+    w = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and (bucketed[e] >> shift) == (bucketed[s] >> shift):
+            e += 1
+        k = e - s
+        if 1 < k <= max_full:
+            for x in range(s, e):
+                for y in range(x + 1, e):
+                    left[w] = np.int64(bucketed[x] & row_mask)
+                    right[w] = np.int64(bucketed[y] & row_mask)
+                    w += 1
+        elif k > max_full:
+            first = np.int64(bucketed[s] & row_mask)
+            for x in range(s + 1, e):
+                row = np.int64(bucketed[x] & row_mask)
+                left[w] = first
+                right[w] = row
+                left[w + 1] = np.int64(bucketed[x - 1] & row_mask)
+                right[w + 1] = row
+                w += 2
+        s = e
     return left, right
 
 
 @njit(cache=True, nogil=True)
-def first_occurrence(hashes, ids, table):
+def first_occurrence(hashes, ids, table_keys, table_ids):
     """For each hash, the id of the first item ever seen with it (across calls).
 
-    ``table`` is a numba typed dict kept by the caller between batches, so that
-    exact duplicates are found in one streaming pass.
+    ``table_keys`` and ``table_ids`` are an open-addressing hash table (linear
+    probing, a power-of-two size, ``table_ids < 0`` marks a free slot) that the
+    caller keeps between batches and keeps at most half full, so that exact
+    duplicates are found in one streaming pass. Returns the ids and how many
+    hashes were new.
     """
+    mask = table_keys.shape[0] - 1
     out = np.empty(hashes.shape[0], dtype=np.int64)
+    added = 0
     for i in range(hashes.shape[0]):
         h = hashes[i]
-        if h in table:
-            out[i] = table[h]
-        else:
-            table[h] = ids[i]
-            out[i] = ids[i]
-    return out
+        slot = np.int64(h & U64(mask))  # the hashes are XXH64 values: their low bits are uniform
+        while True:
+            if table_ids[slot] < 0:
+                table_keys[slot] = h
+                table_ids[slot] = ids[i]
+                out[i] = ids[i]
+                added += 1
+                break
+            if table_keys[slot] == h:
+                out[i] = table_ids[slot]
+                break
+            slot = (slot + 1) & mask
+    return out, added

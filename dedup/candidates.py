@@ -81,9 +81,23 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray, max_bucket_pairs: int) ->
         ids: the id of every row, increasing.
         max_bucket_pairs: buckets larger than this are chained, not paired all-to-all.
     """
-    if keys.shape[0] < 2:
+    n_rows, n_bands = keys.shape
+    if n_rows < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    left, right = _kernels.band_pairs(np.ascontiguousarray(keys), max_bucket_pairs)
+    # Each band is one sort of 64-bit values: the key in the high bits, the row number in the low ones, so
+    # a bucket is a run of equal keys with its rows in order. The key loses as many high bits as the row
+    # number needs (at most 32); keys that then agree put two rows in one bucket, an extra candidate that
+    # verification drops (n^2 / 2^(65 - row_bits) of them per band, expected, for random 64-bit keys).
+    row_bits = max(1, (n_rows - 1).bit_length())
+    shift = np.uint64(row_bits)
+    rows = np.arange(n_rows, dtype=np.uint64)
+    lefts, rights = [], []
+    for band in range(n_bands):
+        bucketed = np.sort((keys[:, band] << shift) | rows)
+        left, right = _kernels.bucket_pairs(bucketed, row_bits, max_bucket_pairs)
+        lefts.append(left)
+        rights.append(right)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
     packed = np.unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
     rows_left = (packed >> np.uint64(32)).astype(np.int64)
     rows_right = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)

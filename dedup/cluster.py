@@ -18,9 +18,16 @@ from dedup.options import LSHOptions
 
 
 def similarities(sets: ShingleSets, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Jaccard |A∩B| / |A∪B| and containment |A∩B| / min(|A|, |B|) of each pair."""
+    """Jaccard |A∩B| / |A∪B| and containment |A∩B| / min(|A|, |B|) of each pair of blocks.
+
+    Only the blocks that appear in a pair are read (``sets`` may be memory-mapped) and made distinct.
+    """
     if left.size == 0:
         return np.zeros(0), np.zeros(0)
+    if not sets.distinct:
+        paired = np.unique(np.concatenate((left, right)))
+        sets = sets.take(paired).distinct_sets()
+        left, right = np.searchsorted(paired, left), np.searchsorted(paired, right)
     shared = _kernels.intersect_sizes(sets.values, sets.offsets, left, right).astype(np.float64)
     sizes = sets.sizes
     size_a, size_b = sizes[left], sizes[right]

@@ -28,26 +28,70 @@ SHINGLE_SEED = np.uint64(0)  # xxhash.xxh32_intdigest's default seed
 
 @dataclass(frozen=True, slots=True)
 class ShingleSets:
-    """Sorted, distinct 32-bit shingle hashes of many blocks, CSR-style.
+    """Shingle hashes of many blocks, CSR-style: block ``i`` owns ``values[offsets[i]:offsets[i + 1]]``.
 
-    Block ``i`` owns ``values[offsets[i]:offsets[i + 1]]``.
+    ``distinct``: each block's hashes are sorted and without repeats, a set, as
+    verification needs them. Otherwise they are in text order with repeats, as
+    hashed: MinHash does not care, and sorting only the blocks that end up in a
+    candidate pair is far cheaper than sorting every block (``distinct_sets``).
     """
 
     values: np.ndarray
     offsets: np.ndarray
+    distinct: bool = True
 
     def __len__(self) -> int:
         return self.offsets.size - 1
 
     @property
     def sizes(self) -> np.ndarray:
+        """Hashes per block: the set sizes when ``distinct``."""
         return np.diff(self.offsets)
 
-    def take(self, mask: np.ndarray) -> ShingleSets:
-        """The sets where ``mask`` is true."""
-        if mask.all():
+    def take(self, rows: np.ndarray) -> ShingleSets:
+        """The blocks picked by a boolean mask or by block numbers, in that order."""
+        if rows.dtype == np.bool_ and rows.all():
             return self
-        return ShingleSets(*gather_spans(self.values, self.offsets[:-1][mask], self.offsets[1:][mask]))
+        starts, ends = self.offsets[:-1][rows], self.offsets[1:][rows]
+        return ShingleSets(*gather_spans(self.values, starts, ends), distinct=self.distinct)
+
+    def distinct_sets(self) -> ShingleSets:
+        """Every block's hashes sorted, repeats dropped."""
+        if self.distinct:
+            return self
+        return ShingleSets(*_kernels.sort_unique_segments(self.values, self.offsets))
+
+
+class FirstOccurrences:
+    """The first block id seen with each exact key, over all batches of a scan.
+
+    An open-addressing hash table in two numpy arrays, kept at most half full
+    and doubled when it would not be: a few dozen bytes per distinct block.
+    """
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._ids = np.full(capacity, -1, dtype=np.int64)
+        self._used = 0
+
+    def __call__(self, keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """For each key, the id of its first occurrence (``ids[i]`` itself when key ``i`` is new)."""
+        self._reserve(self._used + keys.size)
+        first, added = _kernels.first_occurrence(keys.astype(np.uint64, copy=False), ids, self._keys, self._ids)
+        self._used += added
+        return first
+
+    def _reserve(self, entries: int) -> None:
+        capacity = self._keys.size
+        while 2 * entries > capacity:
+            capacity *= 2
+        if capacity == self._keys.size:
+            return
+        taken = self._ids >= 0
+        old_keys, old_ids = self._keys[taken], self._ids[taken]
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._ids = np.full(capacity, -1, dtype=np.int64)
+        _kernels.first_occurrence(old_keys, old_ids, self._keys, self._ids)
 
 
 Texts = pl.Series | Utf8Texts
@@ -61,10 +105,15 @@ def exact_keys(normalized: Texts) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class ShinglePlan:
-    """How each text is shingled, and how long it counts as (words or characters)."""
+    """How each text is shingled, how long it counts as (words or characters), and its number of shingles."""
 
     by_char: np.ndarray
     units: np.ndarray
+    shingles: np.ndarray
+
+    def take(self, mask: np.ndarray) -> ShinglePlan:
+        """The plans of the texts where ``mask`` is true."""
+        return ShinglePlan(self.by_char[mask], self.units[mask], self.shingles[mask])
 
 
 def shingle_plan(normalized: Texts, options: ShingleOptions) -> ShinglePlan:
@@ -78,23 +127,30 @@ def shingle_plan(normalized: Texts, options: ShingleOptions) -> ShinglePlan:
     spaceless = (chars > 0) & (spaceless_chars >= options.spaceless_share * chars)
     by_char = np.full(words.size, options.kind == "char") | spaceless
     units = np.where(spaceless, chars - (words - 1).clip(min=0), words)
-    return ShinglePlan(by_char, units)
+    # Shingles run over every unit: all characters (spaces too) when by character, else the words;
+    # a text shorter than n is one shingle, an empty one none.
+    shingled_units = np.where(by_char, chars, words)
+    n = np.where(by_char, options.char_n, options.n)
+    shingles = np.where(shingled_units == 0, 0, np.maximum(shingled_units - n + 1, 1))
+    return ShinglePlan(by_char, units, shingles)
+
+
+def shingle_hashes(normalized: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
+    """The XXH32 of every shingle of every normalized text, in text order (not yet ``distinct``)."""
+    batch = as_utf8(normalized)
+    plan = plan or shingle_plan(batch, options)
+    n = np.where(plan.by_char, options.char_n, options.n).astype(np.int64)
+    hash_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+    np.cumsum(plan.shingles, out=hash_offsets[1:])
+    hashes = _kernels.hash_shingles(
+        batch.data, batch.offsets, plan.by_char, n, hash_offsets, SHINGLE_SEED, _kernels.chunk_bounds(len(batch))
+    )
+    return ShingleSets(hashes, hash_offsets, distinct=False)
 
 
 def shingle_sets(normalized: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
     """The set of shingle hashes of every normalized text."""
-    batch = as_utf8(normalized)
-    data, offsets = batch.data, batch.offsets
-    by_char = (plan or shingle_plan(batch, options)).by_char
-    n = np.where(by_char, options.char_n, options.n).astype(np.int64)
-    counts = _kernels.count_shingles(data, offsets, by_char, n)
-    hash_offsets = np.zeros(counts.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=hash_offsets[1:])
-    hashes = _kernels.hash_shingles(
-        data, offsets, by_char, n, hash_offsets, SHINGLE_SEED, _kernels.chunk_bounds(counts.size)
-    )
-    values, set_offsets = _kernels.sort_unique_segments(hashes, hash_offsets)
-    return ShingleSets(values, set_offsets)
+    return shingle_hashes(normalized, options, plan).distinct_sets()
 
 
 @cache
@@ -117,7 +173,7 @@ def permutations(options: MinHashOptions) -> tuple[np.ndarray, np.ndarray]:
 
 
 def signatures(sets: ShingleSets, options: MinHashOptions) -> np.ndarray:
-    """MinHash signatures, one uint32 row of ``num_perm`` values per set."""
+    """MinHash signatures, one uint32 row of ``num_perm`` values per block (repeated hashes change nothing)."""
     a, b = permutations(options)
     if options.scheme == "legacy":
         return _kernels.minhash_legacy(sets.values, sets.offsets, a, b)

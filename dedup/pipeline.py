@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
 
+import numba
 import numpy as np
 import polars as pl
-from numba import types
-from numba.typed import Dict
 
-from dedup import _kernels, candidates, cluster, documents, fingerprint, sources
+from dedup import candidates, cluster, documents, fingerprint, sources
 from dedup import schema as S
 from dedup.normalize import normalize_texts
 from dedup.options import ScanOptions
@@ -34,7 +33,8 @@ from dedup.segment import segment_with_texts
 from dedup.store import PartStore, ScratchFolder, SetStore
 
 GID = "gid"  # global block number, in read order
-IN_FLIGHT = 2  # batches fingerprinted at once: one per core of the machines we plan for
+WORKERS = 2  # batches fingerprinted at once: one per core of the machines we plan for
+IN_FLIGHT = WORKERS + 1  # one more waits its turn, so a worker never idles while this thread folds a batch in
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: a stage has done ``done`` of ``total`` units (``None``: not known yet).
@@ -183,7 +183,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     read_stats = sources.ReadStats()
     acc = _Accumulator()
     doc_frames: list[pl.DataFrame] = []
-    table = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    first_seen = fingerprint.FirstOccurrences()
     n_docs = n_blocks = 0
 
     report("read", 0, None)
@@ -191,20 +191,20 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     # Counted on the reading thread (see _prefetch): the hook must be safe to call from another thread.
     documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
     batches = _prefetch(sources.batches(documents_iter, options.batch_chars))
-    # Batches are fingerprinted IN_FLIGHT at a time on worker threads (the stages release the GIL) and
+    # Batches are fingerprinted WORKERS at a time on worker threads (the stages release the GIL) and
     # folded into the corpus state in read order on this thread, which keeps the result deterministic.
     in_flight: deque[Future[_BatchPrints]] = deque()
-    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="dedup-batch") as pool:
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dedup-batch") as pool:
         for batch in _timed(batches, acc, "read"):
             batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
             doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
             n_docs += batch.height
             in_flight.append(pool.submit(_fingerprint_batch, batch, options, (bands, rows), acc))
             while len(in_flight) >= IN_FLIGHT or (in_flight and in_flight[0].done()):
-                n_blocks += _absorb(in_flight.popleft().result(), n_blocks, table, set_store, part_store, acc)
+                n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, part_store, acc)
                 report("fingerprint", n_blocks, None)
         while in_flight:
-            n_blocks += _absorb(in_flight.popleft().result(), n_blocks, table, set_store, part_store, acc)
+            n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, part_store, acc)
             report("fingerprint", n_blocks, None)
     report("read", n_docs, n_docs)
     report("fingerprint", n_blocks, n_blocks)
@@ -257,13 +257,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
             exact=(exact_left, exact_right),
             near=(near_left, near_right, jaccard[keep], containment[keep]),
         )
-        # Parts hold the blocks in read order; joins that keep the left order keep it.
-        result_blocks = (
-            part_store.scan(S.BLOCKS_SCHEMA)
-            .join(numbers.lazy().select(GID, S.CLUSTER), on=GID, how="left", maintain_order="left")
-            .join(docs.lazy().select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left", maintain_order="left")
-            .select(list(S.BLOCKS_SCHEMA))
-        )
+        result_blocks = _final_blocks(part_store, numbers[S.CLUSTER], docs[S.DOC_ID])
         clusters = _clusters(numbers, docs, pair_frame, part_store)
         doc_table = documents.roll_up(numbers, docs)
         report("tables", n_blocks, n_blocks)
@@ -284,7 +278,6 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     )
     return ScanResult(
         blocks_lazy=result_blocks,
-        block_frames=lambda: _final_blocks(part_store, block_cluster, docs[S.DOC_ID]),
         pairs=pair_frame,
         clusters=clusters,
         documents=doc_table,
@@ -303,7 +296,7 @@ class _BatchPrints:
     short: np.ndarray
     matchable: np.ndarray  # blocks with any text to match
     candidates: np.ndarray  # blocks that may take part in near matching: long, first of their text in the batch
-    sets: fingerprint.ShingleSets  # of the candidates, in order
+    sets: fingerprint.ShingleSets  # shingle hashes of the candidates, in order (not yet distinct)
     keys: np.ndarray  # band keys of the candidates
 
 
@@ -311,6 +304,9 @@ def _fingerprint_batch(
     batch: pl.DataFrame, options: ScanOptions, banding: tuple[int, int], acc: _Accumulator
 ) -> _BatchPrints:
     """Segment, normalize and fingerprint one batch: a function of the batch alone."""
+    # Batches already keep every core busy: a kernel that split itself over threads too would only add
+    # threads that wait (and spin) for each other. The setting is the calling thread's own.
+    numba.set_num_threads(1)
     with acc.stage("segment"):
         blocks, block_texts = segment_with_texts(batch, options.segment)
 
@@ -325,8 +321,7 @@ def _fingerprint_batch(
         first_in_batch = np.zeros(exact.size, dtype=bool)
         first_in_batch[np.unique(exact, return_index=True)[1]] = True
         near = matchable & ~short & first_in_batch
-        near_plan = fingerprint.ShinglePlan(plan.by_char[near], plan.units[near])
-        sets = fingerprint.shingle_sets(normalized.take(near), options.shingle, near_plan)
+        sets = fingerprint.shingle_hashes(normalized.take(near), options.shingle, plan.take(near))
         keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), *banding)
     return _BatchPrints(blocks, exact, short, matchable, near, sets, keys)
 
@@ -334,7 +329,7 @@ def _fingerprint_batch(
 def _absorb(
     prints: _BatchPrints,
     first_gid: int,
-    table: Dict,
+    first_seen: fingerprint.FirstOccurrences,
     set_store: SetStore,
     part_store: PartStore,
     acc: _Accumulator,
@@ -345,7 +340,7 @@ def _absorb(
         gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
         first = gids.copy()
         matchable = prints.matchable
-        first[matchable] = _kernels.first_occurrence(prints.exact[matchable], gids[matchable], table)
+        first[matchable] = first_seen(prints.exact[matchable], gids[matchable])
         # A block takes part in near matching when it is the first of its text in the whole corpus;
         # that one is also the first in its batch, so it is among the candidates.
         near = prints.candidates & (first == gids)
@@ -369,14 +364,22 @@ def _absorb(
     return blocks.height
 
 
-def _final_blocks(parts: PartStore, cluster_of: np.ndarray, doc_ids: pl.Series) -> Iterator[pl.DataFrame]:
-    """The blocks table one spilled batch at a time: memory bounded by a batch, not the corpus."""
-    for frame in parts.frames():
-        clusters = pl.Series(S.CLUSTER, cluster_of[frame[GID].to_numpy()])
-        yield frame.with_columns(
-            pl.when(clusters >= 0).then(clusters).alias(S.CLUSTER),
-            doc_ids.gather(frame[S.DOC_INDEX]).alias(S.DOC_ID),
-        ).select(list(S.BLOCKS_SCHEMA))
+def _final_blocks(parts: PartStore, cluster_of: pl.Series, doc_ids: pl.Series) -> pl.LazyFrame:
+    """The blocks table as a lazy scan of the spilled parts (in read order), memory bounded by a morsel.
+
+    Cluster and document id are looked up by position (block and document numbers count from 0 in read
+    order), row by row, so the streaming engine can write the table in parallel without holding it.
+    """
+    return (
+        parts.scan(S.BLOCKS_SCHEMA)
+        .with_columns(
+            pl.col(GID).map_batches(cluster_of.gather, return_dtype=pl.Int64, is_elementwise=True).alias(S.CLUSTER),
+            pl.col(S.DOC_INDEX)
+            .map_batches(doc_ids.gather, return_dtype=pl.String, is_elementwise=True)
+            .alias(S.DOC_ID),
+        )
+        .select(list(S.BLOCKS_SCHEMA))
+    )
 
 
 def _locate(numbers: pl.DataFrame, docs: pl.DataFrame, ids: np.ndarray, suffix: str) -> pl.DataFrame:

@@ -6,14 +6,12 @@ import dataclasses
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from dedup import schema as S
 from dedup.errors import InputError, OptionsError, OutputError
@@ -101,9 +99,6 @@ class ScanResult:
     options: ScanOptions
     version: str = field(default_factory=dedup_version)  # of the dedup that made the scan
     scratch: Any = None  # keeps the spill folder alive as long as the result
-    # The blocks table batch by batch, for writing it in bounded memory (a scan's
-    # spilled parts); without it, ``write`` streams ``blocks_lazy``.
-    block_frames: Callable[[], Iterator[pl.DataFrame]] | None = None
     _blocks: pl.DataFrame | None = None
 
     def close(self) -> None:
@@ -214,13 +209,8 @@ class ScanResult:
         return written
 
     def _write_blocks(self, path: str, metadata: dict[str, str]) -> None:
-        if self.block_frames is None:
-            self.blocks_lazy.sink_parquet(path, metadata=metadata)
-            return
-        schema = pl.DataFrame(schema=S.BLOCKS_SCHEMA).to_arrow().schema.with_metadata(metadata)
-        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-            for frame in self.block_frames():
-                writer.write_table(frame.to_arrow().cast(schema))
+        # Streamed (memory bounded by the engine's morsels, not the table) and encoded on every core.
+        self.blocks_lazy.sink_parquet(path, metadata=metadata)
 
 
 def load(folder: str | Path) -> ScanResult:

@@ -1,8 +1,8 @@
 """Spill storage that keeps memory bounded by the number of blocks, not the text.
 
-Shingle sets and block rows are appended batch by batch to files in a
-temporary folder and read back only where needed (sets of candidate pairs,
-rows of the output tables).
+Shingle hashes and block rows are appended batch by batch to files in a
+temporary folder and read back only where needed (hashes of the blocks in
+candidate pairs, rows of the output tables).
 """
 
 from __future__ import annotations
@@ -20,28 +20,30 @@ from dedup.fingerprint import ShingleSets
 
 
 class SetStore:
-    """Append-only store of shingle sets on disk, addressed by slot number."""
+    """Append-only store of shingle hashes on disk, addressed by slot number."""
 
     def __init__(self, folder: Path) -> None:
         self._path = folder / "shingles.u32"
         self._sizes: list[np.ndarray] = []
+        self._distinct = True
 
     def append(self, sets: ShingleSets) -> np.ndarray:
-        """Store the sets of a batch; return their slot numbers."""
+        """Store the shingle hashes of a batch's blocks; return their slot numbers."""
         first = sum(s.size for s in self._sizes)
         with self._path.open("ab") as handle:  # one open per batch: nothing left open on errors
             handle.write(sets.values.astype(np.uint32, copy=False).tobytes())
         self._sizes.append(sets.sizes)
+        self._distinct &= sets.distinct
         return np.arange(first, first + len(sets), dtype=np.int64)
 
     def finish(self) -> ShingleSets:
-        """All stored sets, memory-mapped from disk."""
+        """All stored hashes, memory-mapped from disk (as stored: ``distinct`` only if every batch was)."""
         sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, dtype=np.int64)
         offsets = np.zeros(sizes.size + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
         if offsets[-1] == 0:
             return ShingleSets(np.zeros(0, dtype=np.uint32), offsets)
-        return ShingleSets(np.memmap(self._path, dtype=np.uint32, mode="r"), offsets)
+        return ShingleSets(np.memmap(self._path, dtype=np.uint32, mode="r"), offsets, distinct=self._distinct)
 
 
 class PartStore:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from datasketch.lsh import _optimal_param
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.candidates import banding, candidate_pairs, candidate_probability, optimal_bands
 from dedup.options import LSHOptions
@@ -38,6 +40,17 @@ def test_pairs_share_a_band_key() -> None:
     keys = np.array([[1, 10], [2, 10], [1, 30], [4, 40]], dtype=np.uint64)
     left, right = candidate_pairs(keys, np.array([0, 1, 2, 3]), max_bucket_pairs=64)
     assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 1), (0, 2)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 120), st.integers(1, 6), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_pairs_are_every_pair_sharing_a_key(n: int, bands: int, distinct_keys: int, salt: int) -> None:
+    rng = np.random.default_rng(salt)
+    # Keys below 2**40 lose none of their bits beside a row number (n <= 120 needs 7).
+    keys = (rng.integers(0, distinct_keys, (n, bands)).astype(np.uint64) * np.uint64(salt + 1)) % np.uint64(2**40)
+    left, right = candidate_pairs(keys, np.arange(n), max_bucket_pairs=n * n)
+    expected = sorted({(a, b) for a in range(n) for b in range(a + 1, n) if (keys[a] == keys[b]).any()})
+    assert list(zip(left.tolist(), right.tolist(), strict=True)) == expected
 
 
 def test_large_buckets_are_chained_but_stay_connected() -> None:

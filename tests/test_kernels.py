@@ -32,11 +32,24 @@ def test_hash_of_a_slice_is_the_hash_of_those_bytes(data: bytes, cut: int) -> No
 
 
 def test_first_occurrence_remembers_across_calls() -> None:
-    from numba import types
-    from numba.typed import Dict
+    from dedup.fingerprint import FirstOccurrences
 
-    table = Dict.empty(key_type=types.uint64, value_type=types.int64)
-    first = _kernels.first_occurrence(np.array([5, 7, 5], np.uint64), np.array([0, 1, 2]), table)
-    second = _kernels.first_occurrence(np.array([7, 9], np.uint64), np.array([3, 4]), table)
-    assert first.tolist() == [0, 1, 0]
-    assert second.tolist() == [1, 4]
+    first_seen = FirstOccurrences()
+    assert first_seen(np.array([5, 7, 5], np.uint64), np.array([0, 1, 2])).tolist() == [0, 1, 0]
+    assert first_seen(np.array([7, 9], np.uint64), np.array([3, 4])).tolist() == [1, 4]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 40), max_size=300), max_size=6))
+def test_first_occurrence_matches_a_dict_while_the_table_grows(batches: list[list[int]]) -> None:
+    from dedup.fingerprint import FirstOccurrences
+
+    first_seen, seen = FirstOccurrences(capacity=4), {}
+    next_id = 0
+    for batch in batches:
+        # Keys with equal low bits collide in the table: probing must still tell them apart.
+        keys = np.array([(k % 5) | (k << 40) for k in batch], dtype=np.uint64)
+        ids = np.arange(next_id, next_id + keys.size)
+        expected = [seen.setdefault(int(k), int(i)) for k, i in zip(keys, ids, strict=True)]
+        assert first_seen(keys, ids).tolist() == expected
+        next_id += keys.size
