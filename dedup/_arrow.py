@@ -12,17 +12,17 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from numba import njit, prange
+from numba import njit
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def gather_spans(data, starts, ends):
     """Copy spans of an array into one array; return it with its offsets (any element type)."""
     lengths = ends - starts
     offsets = np.zeros(starts.shape[0] + 1, np.int64)
     offsets[1:] = np.cumsum(lengths)
     out = np.empty(offsets[-1], data.dtype)
-    for i in prange(starts.shape[0]):
+    for i in range(starts.shape[0]):
         out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
     return out, offsets
 

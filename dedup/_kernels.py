@@ -2,7 +2,10 @@
 
 Every kernel works on a whole batch laid out as one UTF-8 byte buffer plus an
 offsets array (block i is ``data[offsets[i]:offsets[i + 1]]``), so that Python
-never loops per shingle or per block. The hash functions are written out here
+never loops per shingle or per block. Kernels run on one thread and release
+the GIL: the pipeline keeps the cores busy with one batch each, which scales
+better than splitting every kernel call over threads that then wait for each
+other. The hash functions are written out here
 (XXH32, XXH64, the MurmurHash3 finalizer) because numba cannot call the C
 library; tests check them bit for bit against the ``xxhash`` package and the
 MinHash values against ``datasketch``.
@@ -17,7 +20,7 @@ import sys
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 
 U64 = np.uint64
@@ -197,12 +200,12 @@ def xxh64(data, start, end, seed):
     return h
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def xxh64_blocks(data, offsets, seed):
     """XXH64 of every block of a batch."""
     n = offsets.shape[0] - 1
     out = np.empty(n, dtype=np.uint64)
-    for i in prange(n):
+    for i in range(n):
         out[i] = xxh64(data, offsets[i], offsets[i + 1], seed)
     return out
 
@@ -249,14 +252,14 @@ def _is_spaceless(cp):
     )
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def text_counts(data, offsets):
     """Words (single-space separated), characters and spaceless-script characters of every text."""
     n = offsets.shape[0] - 1
     words = np.zeros(n, np.int64)
     chars = np.zeros(n, np.int64)
     spaceless = np.zeros(n, np.int64)
-    for i in prange(n):
+    for i in range(n):
         start, end = offsets[i], offsets[i + 1]
         if end == start:
             continue
@@ -299,11 +302,6 @@ def _unit_starts(data, start, end, by_char, buf):
     return count
 
 
-def chunk_bounds(n: int, size: int = 256) -> np.ndarray:
-    """Chunk boundaries for parallel loops: per-chunk scratch space instead of per-block allocations."""
-    return np.arange(0, n + size, size).clip(max=n)
-
-
 @njit(cache=True, nogil=True)
 def _hash_block(data, start, end, by_char, k_n, buf, out, w, hash_seed):
     units = _unit_starts(data, start, end, by_char, buf)
@@ -318,8 +316,8 @@ def _hash_block(data, start, end, by_char, k_n, buf, out, w, hash_seed):
         out[w + k] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed, chunks):
+@njit(cache=True, nogil=True)
+def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
     """XXH32 of every shingle of every block, laid out by ``out_offsets``.
 
     A shingle is the byte span from the start of unit k to the end of unit
@@ -328,24 +326,23 @@ def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed, chunks):
     """
     nb = offsets.shape[0] - 1
     out = np.empty(out_offsets[nb], dtype=np.uint32)
-    for c in prange(chunks.shape[0] - 1):
-        longest = 0
-        for i in range(chunks[c], chunks[c + 1]):
-            longest = max(longest, offsets[i + 1] - offsets[i])
-        buf = np.empty(longest + 1, dtype=np.int64)
-        for i in range(chunks[c], chunks[c + 1]):
-            if offsets[i + 1] > offsets[i]:
-                _hash_block(data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, out, out_offsets[i], hash_seed)
+    longest = 0
+    for i in range(nb):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    buf = np.empty(longest + 1, dtype=np.int64)  # unit starts of one block at a time
+    for i in range(nb):
+        if offsets[i + 1] > offsets[i]:
+            _hash_block(data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, out, out_offsets[i], hash_seed)
     return out
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def sort_unique_segments(values, offsets):
     """Sort every segment and drop repeats; return (values, offsets) of the sets."""
     nb = offsets.shape[0] - 1
     sizes = np.zeros(nb, dtype=np.int64)
     work = values.copy()
-    for i in prange(nb):
+    for i in range(nb):
         s, e = offsets[i], offsets[i + 1]
         if e == s:
             continue
@@ -360,7 +357,7 @@ def sort_unique_segments(values, offsets):
     out_offsets = np.zeros(nb + 1, dtype=np.int64)
     out_offsets[1:] = np.cumsum(sizes)
     out = np.empty(out_offsets[nb], dtype=values.dtype)
-    for i in prange(nb):
+    for i in range(nb):
         out[out_offsets[i] : out_offsets[i + 1]] = work[offsets[i] : offsets[i] + sizes[i]]
     return out, out_offsets
 
@@ -378,7 +375,7 @@ def _fmix32(h):
     return h
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def minhash_affine32(hashes, offsets, a, b):
     """datasketch's "affine32" scheme: min over h of a * fmix32(h) + b mod 2**32."""
     nb = offsets.shape[0] - 1
@@ -386,7 +383,7 @@ def minhash_affine32(hashes, offsets, a, b):
     sig = np.full((nb, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
     a32 = a.astype(np.uint32)
     b32 = b.astype(np.uint32)
-    for i in prange(nb):
+    for i in range(nb):
         row = sig[i]
         for j in range(offsets[i], offsets[i + 1]):
             hv = np.uint32(_fmix32(U64(hashes[j])))
@@ -399,13 +396,13 @@ def minhash_affine32(hashes, offsets, a, b):
     return sig
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def minhash_legacy(hashes, offsets, a, b):
     """datasketch's "legacy" scheme: ((a * h + b) mod 2**64 mod (2**61 - 1)) & (2**32 - 1)."""
     nb = offsets.shape[0] - 1
     num_perm = a.shape[0]
     sig = np.full((nb, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
-    for i in prange(nb):
+    for i in range(nb):
         row = sig[i]
         for j in range(offsets[i], offsets[i + 1]):
             hv = U64(hashes[j])
@@ -416,14 +413,14 @@ def minhash_legacy(hashes, offsets, a, b):
     return sig
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def band_keys(sig, bands, rows, seed):
     """One 64-bit key per band: XXH64 over the band's rows of the signature."""
     n = sig.shape[0]
     keys = np.empty((n, bands), dtype=np.uint64)
     raw = sig.view(np.uint8).reshape(n, sig.shape[1] * 4)
     width = rows * 4
-    for i in prange(n):
+    for i in range(n):
         for j in range(bands):
             keys[i, j] = xxh64(raw[i], j * width, (j + 1) * width, seed)
     return keys
@@ -432,12 +429,12 @@ def band_keys(sig, bands, rows, seed):
 # ------------------------------------------------------------- verification
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def intersect_sizes(values, offsets, left, right):
     """|A ∩ B| for every pair of sorted unique sets (left[k], right[k])."""
     m = left.shape[0]
     out = np.zeros(m, dtype=np.int64)
-    for k in prange(m):
+    for k in range(m):
         i, j = left[k], right[k]
         p, pe = offsets[i], offsets[i + 1]
         q, qe = offsets[j], offsets[j + 1]

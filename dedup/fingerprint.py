@@ -142,9 +142,7 @@ def shingle_hashes(normalized: Texts, options: ShingleOptions, plan: ShinglePlan
     n = np.where(plan.by_char, options.char_n, options.n).astype(np.int64)
     hash_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
     np.cumsum(plan.shingles, out=hash_offsets[1:])
-    hashes = _kernels.hash_shingles(
-        batch.data, batch.offsets, plan.by_char, n, hash_offsets, SHINGLE_SEED, _kernels.chunk_bounds(len(batch))
-    )
+    hashes = _kernels.hash_shingles(batch.data, batch.offsets, plan.by_char, n, hash_offsets, SHINGLE_SEED)
     return ShingleSets(hashes, hash_offsets, distinct=False)
 
 

@@ -26,7 +26,7 @@ from functools import cache
 
 import numpy as np
 import polars as pl
-from numba import njit, prange
+from numba import njit
 
 from dedup._arrow import Utf8Texts, as_utf8
 from dedup._kernels import decode_utf8
@@ -193,7 +193,7 @@ def _encode_utf8(cp, out, w):
     return w + 3
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _simple_batch(data, offsets, classes, folds, byte_folds):
     """Normalize the texts made of simple characters; ``simple[i]`` says whether text i was one.
 
@@ -207,7 +207,7 @@ def _simple_batch(data, offsets, classes, folds, byte_folds):
     # character (U+0149 -> 2 code points, 3 bytes); a text where one gets ahead takes the polars path.
     out = np.empty(data.shape[0], np.uint8)
     sizes = np.zeros(n, np.int64)
-    for i in prange(n):
+    for i in range(n):
         start, end = offsets[i], offsets[i + 1]
         base = start
         w = base
@@ -267,7 +267,7 @@ def _simple_batch(data, offsets, classes, folds, byte_folds):
     new_offsets = np.zeros(n + 1, np.int64)
     new_offsets[1:] = np.cumsum(sizes)
     packed = np.empty(new_offsets[n], np.uint8)
-    for i in prange(n):
+    for i in range(n):
         packed[new_offsets[i] : new_offsets[i + 1]] = out[offsets[i] : offsets[i] + sizes[i]]
     return packed, new_offsets, simple
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
 
-import numba
 import numpy as np
 import polars as pl
 
@@ -72,6 +71,7 @@ class _Accumulator:
     short: list[np.ndarray] = field(default_factory=list)
     first: list[np.ndarray] = field(default_factory=list)
     near_ids: list[np.ndarray] = field(default_factory=list)
+    near_slots: list[np.ndarray] = field(default_factory=list)  # where their shingle hashes are in the set store
     near_keys: list[np.ndarray] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
@@ -195,16 +195,17 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     # folded into the corpus state in read order on this thread, which keeps the result deterministic.
     in_flight: deque[Future[_BatchPrints]] = deque()
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dedup-batch") as pool:
-        for batch in _timed(batches, acc, "read"):
+        for number, batch in enumerate(_timed(batches, acc, "read")):
             batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
             doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
             n_docs += batch.height
-            in_flight.append(pool.submit(_fingerprint_batch, batch, options, (bands, rows), acc))
+            work = _BatchWork(batch, number, options, (bands, rows), part_store, acc)
+            in_flight.append(pool.submit(_fingerprint_batch, work))
             while len(in_flight) >= IN_FLIGHT or (in_flight and in_flight[0].done()):
-                n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, part_store, acc)
+                n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, acc)
                 report("fingerprint", n_blocks, None)
         while in_flight:
-            n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, part_store, acc)
+            n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, acc)
             report("fingerprint", n_blocks, None)
     report("read", n_docs, n_docs)
     report("fingerprint", n_blocks, n_blocks)
@@ -220,7 +221,8 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
 
     with acc.stage("verify"):
         report("verify", 0, slot_left.size)
-        jaccard, containment = cluster.similarities(sets, slot_left, slot_right)
+        near_slots = acc.joined(acc.near_slots, np.int64)
+        jaccard, containment = cluster.similarities(sets, near_slots[slot_left], near_slots[slot_right])
         keep = cluster.accepted(jaccard, containment, options.lsh)
         report("verify", slot_left.size, slot_left.size)
 
@@ -287,11 +289,26 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _BatchWork:
+    """One batch and what its worker needs."""
+
+    batch: pl.DataFrame
+    number: int  # in read order
+    options: ScanOptions
+    banding: tuple[int, int]
+    parts: PartStore
+    acc: _Accumulator
+
+
 @dataclass(slots=True)
 class _BatchPrints:
     """What a batch yields on its own, before it meets the rest of the corpus."""
 
-    blocks: pl.DataFrame
+    doc_index: np.ndarray
+    block: np.ndarray
+    line: np.ndarray
+    n_chars: np.ndarray
     exact: np.ndarray  # exact key of every block
     short: np.ndarray
     matchable: np.ndarray  # blocks with any text to match
@@ -300,15 +317,11 @@ class _BatchPrints:
     keys: np.ndarray  # band keys of the candidates
 
 
-def _fingerprint_batch(
-    batch: pl.DataFrame, options: ScanOptions, banding: tuple[int, int], acc: _Accumulator
-) -> _BatchPrints:
-    """Segment, normalize and fingerprint one batch: a function of the batch alone."""
-    # Batches already keep every core busy: a kernel that split itself over threads too would only add
-    # threads that wait (and spin) for each other. The setting is the calling thread's own.
-    numba.set_num_threads(1)
+def _fingerprint_batch(work: _BatchWork) -> _BatchPrints:
+    """Segment, normalize and fingerprint one batch, and spill its block rows: a function of the batch alone."""
+    options, acc = work.options, work.acc
     with acc.stage("segment"):
-        blocks, block_texts = segment_with_texts(batch, options.segment)
+        blocks, block_texts = segment_with_texts(work.batch, options.segment)
 
     with acc.stage("normalize"):
         normalized = normalize_texts(block_texts)
@@ -322,8 +335,25 @@ def _fingerprint_batch(
         first_in_batch[np.unique(exact, return_index=True)[1]] = True
         near = matchable & ~short & first_in_batch
         sets = fingerprint.shingle_hashes(normalized.take(near), options.shingle, plan.take(near))
-        keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), *banding)
-    return _BatchPrints(blocks, exact, short, matchable, near, sets, keys)
+        keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), *work.banding)
+
+    with acc.stage("spill"):
+        work.parts.write(
+            work.number,
+            blocks.with_columns(pl.Series(S.SHORT, short), pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64)),
+        )
+        return _BatchPrints(
+            doc_index=blocks[S.DOC_INDEX].to_numpy(),
+            block=blocks[S.BLOCK].to_numpy(),
+            line=blocks[S.LINE].to_numpy(),
+            n_chars=(blocks[S.END] - blocks[S.START]).to_numpy(),
+            exact=exact,
+            short=short,
+            matchable=matchable,
+            candidates=near,
+            sets=sets,
+            keys=keys,
+        )
 
 
 def _absorb(
@@ -331,37 +361,30 @@ def _absorb(
     first_gid: int,
     first_seen: fingerprint.FirstOccurrences,
     set_store: SetStore,
-    part_store: PartStore,
     acc: _Accumulator,
 ) -> int:
-    """Fold a fingerprinted batch into the corpus state: first occurrences, numbers, spills."""
-    blocks = prints.blocks
-    with acc.stage("spill"):
-        gids = np.arange(first_gid, first_gid + blocks.height, dtype=np.int64)
+    """Fold a fingerprinted batch into the corpus state, in read order: first occurrences, numbers, spills."""
+    height = prints.exact.size
+    with acc.stage("absorb"):
+        gids = np.arange(first_gid, first_gid + height, dtype=np.int64)
         first = gids.copy()
         matchable = prints.matchable
         first[matchable] = first_seen(prints.exact[matchable], gids[matchable])
         # A block takes part in near matching when it is the first of its text in the whole corpus;
-        # that one is also the first in its batch, so it is among the candidates.
+        # that one is also the first in its batch, so it is among the candidates. Every candidate's
+        # hashes are stored (a copy of only the kept ones would cost more than the disk it saves).
         near = prints.candidates & (first == gids)
         kept = near[prints.candidates]
-        set_store.append(prints.sets.take(kept))
+        acc.near_slots.append(set_store.append(prints.sets)[kept])
         acc.near_keys.append(prints.keys[kept])
         acc.near_ids.append(gids[near])
-        acc.doc_index.append(blocks[S.DOC_INDEX].to_numpy())
-        acc.block.append(blocks[S.BLOCK].to_numpy())
-        acc.line.append(blocks[S.LINE].to_numpy())
-        acc.n_chars.append((blocks[S.END] - blocks[S.START]).to_numpy())
+        acc.doc_index.append(prints.doc_index)
+        acc.block.append(prints.block)
+        acc.line.append(prints.line)
+        acc.n_chars.append(prints.n_chars)
         acc.short.append(prints.short)
         acc.first.append(first)
-        part_store.append(
-            blocks.with_columns(
-                pl.Series(GID, gids),
-                pl.Series(S.SHORT, prints.short),
-                pl.Series(S.EXACT_HASH, prints.exact, dtype=pl.UInt64),
-            )
-        )
-    return blocks.height
+    return height
 
 
 def _final_blocks(parts: PartStore, cluster_of: pl.Series, doc_ids: pl.Series) -> pl.LazyFrame:
@@ -371,7 +394,7 @@ def _final_blocks(parts: PartStore, cluster_of: pl.Series, doc_ids: pl.Series) -
     order), row by row, so the streaming engine can write the table in parallel without holding it.
     """
     return (
-        parts.scan(S.BLOCKS_SCHEMA)
+        parts.scan(GID)
         .with_columns(
             pl.col(GID).map_batches(cluster_of.gather, return_dtype=pl.Int64, is_elementwise=True).alias(S.CLUSTER),
             pl.col(S.DOC_INDEX)
@@ -444,7 +467,7 @@ def _clusters(numbers: pl.DataFrame, docs: pl.DataFrame, pairs: pl.DataFrame, pa
     representatives = summary[GID].implode()
     # Part by part: a lazy scan of all parts would map every spilled text into memory at once.
     texts = pl.concat(
-        [frame.filter(pl.col(GID).is_in(representatives)).select(GID, S.TEXT) for frame in parts.frames()]
+        [frame.filter(pl.col(GID).is_in(representatives)).select(GID, S.TEXT) for frame in parts.frames(GID)]
         or [pl.DataFrame(schema={GID: pl.Int64, S.TEXT: pl.String})]
     )
     return (

@@ -17,14 +17,14 @@ The rules:
 
 Offsets count Python characters (code points), as ``str`` indexing does. The
 work is one compiled pass per document over the UTF-8 bytes polars already
-holds, in parallel over the documents of a batch.
+holds, document after document.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from numba import njit, prange
+from numba import njit
 
 from dedup import schema as S
 from dedup._arrow import Utf8Texts
@@ -171,12 +171,12 @@ def _segment_document(data, start, end, n_lines, bullets, split, runs, heading_m
     return count
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _segment_batch(data, offsets, bullets, split, runs, heading_max):
     """Blocks of every document; a document has at most one block per line (``capacity`` counts them)."""
     n_docs = offsets.shape[0] - 1
     capacity = np.ones(n_docs, np.int64)
-    for d in prange(n_docs):
+    for d in range(n_docs):
         for p in range(offsets[d], offsets[d + 1]):
             if data[p] == NEWLINE:
                 capacity[d] += 1
@@ -184,12 +184,12 @@ def _segment_batch(data, offsets, bullets, split, runs, heading_max):
     slots[1:] = np.cumsum(capacity)
     out = np.zeros((slots[n_docs], 5), np.int64)
     counts = np.zeros(n_docs, np.int64)
-    for d in prange(n_docs):
+    for d in range(n_docs):
         counts[d] = _segment_document(
             data, offsets[d], offsets[d + 1], capacity[d], bullets, split, runs, heading_max, out, slots[d]
         )
     keep = np.zeros(slots[n_docs], np.bool_)
-    for d in prange(n_docs):
+    for d in range(n_docs):
         keep[slots[d] : slots[d] + counts[d]] = True
     return out, counts, keep
 

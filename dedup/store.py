@@ -31,7 +31,7 @@ class SetStore:
         """Store the shingle hashes of a batch's blocks; return their slot numbers."""
         first = sum(s.size for s in self._sizes)
         with self._path.open("ab") as handle:  # one open per batch: nothing left open on errors
-            handle.write(sets.values.astype(np.uint32, copy=False).tobytes())
+            sets.values.astype(np.uint32, copy=False).tofile(handle)
         self._sizes.append(sets.sizes)
         self._distinct &= sets.distinct
         return np.arange(first, first + len(sets), dtype=np.int64)
@@ -47,31 +47,37 @@ class SetStore:
 
 
 class PartStore:
-    """Block rows written as numbered Arrow IPC parts, scanned back lazily."""
+    """Block rows written as numbered Arrow IPC parts (one per batch), scanned back in number order.
+
+    Parts may be written in any order and from any thread; a part's rows are numbered on reading,
+    continuing from the parts before it.
+    """
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder / "parts"
         self._folder.mkdir()
-        self._count = 0
+        self._numbers: list[int] = []
 
-    def append(self, frame: pl.DataFrame) -> None:
+    def write(self, number: int, frame: pl.DataFrame) -> None:
         # Arrow IPC, uncompressed: spill files are read back soon, by this process; writing them
         # is little more than a copy, where Parquet's encoding and compression cost seconds per 100 MB.
-        frame.write_ipc(self._folder / f"{self._count:08d}.arrow", compression="uncompressed")
-        self._count += 1
+        frame.write_ipc(self._folder / f"{number:08d}.arrow", compression="uncompressed")
+        self._numbers.append(number)
 
     def paths(self) -> list[Path]:
-        return [self._folder / f"{number:08d}.arrow" for number in range(self._count)]
+        return [self._folder / f"{number:08d}.arrow" for number in sorted(self._numbers)]
 
-    def scan(self, schema: pl.Schema) -> pl.LazyFrame:
-        if self._count == 0:
-            return pl.LazyFrame(schema=schema)
-        return pl.scan_ipc(self.paths())
+    def scan(self, row_number: str) -> pl.LazyFrame:
+        """All parts in number order (one per batch: never none), rows numbered from 0 in ``row_number``."""
+        return pl.scan_ipc(self.paths()).with_row_index(row_number).with_columns(pl.col(row_number).cast(pl.Int64))
 
-    def frames(self) -> Iterator[pl.DataFrame]:
-        """The parts one by one, in the order they were written."""
+    def frames(self, row_number: str) -> Iterator[pl.DataFrame]:
+        """The parts one by one, in number order, their rows numbered on from the parts before."""
+        offset = 0
         for path in self.paths():
-            yield pl.read_ipc(path)
+            frame = pl.read_ipc(path).with_row_index(row_number, offset=offset)
+            offset += frame.height
+            yield frame.with_columns(pl.col(row_number).cast(pl.Int64))
 
 
 class ScratchFolder:

@@ -37,6 +37,8 @@ WEB_ENCODINGS = (
 SAMPLE_BYTES = 65536
 # C0 and C1 control characters other than tab, newline and carriage return.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_C0_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_C1_CONTROLS_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 _BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 
 
@@ -163,15 +165,27 @@ def _mostly_utf8(damaged: Decoded) -> bool:
     return non_ascii >= sample.count("\ufffd")
 
 
+def _has_controls(text: str) -> bool:
+    """Whether a text holds a control character that ``clean_controls`` replaces.
+
+    The same answer as searching with ``_CONTROLS``, at the bytes level, where deleting bytes and
+    comparing lengths runs at memory speed (every document is checked; hardly any has one).
+    """
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw.translate(None, _C0_CONTROL_BYTES)) != len(raw):
+        return True
+    return not text.isascii() and _C1_CONTROLS_UTF8.search(raw) is not None
+
+
 def clean_controls(text: str) -> tuple[str, str]:
     """Replace control characters (NUL, ESC, ...) by spaces, keeping every offset.
 
     Returns:
         The text, and a description of what was replaced (empty when nothing was).
     """
-    found = _CONTROLS.findall(text)
-    if not found:
+    if not _has_controls(text):
         return text, ""
+    found = _CONTROLS.findall(text)
     counts = Counter("NUL" if ch == "\x00" else f"U+{ord(ch):04X}" for ch in found)
     detail = ", ".join(f"{n} {name}" for name, n in counts.most_common(4))
     more = ", …" if len(counts) > 4 else ""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import codecs
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+
+import orjson
 
 from dedup.formats.encoding import bom_encoding, codec_name, decode
-from dedup.formats.fields import record_document
+from dedup.formats.fields import lookup, record_document
 from dedup.formats.records import Input, ReadWarning, Record, Skip, decoding_warnings
 from dedup.options import ReadOptions
 
@@ -35,11 +37,35 @@ def read_jsonl(source: Input, options: ReadOptions) -> Iterator[Record]:
         if bom == "utf-8-sig":
             first = first[len(codecs.BOM_UTF8) :]
         encoding = codec_name(options.encoding) or "utf-8"
-        yield from _lines(_decoded_lines(itertools.chain([first], lines), source.name, encoding), source, options)
+        numbered = enumerate(itertools.chain([first], lines), start=1)
+        if encoding == "utf-8":
+            yield from _utf8_lines(numbered, source, options)
+        else:
+            yield from _lines(_decoded_lines(numbered, source.name, encoding), source, options)
 
 
-def _decoded_lines(lines: Iterator[bytes], name: str, encoding: str) -> Iterator[tuple[int, str | ReadWarning]]:
-    for number, raw in enumerate(lines, start=1):
+def _utf8_lines(numbered: Iterable[tuple[int, bytes]], source: Input, options: ReadOptions) -> Iterator[Record]:
+    """UTF-8 lines, parsed from their bytes by orjson (several times faster than decoding, then ``json``).
+
+    A line orjson rejects (bad UTF-8, raw control characters, NaN, a lone surrogate, broken JSON) takes
+    the careful path, which repairs or reports it exactly as for any other encoding.
+    """
+    for number, raw in numbered:
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield from _lines(_decoded_lines([(number, raw)], source.name, "utf-8"), source, options)
+            continue
+        if isinstance(record, dict) and isinstance(lookup(record, options.id_field), float):
+            # orjson reads integers beyond 64 bits as floats; the id must keep every digit.
+            record = json.loads(raw)
+        yield from _object(record, number, source, options, "line")
+
+
+def _decoded_lines(
+    numbered: Iterable[tuple[int, bytes]], name: str, encoding: str
+) -> Iterator[tuple[int, str | ReadWarning]]:
+    for number, raw in numbered:
         try:
             yield number, raw.decode(encoding)
         except UnicodeDecodeError:
