@@ -195,6 +195,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     # folded into the corpus state in read order on this thread, which keeps the result deterministic.
     in_flight: deque[Future[_BatchPrints]] = deque()
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dedup-batch") as pool:
+        warm_up = pool.submit(_warm_up, options, (bands, rows))
         for number, batch in enumerate(_timed(batches, acc, "read")):
             batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
             doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
@@ -207,6 +208,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
         while in_flight:
             n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, acc)
             report("fingerprint", n_blocks, None)
+        warm_up.result()  # raises what it raised, if anything
     report("read", n_docs, n_docs)
     report("fingerprint", n_blocks, n_blocks)
     sources.require_documents(read_stats, paths)
@@ -297,7 +299,7 @@ class _BatchWork:
     number: int  # in read order
     options: ScanOptions
     banding: tuple[int, int]
-    parts: PartStore
+    parts: PartStore | None  # None: nothing to spill (the warm-up)
     acc: _Accumulator
 
 
@@ -315,6 +317,23 @@ class _BatchPrints:
     candidates: np.ndarray  # blocks that may take part in near matching: long, first of their text in the batch
     sets: fingerprint.ShingleSets  # shingle hashes of the candidates, in order (not yet distinct)
     keys: np.ndarray  # band keys of the candidates
+
+
+_WARM_UP_TEXTS = (
+    "A paragraph of a few plain words, enough to be shingled.\n\nRegie\n- Jacques Audiard\n2. a numbered item",
+    "Straße, Ünïcode und 漢字 — the other paths of normalization.",
+)
+
+
+def _warm_up(options: ScanOptions, banding: tuple[int, int]) -> None:
+    """Run the batch stages once on a tiny batch, so that every compiled kernel is loaded.
+
+    Numba loads a kernel from its cache at the first call, about 0.3 s for all of them once per
+    process; done on a worker while the first batch is read, that time overlaps the reading
+    instead of holding up the first batches.
+    """
+    batch = pl.DataFrame({S.DOC_INDEX: [0, 1], S.TEXT: list(_WARM_UP_TEXTS)})
+    _fingerprint_batch(_BatchWork(batch, 0, options, banding, None, _Accumulator()))
 
 
 def _fingerprint_batch(work: _BatchWork) -> _BatchPrints:
@@ -338,10 +357,11 @@ def _fingerprint_batch(work: _BatchWork) -> _BatchPrints:
         keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), *work.banding)
 
     with acc.stage("spill"):
-        work.parts.write(
-            work.number,
-            blocks.with_columns(pl.Series(S.SHORT, short), pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64)),
-        )
+        if work.parts is not None:
+            work.parts.write(
+                work.number,
+                blocks.with_columns(pl.Series(S.SHORT, short), pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64)),
+            )
         return _BatchPrints(
             doc_index=blocks[S.DOC_INDEX].to_numpy(),
             block=blocks[S.BLOCK].to_numpy(),
@@ -464,12 +484,8 @@ def _clusters(numbers: pl.DataFrame, docs: pl.DataFrame, pairs: pl.DataFrame, pa
             pl.when(pl.col(S.N_DOCS) > 1).then(pl.lit(S.CROSS_DOC)).otherwise(pl.lit(S.WITHIN_DOC)).alias(S.SCOPE),
         )
     )
-    representatives = summary[GID].implode()
-    # Part by part: a lazy scan of all parts would map every spilled text into memory at once.
-    texts = pl.concat(
-        [frame.filter(pl.col(GID).is_in(representatives)).select(GID, S.TEXT) for frame in parts.frames(GID)]
-        or [pl.DataFrame(schema={GID: pl.Int64, S.TEXT: pl.String})]
-    )
+    representatives = summary[GID].sort()
+    texts = pl.DataFrame({GID: representatives, S.TEXT: parts.take(S.TEXT, representatives.to_numpy())})
     return (
         summary.join(numbers.select(GID, S.DOC_INDEX, S.BLOCK, S.LINE), on=GID, how="left")
         .join(docs.select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")

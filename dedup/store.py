@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,28 +55,37 @@ class PartStore:
     def __init__(self, folder: Path) -> None:
         self._folder = folder / "parts"
         self._folder.mkdir()
-        self._numbers: list[int] = []
+        self._heights: dict[int, int] = {}  # rows of every part written, by part number
 
     def write(self, number: int, frame: pl.DataFrame) -> None:
         # Arrow IPC, uncompressed: spill files are read back soon, by this process; writing them
         # is little more than a copy, where Parquet's encoding and compression cost seconds per 100 MB.
         frame.write_ipc(self._folder / f"{number:08d}.arrow", compression="uncompressed")
-        self._numbers.append(number)
+        self._heights[number] = frame.height
+
+    @property
+    def _numbers(self) -> list[int]:
+        return sorted(self._heights)
 
     def paths(self) -> list[Path]:
-        return [self._folder / f"{number:08d}.arrow" for number in sorted(self._numbers)]
+        return [self._folder / f"{number:08d}.arrow" for number in self._numbers]
+
+    def take(self, column: str, rows: np.ndarray) -> pl.Series:
+        """A column's values at increasing row numbers, reading only that column of the parts that hold them."""
+        bounds = np.cumsum([0, *(self._heights[number] for number in self._numbers)])
+        pieces = []
+        for part, path in enumerate(self.paths()):
+            low, high = np.searchsorted(rows, bounds[part : part + 2])
+            if high > low:
+                values = pl.read_ipc(path, columns=[column])[column]
+                pieces.append(values.gather(rows[low:high] - bounds[part]))
+        if not pieces:
+            return pl.Series(column, [], dtype=pl.read_ipc_schema(self.paths()[0])[column])
+        return pl.concat(pieces)
 
     def scan(self, row_number: str) -> pl.LazyFrame:
         """All parts in number order (one per batch: never none), rows numbered from 0 in ``row_number``."""
         return pl.scan_ipc(self.paths()).with_row_index(row_number).with_columns(pl.col(row_number).cast(pl.Int64))
-
-    def frames(self, row_number: str) -> Iterator[pl.DataFrame]:
-        """The parts one by one, in number order, their rows numbered on from the parts before."""
-        offset = 0
-        for path in self.paths():
-            frame = pl.read_ipc(path).with_row_index(row_number, offset=offset)
-            offset += frame.height
-            yield frame.with_columns(pl.col(row_number).cast(pl.Int64))
 
 
 class ScratchFolder:
