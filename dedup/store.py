@@ -77,8 +77,9 @@ class PartStore:
         for part, path in enumerate(self.paths()):
             low, high = np.searchsorted(rows, bounds[part : part + 2])
             if high > low:
-                values = pl.read_ipc(path, columns=[column])[column]
-                pieces.append(values.gather(rows[low:high] - bounds[part]))
+                values = pl.read_ipc(path, columns=[column])[column].gather(rows[low:high] - bounds[part])
+                # Copied out: gathered strings are views that would keep the part's whole buffer alive.
+                pieces.append(pl.Series(column, values.to_list(), dtype=values.dtype))
         if not pieces:
             return pl.Series(column, [], dtype=pl.read_ipc_schema(self.paths()[0])[column])
         return pl.concat(pieces)
