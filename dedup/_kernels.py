@@ -510,6 +510,45 @@ def bucket_pairs(bucketed, row_bits, max_full):
     return left, right
 
 
+@njit(inline="always")
+def _root(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # path halving keeps the trees flat
+        x = parent[x]
+    return x
+
+
+@njit(cache=True, nogil=True)
+def component_labels(n, left, right):
+    """Connected components of the graph of edges (left[k], right[k]) over nodes 0..n-1.
+
+    Returns the nodes that have an edge, in increasing order, and their component numbers,
+    counted from 0 in the order of each component's smallest node. Union-find whose root is
+    always the smallest node of its tree, so that root comes first in a pass over the nodes.
+    """
+    parent = np.arange(n)
+    linked = np.zeros(n, np.bool_)
+    for k in range(left.shape[0]):
+        a, b = _root(parent, left[k]), _root(parent, right[k])
+        linked[left[k]] = True
+        linked[right[k]] = True
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
+    nodes = np.flatnonzero(linked)
+    number = np.full(n, -1, np.int64)
+    labels = np.empty(nodes.shape[0], np.int64)
+    count = 0
+    for i in range(nodes.shape[0]):
+        root = _root(parent, nodes[i])
+        if number[root] < 0:
+            number[root] = count
+            count += 1
+        labels[i] = number[root]
+    return nodes, labels
+
+
 @njit(cache=True, nogil=True)
 def first_occurrence(hashes, ids, table_keys, table_ids):
     """For each hash, the id of the first item ever seen with it (across calls).

@@ -9,8 +9,6 @@ components of the graph of exact and near pairs.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from dedup import _kernels
 from dedup.fingerprint import ShingleSets
@@ -53,13 +51,4 @@ def components(n_nodes: int, left: np.ndarray, right: np.ndarray) -> tuple[np.nd
     """
     if left.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n_nodes, n_nodes))
-    _, raw = connected_components(graph, directed=False)
-    nodes = np.unique(np.concatenate((left, right)))
-    raw = raw[nodes]
-    # Number components by first appearance: nodes are sorted, so the first
-    # time a raw label is met is at its smallest node.
-    _, first_index, inverse = np.unique(raw, return_index=True, return_inverse=True)
-    rank = np.empty(first_index.size, dtype=np.int64)
-    rank[np.argsort(first_index, kind="stable")] = np.arange(first_index.size)
-    return nodes, rank[inverse]
+    return _kernels.component_labels(n_nodes, left.astype(np.int64, copy=False), right.astype(np.int64, copy=False))

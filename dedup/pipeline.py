@@ -200,7 +200,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
             batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
             doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
             n_docs += batch.height
-            work = _BatchWork(batch, number, options, (bands, rows), part_store, acc)
+            work = _BatchWork(batch, number, options, (bands, rows), _Spills(part_store, set_store), acc)
             in_flight.append(pool.submit(_fingerprint_batch, work))
             while len(in_flight) >= IN_FLIGHT or (in_flight and in_flight[0].done()):
                 n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, acc)
@@ -214,7 +214,6 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     sources.require_documents(read_stats, paths)
 
     with acc.stage("candidates"):
-        sets = set_store.finish()
         near_ids = acc.joined(acc.near_ids, np.int64)
         report("lsh", 0, near_ids.size)
         keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
@@ -224,7 +223,11 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     with acc.stage("verify"):
         report("verify", 0, slot_left.size)
         near_slots = acc.joined(acc.near_slots, np.int64)
-        jaccard, containment = cluster.similarities(sets, near_slots[slot_left], near_slots[slot_right])
+        left_slots, right_slots = near_slots[slot_left], near_slots[slot_right]
+        paired = np.unique(np.concatenate((left_slots, right_slots)))
+        jaccard, containment = cluster.similarities(
+            set_store.take(paired), np.searchsorted(paired, left_slots), np.searchsorted(paired, right_slots)
+        )
         keep = cluster.accepted(jaccard, containment, options.lsh)
         report("verify", slot_left.size, slot_left.size)
 
@@ -299,14 +302,23 @@ class _BatchWork:
     number: int  # in read order
     options: ScanOptions
     banding: tuple[int, int]
-    parts: PartStore | None  # None: nothing to spill (the warm-up)
+    spills: _Spills | None  # None: nothing to spill (the warm-up)
     acc: _Accumulator
+
+
+@dataclass(frozen=True, slots=True)
+class _Spills:
+    """Where workers spill what the rest of the scan reads back: block rows and shingle hashes."""
+
+    parts: PartStore
+    sets: SetStore
 
 
 @dataclass(slots=True)
 class _BatchPrints:
     """What a batch yields on its own, before it meets the rest of the corpus."""
 
+    number: int
     doc_index: np.ndarray
     block: np.ndarray
     line: np.ndarray
@@ -315,8 +327,7 @@ class _BatchPrints:
     short: np.ndarray
     matchable: np.ndarray  # blocks with any text to match
     candidates: np.ndarray  # blocks that may take part in near matching: long, first of their text in the batch
-    sets: fingerprint.ShingleSets  # shingle hashes of the candidates, in order (not yet distinct)
-    keys: np.ndarray  # band keys of the candidates
+    keys: np.ndarray  # band keys of the candidates (their shingle hashes are spilled)
 
 
 _WARM_UP_TEXTS = (
@@ -357,12 +368,14 @@ def _fingerprint_batch(work: _BatchWork) -> _BatchPrints:
         keys = candidates.band_keys(fingerprint.signatures(sets, options.minhash), *work.banding)
 
     with acc.stage("spill"):
-        if work.parts is not None:
-            work.parts.write(
+        if work.spills is not None:
+            work.spills.parts.write(
                 work.number,
                 blocks.with_columns(pl.Series(S.SHORT, short), pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64)),
             )
+            work.spills.sets.write(work.number, sets)
         return _BatchPrints(
+            number=work.number,
             doc_index=blocks[S.DOC_INDEX].to_numpy(),
             block=blocks[S.BLOCK].to_numpy(),
             line=blocks[S.LINE].to_numpy(),
@@ -371,7 +384,6 @@ def _fingerprint_batch(work: _BatchWork) -> _BatchPrints:
             short=short,
             matchable=matchable,
             candidates=near,
-            sets=sets,
             keys=keys,
         )
 
@@ -392,10 +404,10 @@ def _absorb(
         first[matchable] = first_seen(prints.exact[matchable], gids[matchable])
         # A block takes part in near matching when it is the first of its text in the whole corpus;
         # that one is also the first in its batch, so it is among the candidates. Every candidate's
-        # hashes are stored (a copy of only the kept ones would cost more than the disk it saves).
+        # hashes were stored (a copy of only the kept ones would cost more than the disk it saves).
         near = prints.candidates & (first == gids)
         kept = near[prints.candidates]
-        acc.near_slots.append(set_store.append(prints.sets)[kept])
+        acc.near_slots.append(set_store.slots(prints.number)[kept])
         acc.near_keys.append(prints.keys[kept])
         acc.near_ids.append(gids[near])
         acc.doc_index.append(prints.doc_index)

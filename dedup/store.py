@@ -14,35 +14,60 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
+from dedup._arrow import gather_spans
 from dedup.fingerprint import ShingleSets
 
 
 class SetStore:
-    """Append-only store of shingle hashes on disk, addressed by slot number."""
+    """Shingle hashes on disk, a file per batch, addressed by slot number.
+
+    A worker writes its batch's file (any order, any thread); slots are numbered in read order when
+    the batches are folded in (``slots``), and only the slots verification needs are read back.
+    """
 
     def __init__(self, folder: Path) -> None:
-        self._path = folder / "shingles.u32"
-        self._sizes: list[np.ndarray] = []
-        self._distinct = True
+        self._folder = folder / "shingles"
+        self._folder.mkdir()
+        self._sizes: dict[int, np.ndarray] = {}  # hashes per block, by batch number
+        self._first_slot: dict[int, int] = {}  # by batch number, once numbered
+        self._next_slot = 0
 
-    def append(self, sets: ShingleSets) -> np.ndarray:
-        """Store the shingle hashes of a batch's blocks; return their slot numbers."""
-        first = sum(s.size for s in self._sizes)
-        with self._path.open("ab") as handle:  # one open per batch: nothing left open on errors
-            sets.values.astype(np.uint32, copy=False).tofile(handle)
-        self._sizes.append(sets.sizes)
-        self._distinct &= sets.distinct
-        return np.arange(first, first + len(sets), dtype=np.int64)
+    def write(self, number: int, sets: ShingleSets) -> None:
+        """Store the shingle hashes of batch ``number``'s blocks."""
+        sets.values.astype(np.uint32, copy=False).tofile(self._path(number))
+        self._sizes[number] = sets.sizes
 
-    def finish(self) -> ShingleSets:
-        """All stored hashes, memory-mapped from disk (as stored: ``distinct`` only if every batch was)."""
-        sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, dtype=np.int64)
-        offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        if offsets[-1] == 0:
-            return ShingleSets(np.zeros(0, dtype=np.uint32), offsets)
-        return ShingleSets(np.memmap(self._path, dtype=np.uint32, mode="r"), offsets, distinct=self._distinct)
+    def slots(self, number: int) -> np.ndarray:
+        """Number the blocks of batch ``number`` on from the batches numbered before it."""
+        self._first_slot[number] = self._next_slot
+        self._next_slot += self._sizes[number].size
+        return np.arange(self._first_slot[number], self._next_slot, dtype=np.int64)
+
+    def take(self, slots: np.ndarray) -> ShingleSets:
+        """The distinct shingle sets at increasing slot numbers, read (memory-mapped) from the files that hold them."""
+        values, sizes = [], []
+        for number, first in sorted(self._first_slot.items(), key=lambda item: item[1]):
+            batch_sizes = self._sizes[number]
+            low, high = np.searchsorted(slots, [first, first + batch_sizes.size])
+            if high == low:
+                continue
+            offsets = np.zeros(batch_sizes.size + 1, dtype=np.int64)
+            np.cumsum(batch_sizes, out=offsets[1:])
+            wanted = slots[low:high] - first
+            stored = np.memmap(self._path(number), dtype=np.uint32, mode="r") if offsets[-1] else offsets[:0]
+            gathered, _ = gather_spans(stored, offsets[wanted], offsets[wanted + 1])
+            values.append(gathered.astype(np.uint32, copy=False))
+            sizes.append(batch_sizes[wanted])
+        all_sizes = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+        offsets = np.zeros(all_sizes.size + 1, dtype=np.int64)
+        np.cumsum(all_sizes, out=offsets[1:])
+        hashes = np.concatenate(values) if values else np.zeros(0, dtype=np.uint32)
+        return ShingleSets(hashes, offsets, distinct=False).distinct_sets()
+
+    def _path(self, number: int) -> Path:
+        return self._folder / f"{number:08d}.u32"
 
 
 class PartStore:
@@ -71,14 +96,16 @@ class PartStore:
         return [self._folder / f"{number:08d}.arrow" for number in self._numbers]
 
     def take(self, column: str, rows: np.ndarray) -> pl.Series:
-        """A column's values at increasing row numbers, reading only that column of the parts that hold them."""
+        """A column's values at increasing row numbers, reading only those rows of the parts that hold them."""
         bounds = np.cumsum([0, *(self._heights[number] for number in self._numbers)])
         pieces = []
         for part, path in enumerate(self.paths()):
             low, high = np.searchsorted(rows, bounds[part : part + 2])
             if high > low:
-                values = pl.read_ipc(path, columns=[column])[column].gather(rows[low:high] - bounds[part])
-                # Copied out: gathered strings are views that would keep the part's whole buffer alive.
+                # Memory-mapped (the parts are uncompressed IPC): only the rows taken are read.
+                mapped = pa.ipc.open_file(pa.memory_map(str(path))).read_all().column(column)
+                values = pl.Series(column, mapped).gather(rows[low:high] - bounds[part])
+                # Copied out: taken strings are views into the mapped part.
                 pieces.append(pl.Series(column, values.to_list(), dtype=values.dtype))
         if not pieces:
             return pl.Series(column, [], dtype=pl.read_ipc_schema(self.paths()[0])[column])
