@@ -12,6 +12,8 @@ nothing brings back a missed pair.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
@@ -73,15 +75,20 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return _kernels.band_keys(np.ascontiguousarray(signatures), bands, rows, BAND_SEED)
 
 
-def candidate_pairs(keys: np.ndarray, ids: np.ndarray, max_bucket_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+def candidate_pairs(
+    keys: np.ndarray | Sequence[np.ndarray], ids: np.ndarray, max_bucket_pairs: int, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pairs (left < right) of ids that share a key in any band.
 
     Args:
-        keys: band keys, one row per item and one column per band.
+        keys: band keys, one row per item and one column per band; or such arrays in row order
+            (one per batch), which are never joined into one.
         ids: the id of every row, increasing.
         max_bucket_pairs: buckets larger than this are chained, not paired all-to-all.
+        threads: bands bucketed at once (numpy's sort and the kernel release the GIL).
     """
-    n_rows, n_bands = keys.shape
+    chunks = [keys] if isinstance(keys, np.ndarray) else list(keys)
+    n_rows = sum(chunk.shape[0] for chunk in chunks)
     if n_rows < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # Each band is one sort of 64-bit values: the key in the high bits, the row number in the low ones, so
@@ -91,13 +98,16 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray, max_bucket_pairs: int) ->
     row_bits = max(1, (n_rows - 1).bit_length())
     shift = np.uint64(row_bits)
     rows = np.arange(n_rows, dtype=np.uint64)
-    lefts, rights = [], []
-    for band in range(n_bands):
-        bucketed = np.sort((keys[:, band] << shift) | rows)
-        left, right = _kernels.bucket_pairs(bucketed, row_bits, max_bucket_pairs)
-        lefts.append(left)
-        rights.append(right)
-    left, right = np.concatenate(lefts), np.concatenate(rights)
+
+    def band_pairs(band: int) -> tuple[np.ndarray, np.ndarray]:
+        column = np.concatenate([chunk[:, band] for chunk in chunks])
+        bucketed = np.sort((column << shift) | rows)
+        return _kernels.bucket_pairs(bucketed, row_bits, max_bucket_pairs)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        found = list(pool.map(band_pairs, range(chunks[0].shape[1])))
+    left = np.concatenate([pairs[0] for pairs in found])
+    right = np.concatenate([pairs[1] for pairs in found])
     packed = np.unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
     rows_left = (packed >> np.uint64(32)).astype(np.int64)
     rows_right = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -216,8 +216,9 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     with acc.stage("candidates"):
         near_ids = acc.joined(acc.near_ids, np.int64)
         report("lsh", 0, near_ids.size)
-        keys = np.concatenate(acc.near_keys) if acc.near_keys else np.zeros((0, bands), np.uint64)
-        slot_left, slot_right = candidates.candidate_pairs(keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs)
+        slot_left, slot_right = candidates.candidate_pairs(
+            acc.near_keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs, threads=WORKERS
+        )
         report("lsh", near_ids.size, near_ids.size)
 
     with acc.stage("verify"):
@@ -258,15 +259,19 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
                 S.CLUSTER: block_cluster,
             }
         ).with_columns(pl.col(S.CLUSTER).replace(-1, None))
-        pair_frame = _pairs(
-            numbers,
-            docs,
-            exact=(exact_left, exact_right),
-            near=(near_left, near_right, jaccard[keep], containment[keep]),
-        )
+        # Three independent tables, built at once: polars and the kernels release the GIL.
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dedup-tables") as pool:
+            near_clusters = np.unique(block_cluster[near_left])
+            clusters_future = pool.submit(_clusters, numbers, docs, near_clusters, part_store)
+            documents_future = pool.submit(documents.roll_up, numbers, docs)
+            pair_frame = _pairs(
+                numbers,
+                docs,
+                exact=(exact_left, exact_right),
+                near=(near_left, near_right, jaccard[keep], containment[keep]),
+            )
+            clusters, doc_table = clusters_future.result(), documents_future.result()
         result_blocks = _final_blocks(part_store, numbers[S.CLUSTER], docs[S.DOC_ID])
-        clusters = _clusters(numbers, docs, pair_frame, part_store)
-        doc_table = documents.roll_up(numbers, docs)
         report("tables", n_blocks, n_blocks)
 
     stats = ScanStats(
@@ -438,17 +443,16 @@ def _final_blocks(parts: PartStore, cluster_of: pl.Series, doc_ids: pl.Series) -
 
 
 def _locate(numbers: pl.DataFrame, docs: pl.DataFrame, ids: np.ndarray, suffix: str) -> pl.DataFrame:
-    """Document id, block and line of each block id, with a column suffix."""
-    return (
-        pl.DataFrame({GID: ids})
-        .join(numbers.select(GID, S.DOC_INDEX, S.BLOCK, S.LINE, S.CLUSTER), on=GID, how="left", maintain_order="left")
-        .join(docs.select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left", maintain_order="left")
-        .select(
-            pl.col(S.DOC_ID).alias(f"doc_{suffix}"),
-            pl.col(S.BLOCK).alias(f"block_{suffix}"),
-            pl.col(S.LINE).alias(f"line_{suffix}"),
-            pl.col(S.CLUSTER),
-        )
+    """Document id, block and line of each block id, with a column suffix.
+
+    By position: row ``i`` of ``numbers`` is block ``i`` and row ``d`` of ``docs`` is document ``d``.
+    """
+    located = numbers.select(S.DOC_INDEX, S.BLOCK, S.LINE, S.CLUSTER)[ids]
+    return located.select(
+        docs[S.DOC_ID].gather(located[S.DOC_INDEX]).alias(f"doc_{suffix}"),
+        pl.col(S.BLOCK).alias(f"block_{suffix}"),
+        pl.col(S.LINE).alias(f"line_{suffix}"),
+        pl.col(S.CLUSTER),
     )
 
 
@@ -461,24 +465,23 @@ def _pairs(
     """Verified pairs: each exact copy with its first occurrence, and every near pair."""
     left = np.concatenate((exact[0], near[0]))
     right = np.concatenate((exact[1], near[1]))
-    kind = np.array([S.EXACT] * exact[0].size + [S.NEAR] * near[0].size, dtype=object)
+    is_near = np.concatenate((np.zeros(exact[0].size, bool), np.ones(near[0].size, bool)))
     jaccard = np.concatenate((np.ones(exact[0].size), near[2]))
     containment = np.concatenate((np.ones(exact[0].size), near[3]))
     order = np.lexsort((right, left))
     a = _locate(numbers, docs, left[order], "a")
     b = _locate(numbers, docs, right[order], "b").drop(S.CLUSTER)
     frame = pl.concat([a, b], how="horizontal").with_columns(
-        pl.Series(S.KIND, kind[order], dtype=pl.String),
+        pl.when(pl.Series(is_near[order])).then(pl.lit(S.NEAR)).otherwise(pl.lit(S.EXACT)).alias(S.KIND),
         pl.Series(S.JACCARD, jaccard[order]),
         pl.Series(S.CONTAINMENT, containment[order]),
     )
     return frame.select(list(S.PAIRS_SCHEMA)).cast(S.PAIRS_SCHEMA)  # type: ignore[arg-type]
 
 
-def _clusters(numbers: pl.DataFrame, docs: pl.DataFrame, pairs: pl.DataFrame, parts: PartStore) -> pl.DataFrame:
-    """One row per cluster, with its first occurrence as representative."""
+def _clusters(numbers: pl.DataFrame, docs: pl.DataFrame, near_clusters: np.ndarray, parts: PartStore) -> pl.DataFrame:
+    """One row per cluster, with its first occurrence as representative (positions as in ``_locate``)."""
     clustered = numbers.filter(pl.col(S.CLUSTER).is_not_null())
-    near_clusters = pairs.filter(pl.col(S.KIND) == S.NEAR).select(S.CLUSTER).unique()
     summary = (
         clustered.group_by(S.CLUSTER)
         .agg(
@@ -488,21 +491,22 @@ def _clusters(numbers: pl.DataFrame, docs: pl.DataFrame, pairs: pl.DataFrame, pa
             pl.col(S.N_CHARS).sum().alias(S.N_CHARS),
             pl.col(GID).min().alias(GID),
         )
+        .sort(S.CLUSTER)
         .with_columns(
-            pl.when(pl.col(S.CLUSTER).is_in(near_clusters[S.CLUSTER].implode()))
+            pl.when(pl.col(S.CLUSTER).is_in(pl.Series(near_clusters).implode()))
             .then(pl.lit(S.NEAR))
             .otherwise(pl.lit(S.EXACT))
             .alias(S.KIND),
             pl.when(pl.col(S.N_DOCS) > 1).then(pl.lit(S.CROSS_DOC)).otherwise(pl.lit(S.WITHIN_DOC)).alias(S.SCOPE),
         )
     )
-    representatives = summary[GID].sort()
-    texts = pl.DataFrame({GID: representatives, S.TEXT: parts.take(S.TEXT, representatives.to_numpy())})
+    representatives = summary[GID].to_numpy()
+    order = np.argsort(representatives)
+    texts = parts.take(S.TEXT, representatives[order])[np.argsort(order)]  # back in cluster order
+    located = numbers.select(S.DOC_INDEX, S.BLOCK, S.LINE)[representatives]
     return (
-        summary.join(numbers.select(GID, S.DOC_INDEX, S.BLOCK, S.LINE), on=GID, how="left")
-        .join(docs.select(S.DOC_INDEX, S.DOC_ID), on=S.DOC_INDEX, how="left")
-        .join(texts, on=GID, how="left")
-        .sort(S.CLUSTER)
+        pl.concat([summary, located], how="horizontal")
+        .with_columns(docs[S.DOC_ID].gather(located[S.DOC_INDEX]).alias(S.DOC_ID), texts.alias(S.TEXT))
         .select(list(S.CLUSTERS_SCHEMA))
         .cast(S.CLUSTERS_SCHEMA)  # type: ignore[arg-type]
     )
