@@ -1,11 +1,14 @@
 """Run the stages in order over batches and collect the result tables.
 
-Per batch (bounded by ``ScanOptions.batch_chars``): segment, normalize, exact
-keys, shingle sets and signatures of the blocks that need them. What is kept
-between batches grows with the number of blocks only: a few numbers per block,
-the band keys of the blocks that take part in near matching, and the shingle
-sets and block rows spilled to a temporary folder. After the last batch:
-candidate pairs, verification, clusters, and the per-document roll-up.
+Per batch (bounded by ``ScanOptions.batch_chars``), on a worker thread, one
+batch per core: segment, normalize, exact keys, shingle hashes and signatures
+of the blocks that need them, and the spill of the batch's block rows and
+shingle hashes to a temporary folder. In read order, on the calling thread:
+first occurrences across the corpus. What is kept between batches grows with
+the number of blocks only: a few numbers per block and the band keys of the
+blocks that take part in near matching. After the last batch: candidate pairs,
+verification (reading back only the hashes of blocks in candidate pairs),
+clusters, and the result tables.
 """
 
 from __future__ import annotations
