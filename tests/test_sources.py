@@ -302,6 +302,24 @@ def test_nul_bytes_in_text_and_json_are_replaced_with_a_warning(tmp_path: Path) 
     ]
 
 
+def test_json_lines_that_orjson_refuses_are_read_as_json_reads_them(tmp_path: Path) -> None:
+    lines = [
+        b'{"id": 123456789012345678901234567890, "text": "an id beyond 64 bits keeps every digit"}',
+        b'{"id": "raw", "text": "a raw \x01 control character in the string"}',
+        b'{"id": "nan", "score": NaN, "text": "NaN is not JSON, but json reads it"}',
+        b'{"id": "latin", "text": "caf\xe9 in Latin-1 bytes"}',
+    ]
+    (tmp_path / "odd.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    documents, stats = _read([tmp_path])
+    assert [(d.doc_id, d.text) for d in documents] == [
+        ("123456789012345678901234567890", "an id beyond 64 bits keeps every digit"),
+        ("raw", "a raw   control character in the string"),
+        ("nan", "NaN is not JSON, but json reads it"),
+        ("latin", "caf\ufffd in Latin-1 bytes"),
+    ]
+    assert sorted(w.reason for w in stats.warnings) == ["control characters", "undecodable bytes"]
+
+
 def test_unreadable_files_are_named_and_the_rest_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # As root, chmod 000 does not stop a read, so unreadability is made three other ways:
     # a dangling symlink, a named pipe (never opened inside a folder: it could block), and an

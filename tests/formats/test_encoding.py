@@ -5,9 +5,21 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dedup.errors import OptionsError
-from dedup.formats.encoding import Decoded, charset_of, clean_controls, codec_name, decode, looks_binary, media_type
+from dedup.formats.encoding import (
+    _CONTROLS,
+    Decoded,
+    _has_controls,
+    charset_of,
+    clean_controls,
+    codec_name,
+    decode,
+    looks_binary,
+    media_type,
+)
 from dedup.options import ReadOptions
 
 TEXT = "Grüße aus Köln – “quoted” text"
@@ -79,3 +91,13 @@ def test_binary_data_is_told_from_text() -> None:
 def test_an_unknown_forced_encoding_is_an_options_error() -> None:
     with pytest.raises(OptionsError, match="unknown encoding 'nope'; use a Python codec name such as utf-8"):
         ReadOptions(encoding="nope")
+
+
+@given(
+    st.text(
+        alphabet=st.characters(codec="utf-8", max_codepoint=0x2FF) | st.sampled_from("\x00\x1b\x7f\x85\x9f€漢"),
+        max_size=40,
+    )
+)
+def test_the_bytes_level_check_finds_what_the_pattern_finds(text: str) -> None:
+    assert _has_controls(text) == (_CONTROLS.search(text) is not None)
