@@ -460,6 +460,15 @@ def _bucket_pair_count(k, max_full):
     return k * (k - 1) // 2 if k <= max_full else 2 * (k - 1)
 
 
+@njit(inline="always")
+def _bucket_end(bucketed, start, shift):
+    """One past the last value of the bucket (run of equal keys) that starts at ``start``."""
+    end = start + 1
+    while end < bucketed.shape[0] and (bucketed[end] >> shift) == (bucketed[start] >> shift):
+        end += 1
+    return end
+
+
 @njit(cache=True, nogil=True)
 def bucket_pairs(bucketed, row_bits, max_full):
     """Pairs of rows in the same bucket of one band (left < right).
@@ -477,9 +486,7 @@ def bucket_pairs(bucketed, row_bits, max_full):
     total = 0
     s = 0
     while s < n:
-        e = s + 1
-        while e < n and (bucketed[e] >> shift) == (bucketed[s] >> shift):
-            e += 1
+        e = _bucket_end(bucketed, s, shift)
         total += _bucket_pair_count(e - s, max_full)
         s = e
     left = np.empty(total, np.int64)
@@ -487,9 +494,7 @@ def bucket_pairs(bucketed, row_bits, max_full):
     w = 0
     s = 0
     while s < n:
-        e = s + 1
-        while e < n and (bucketed[e] >> shift) == (bucketed[s] >> shift):
-            e += 1
+        e = _bucket_end(bucketed, s, shift)
         k = e - s
         if 1 < k <= max_full:
             for x in range(s, e):
