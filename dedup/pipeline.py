@@ -430,18 +430,18 @@ def _absorb(
 def _final_blocks(parts: PartStore, cluster_of: pl.Series, doc_ids: pl.Series) -> pl.LazyFrame:
     """The blocks table as a lazy scan of the spilled parts (in read order), memory bounded by a morsel.
 
-    Cluster and document id are looked up by position (block and document numbers count from 0 in read
-    order), row by row, so the streaming engine can write the table in parallel without holding it.
+    A part holds consecutive blocks, so its clusters are one slice of ``cluster_of``; document ids are
+    looked up by document number. Both are plain expressions, so the streaming engine writes the table
+    on every core without calling back into Python.
     """
-    return (
-        parts.scan(GID)
-        .with_columns(
-            pl.col(GID).map_batches(cluster_of.gather, return_dtype=pl.Int64, is_elementwise=True).alias(S.CLUSTER),
-            pl.col(S.DOC_INDEX)
-            .map_batches(doc_ids.gather, return_dtype=pl.String, is_elementwise=True)
-            .alias(S.DOC_ID),
-        )
-        .select(list(S.BLOCKS_SCHEMA))
+    return pl.concat(
+        [
+            part.with_columns(
+                pl.lit(cluster_of.slice(first, height)).alias(S.CLUSTER),
+                pl.lit(doc_ids).gather(pl.col(S.DOC_INDEX)).alias(S.DOC_ID),
+            ).select(list(S.BLOCKS_SCHEMA))
+            for first, height, part in parts.parts()
+        ]
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -111,9 +112,12 @@ class PartStore:
             return pl.Series(column, [], dtype=pl.read_ipc_schema(self.paths()[0])[column])
         return pl.concat(pieces)
 
-    def scan(self, row_number: str) -> pl.LazyFrame:
-        """All parts in number order (one per batch: never none), rows numbered from 0 in ``row_number``."""
-        return pl.scan_ipc(self.paths()).with_row_index(row_number).with_columns(pl.col(row_number).cast(pl.Int64))
+    def parts(self) -> Iterator[tuple[int, int, pl.LazyFrame]]:
+        """Every part in number order: its first row number (counting on over the parts before), rows, scan."""
+        first = 0
+        for number, path in zip(self._numbers, self.paths(), strict=True):
+            yield first, self._heights[number], pl.scan_ipc(path)
+            first += self._heights[number]
 
 
 class ScratchFolder:
