@@ -13,6 +13,7 @@ clusters, and the result tables.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -35,8 +36,18 @@ from dedup.segment import segment_with_texts
 from dedup.store import PartStore, ScratchFolder, SetStore
 
 GID = "gid"  # global block number, in read order
-WORKERS = 2  # batches fingerprinted at once: one per core of the machines we plan for
-IN_FLIGHT = WORKERS + 1  # one more waits its turn, so a worker never idles while this thread folds a batch in
+MAX_WORKERS = 8  # every batch in flight holds its text and working arrays: memory grows with the workers
+
+
+def _workers() -> int:
+    """Batches fingerprinted at once: one per CPU this process may run on (its affinity, as in a container)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity outside Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, MAX_WORKERS))
+
+
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: a stage has done ``done`` of ``total`` units (``None``: not known yet).
@@ -130,12 +141,16 @@ def scan(
 _DONE = object()
 
 
-def _prefetch(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+def _prefetch(items: Iterator[pl.DataFrame], kernels_loaded: threading.Event | None = None) -> Iterator[pl.DataFrame]:
     """Produce the next batch on a background thread while this one is processed.
 
     Reading and parsing are Python code that holds the GIL, while the stages
     spend their time in polars and in compiled kernels that release it, so the
     two overlap on two cores. Order and errors are passed through unchanged.
+
+    With ``kernels_loaded``, the reader stops after the first batch until it is
+    set: loading the kernels holds the GIL too, and the first batch waits for
+    both, so reading further ahead then would only slow the loading down.
     """
     queue: Queue[object] = Queue(maxsize=1)
     stop = threading.Event()
@@ -151,9 +166,12 @@ def _prefetch(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
 
     def produce() -> None:
         try:
-            for item in items:
+            for count, item in enumerate(items):
                 if not offer(item):
                     return
+                while count == 0 and kernels_loaded is not None and not kernels_loaded.wait(0.1):
+                    if stop.is_set():
+                        return
             offer(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
             offer(exc)
@@ -193,19 +211,22 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     report("fingerprint", 0, None)
     # Counted on the reading thread (see _prefetch): the hook must be safe to call from another thread.
     documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
-    batches = _prefetch(sources.batches(documents_iter, options.batch_chars))
-    # Batches are fingerprinted WORKERS at a time on worker threads (the stages release the GIL) and
+    kernels_loaded = threading.Event()
+    batches = _prefetch(sources.batches(documents_iter, options.batch_chars), kernels_loaded)
+    # Batches are fingerprinted a worker per CPU on worker threads (the stages release the GIL) and
     # folded into the corpus state in read order on this thread, which keeps the result deterministic.
     in_flight: deque[Future[_BatchPrints]] = deque()
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dedup-batch") as pool:
-        warm_up = pool.submit(_warm_up, options, (bands, rows))
+    workers = _workers()
+    in_flight_limit = workers + 1  # one more waits its turn, so a worker never idles while this thread folds one in
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dedup-batch") as pool:
+        warm_up = pool.submit(_warm_up, options, (bands, rows), kernels_loaded)
         for number, batch in enumerate(_timed(batches, acc, "read")):
             batch = batch.with_row_index(S.DOC_INDEX, offset=n_docs).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
             doc_frames.append(batch.select(S.DOC_INDEX, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
             n_docs += batch.height
             work = _BatchWork(batch, number, options, (bands, rows), _Spills(part_store, set_store), acc)
             in_flight.append(pool.submit(_fingerprint_batch, work))
-            while len(in_flight) >= IN_FLIGHT or (in_flight and in_flight[0].done()):
+            while len(in_flight) >= in_flight_limit or (in_flight and in_flight[0].done()):
                 n_blocks += _absorb(in_flight.popleft().result(), n_blocks, first_seen, set_store, acc)
                 report("fingerprint", n_blocks, None)
         while in_flight:
@@ -220,7 +241,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
         near_ids = acc.joined(acc.near_ids, np.int64)
         report("lsh", 0, near_ids.size)
         slot_left, slot_right = candidates.candidate_pairs(
-            acc.near_keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs, threads=WORKERS
+            acc.near_keys, np.arange(near_ids.size), options.lsh.max_bucket_pairs, threads=workers
         )
         report("lsh", near_ids.size, near_ids.size)
 
@@ -263,7 +284,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
             }
         ).with_columns(pl.col(S.CLUSTER).replace(-1, None))
         # Three independent tables, built at once: polars and the kernels release the GIL.
-        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dedup-tables") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dedup-tables") as pool:
             near_clusters = np.unique(block_cluster[near_left])
             clusters_future = pool.submit(_clusters, numbers, docs, near_clusters, part_store)
             documents_future = pool.submit(documents.roll_up, numbers, docs)
@@ -344,15 +365,18 @@ _WARM_UP_TEXTS = (
 )
 
 
-def _warm_up(options: ScanOptions, banding: tuple[int, int]) -> None:
+def _warm_up(options: ScanOptions, banding: tuple[int, int], done: threading.Event) -> None:
     """Run the batch stages once on a tiny batch, so that every compiled kernel is loaded.
 
     Numba loads a kernel from its cache at the first call, about 0.3 s for all of them once per
     process; done on a worker while the first batch is read, that time overlaps the reading
     instead of holding up the first batches.
     """
-    batch = pl.DataFrame({S.DOC_INDEX: [0, 1], S.TEXT: list(_WARM_UP_TEXTS)})
-    _fingerprint_batch(_BatchWork(batch, 0, options, banding, None, _Accumulator()))
+    try:
+        batch = pl.DataFrame({S.DOC_INDEX: [0, 1], S.TEXT: list(_WARM_UP_TEXTS)})
+        _fingerprint_batch(_BatchWork(batch, 0, options, banding, None, _Accumulator()))
+    finally:
+        done.set()
 
 
 def _fingerprint_batch(work: _BatchWork) -> _BatchPrints:

@@ -10,6 +10,7 @@ import pytest
 
 import dedup
 from benchmarks.corpus import make_corpus
+from dedup import pipeline
 from dedup import schema as S
 from dedup.candidates import candidate_probability
 from dedup.normalize import normalize
@@ -195,6 +196,21 @@ def test_batches_do_not_change_the_result(seeds: Path) -> None:
     piecewise = dedup.scan([seeds], dedup.ScanOptions(batch_chars=1))
     for name in ("blocks", "pairs", "clusters", "documents"):
         assert getattr(whole, name).equals(getattr(piecewise, name)), name
+
+
+def test_the_number_of_workers_does_not_change_the_result(
+    generated: tuple, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    corpus, _ = generated
+    path = tmp_path / "corpus.jsonl"
+    corpus.write_jsonl(path)
+    results = []
+    for workers in (1, 3):
+        monkeypatch.setattr(pipeline, "_workers", lambda workers=workers: workers)
+        # Small batches, so that batches finish out of order on three workers.
+        results.append(dedup.scan([path], dedup.ScanOptions(batch_chars=20_000)))
+    for name in ("blocks", "pairs", "clusters", "documents"):
+        assert getattr(results[0], name).equals(getattr(results[1], name)), name
 
 
 def test_same_input_same_bytes(seeds: Path, tmp_path: Path) -> None:
