@@ -25,6 +25,10 @@ SCHEMAS = {
     "clusters": S.CLUSTERS_SCHEMA,
     "documents": S.DOCUMENTS_SCHEMA,
 }
+# Rows per row group of blocks.parquet: about 10 MB of text each. Polars encodes row groups in parallel;
+# with its default (a few row groups per 100 MB) two cores wrote the table no faster than one, with twice
+# the CPU; 25,000 rows made it 1.6x faster on two cores for a 4% larger file (measured on 103 MB).
+BLOCKS_ROW_GROUP_ROWS = 25_000
 SUMMARY_FILE = "scan.json"
 TIMINGS = ("seconds", "cpu_seconds")  # ScanStats fields that are not saved
 ORDER = "order"  # a block's position in read order
@@ -210,7 +214,7 @@ class ScanResult:
 
     def _write_blocks(self, path: str, metadata: dict[str, str]) -> None:
         # Streamed (memory bounded by the engine's morsels, not the table) and encoded on every core.
-        self.blocks_lazy.sink_parquet(path, metadata=metadata)
+        self.blocks_lazy.sink_parquet(path, metadata=metadata, row_group_size=BLOCKS_ROW_GROUP_ROWS)
 
 
 def load(folder: str | Path) -> ScanResult:
