@@ -303,8 +303,11 @@ def _unit_starts(data, start, end, by_char, buf):
 
 
 @njit(cache=True, nogil=True)
-def _hash_block(data, start, end, by_char, k_n, buf, out, w, hash_seed):
+def _hash_block(data, start, end, by_char, k_n, buf, out, w, room, hash_seed):
     units = _unit_starts(data, start, end, by_char, buf)
+    # The caller sized the output from counts made elsewhere: writing past them would corrupt memory.
+    if max(units - k_n + 1, 1) != room:
+        raise ValueError("shingle counts do not match the texts")
     buf[units] = end + 1  # a virtual unit start one past the end
     if units < k_n:
         out[w] = np.uint32(xxh32(data, start, end, hash_seed))
@@ -331,8 +334,11 @@ def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
         longest = max(longest, offsets[i + 1] - offsets[i])
     buf = np.empty(longest + 1, dtype=np.int64)  # unit starts of one block at a time
     for i in range(nb):
+        room = out_offsets[i + 1] - out_offsets[i]
         if offsets[i + 1] > offsets[i]:
-            _hash_block(data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, out, out_offsets[i], hash_seed)
+            _hash_block(data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, out, out_offsets[i], room, hash_seed)
+        elif room != 0:
+            raise ValueError("shingle counts do not match the texts")
     return out
 
 

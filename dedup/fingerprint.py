@@ -105,15 +105,19 @@ def exact_keys(normalized: Texts) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class ShinglePlan:
-    """How each text is shingled, how long it counts as (words or characters), and its number of shingles."""
+    """How each text is shingled, how long it counts as (words or characters), and what its shingles run over.
+
+    ``shingled``: the units the shingles are made of, every character (spaces too) when by character,
+    else the words.
+    """
 
     by_char: np.ndarray
     units: np.ndarray
-    shingles: np.ndarray
+    shingled: np.ndarray
 
     def take(self, mask: np.ndarray) -> ShinglePlan:
         """The plans of the texts where ``mask`` is true."""
-        return ShinglePlan(self.by_char[mask], self.units[mask], self.shingles[mask])
+        return ShinglePlan(self.by_char[mask], self.units[mask], self.shingled[mask])
 
 
 def shingle_plan(normalized: Texts, options: ShingleOptions) -> ShinglePlan:
@@ -127,12 +131,7 @@ def shingle_plan(normalized: Texts, options: ShingleOptions) -> ShinglePlan:
     spaceless = (chars > 0) & (spaceless_chars >= options.spaceless_share * chars)
     by_char = np.full(words.size, options.kind == "char") | spaceless
     units = np.where(spaceless, chars - (words - 1).clip(min=0), words)
-    # Shingles run over every unit: all characters (spaces too) when by character, else the words;
-    # a text shorter than n is one shingle, an empty one none.
-    shingled_units = np.where(by_char, chars, words)
-    n = np.where(by_char, options.char_n, options.n)
-    shingles = np.where(shingled_units == 0, 0, np.maximum(shingled_units - n + 1, 1))
-    return ShinglePlan(by_char, units, shingles)
+    return ShinglePlan(by_char, units, shingled=np.where(by_char, chars, words))
 
 
 def shingle_hashes(normalized: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
@@ -140,8 +139,10 @@ def shingle_hashes(normalized: Texts, options: ShingleOptions, plan: ShinglePlan
     batch = as_utf8(normalized)
     plan = plan or shingle_plan(batch, options)
     n = np.where(plan.by_char, options.char_n, options.n).astype(np.int64)
+    # A text shorter than n is one shingle, an empty one none.
+    shingles = np.where(plan.shingled == 0, 0, np.maximum(plan.shingled - n + 1, 1))
     hash_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-    np.cumsum(plan.shingles, out=hash_offsets[1:])
+    np.cumsum(shingles, out=hash_offsets[1:])
     hashes = _kernels.hash_shingles(batch.data, batch.offsets, plan.by_char, n, hash_offsets, SHINGLE_SEED)
     return ShingleSets(hashes, hash_offsets, distinct=False)
 

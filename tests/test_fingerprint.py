@@ -10,7 +10,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.fingerprint import exact_keys, shingle_plan, shingle_sets, signatures
+from dedup.fingerprint import exact_keys, shingle_hashes, shingle_plan, shingle_sets, signatures
 from dedup.normalize import normalize_series
 from dedup.options import MinHashOptions, ShingleOptions
 from tests.shingles import reference_shingles
@@ -85,3 +85,9 @@ def test_bad_minhash_options_are_rejected() -> None:
         MinHashOptions(num_perm=1)
     with pytest.raises(ValueError, match="scheme must be affine32 or legacy"):
         MinHashOptions(scheme="affine64")  # type: ignore[arg-type]
+
+
+def test_a_plan_of_other_texts_is_refused_not_written_past() -> None:
+    plan = shingle_plan(pl.Series(["a b"]), ShingleOptions())
+    with pytest.raises(ValueError, match="shingle counts do not match"):
+        shingle_hashes(pl.Series(["a b c d e f"]), ShingleOptions(), plan)
