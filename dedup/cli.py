@@ -6,8 +6,10 @@ Exit codes: 0 success (``check``: within the limits), 1 ``check`` over a limit,
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -80,8 +82,53 @@ Top = Annotated[int, typer.Option(help="How many clusters and pairs the report s
 Html = Annotated[Path | None, typer.Option(help="Also write the HTML report to this file.")]
 
 
+# Every scan option, its type and its default: the parameters each scanning command takes (``_with_scan_options``).
+_SCAN_PARAMETERS: dict[str, tuple[Any, Any]] = {
+    "threshold": (Threshold, _DEFAULTS.lsh.threshold),
+    "containment": (Containment, _DEFAULTS.lsh.containment),
+    "num_perm": (NumPerm, _DEFAULTS.minhash.num_perm),
+    "seed": (Seed, _DEFAULTS.minhash.seed),
+    "scheme": (Scheme, _DEFAULTS.minhash.scheme),
+    "bands": (Bands, None),
+    "rows": (Rows, None),
+    "shingle": (Shingle, _DEFAULTS.shingle.kind),
+    "ngram": (Ngram, _DEFAULTS.shingle.n),
+    "char_ngram": (CharNgram, _DEFAULTS.shingle.char_n),
+    "min_words": (MinWords, _DEFAULTS.min_words),
+    "lists": (Lists, _DEFAULTS.segment.lists),
+    "split": (Split, _DEFAULTS.segment.split),
+    "id_field": (IdField, _DEFAULTS.read.id_field),
+    "text_field": (TextField, _DEFAULTS.read.text_field),
+    "encoding": (Encoding, _DEFAULTS.read.encoding),
+    "html_drop_nav": (HtmlDropNav, _DEFAULTS.read.html_drop_nav),
+}
+
+
+def _with_scan_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The command with every scan option after its own parameters, handed to it as ``scan_options``.
+
+    typer reads a command's options from its signature and has no groups of shared options, so the
+    signature typer sees is the command's own (without ``scan_options``) plus ``_SCAN_PARAMETERS``.
+    """
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "scan_options"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, (annotation, default) in _SCAN_PARAMETERS.items()
+    ]
+
+    @functools.wraps(command)
+    def run(**given: Any) -> None:
+        scanning = {name: given.pop(name) for name in _SCAN_PARAMETERS}
+        with _errors():
+            options = _scan_options(scanning)
+        command(scan_options=options, **given)
+
+    run.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    return run
+
+
 def _scan_options(given: dict[str, Any]) -> ScanOptions:
-    """The scan options from a command's parameters (its ``locals()``, named as above)."""
+    """The scan options from the values of ``_SCAN_PARAMETERS``."""
     return ScanOptions(
         read=ReadOptions(
             id_field=given["id_field"],
@@ -151,39 +198,24 @@ def _root() -> None:
 
 
 @app.command()
+@_with_scan_options
 def scan(
     paths: Paths,
     out: Annotated[
         Path | None, typer.Option(help="Write blocks/pairs/clusters/documents.parquet and scan.json here.")
     ] = None,
     json_summary: JsonSummary = False,
-    threshold: Threshold = _DEFAULTS.lsh.threshold,
-    containment: Containment = _DEFAULTS.lsh.containment,
-    num_perm: NumPerm = _DEFAULTS.minhash.num_perm,
-    seed: Seed = _DEFAULTS.minhash.seed,
-    scheme: Scheme = _DEFAULTS.minhash.scheme,
-    bands: Bands = None,
-    rows: Rows = None,
-    shingle: Shingle = _DEFAULTS.shingle.kind,
-    ngram: Ngram = _DEFAULTS.shingle.n,
-    char_ngram: CharNgram = _DEFAULTS.shingle.char_n,
-    min_words: MinWords = _DEFAULTS.min_words,
-    lists: Lists = _DEFAULTS.segment.lists,
-    split: Split = _DEFAULTS.segment.split,
-    id_field: IdField = _DEFAULTS.read.id_field,
-    text_field: TextField = _DEFAULTS.read.text_field,
-    encoding: Encoding = _DEFAULTS.read.encoding,
-    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
     top: Top = 10,
     html: Html = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     strict: Strict = False,
+    *,
+    scan_options: ScanOptions,
 ) -> None:
     """Scan documents for repeated and near-repeated blocks."""
     with _errors():
-        options = _scan_options(locals())
         with progress_bars(Console(stderr=True), quiet) as progress:
-            result = run_scan(paths, options, progress=progress)
+            result = run_scan(paths, scan_options, progress=progress)
         with result:
             written = _save(result, out, html)
             _echo_skips(result)
@@ -205,6 +237,7 @@ def report(
 
 
 @app.command()
+@_with_scan_options
 def clean(
     paths: Paths,
     out: Annotated[
@@ -227,28 +260,12 @@ def clean(
         bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")
     ] = False,
     json_summary: JsonSummary = False,
-    threshold: Threshold = _DEFAULTS.lsh.threshold,
-    containment: Containment = _DEFAULTS.lsh.containment,
-    num_perm: NumPerm = _DEFAULTS.minhash.num_perm,
-    seed: Seed = _DEFAULTS.minhash.seed,
-    scheme: Scheme = _DEFAULTS.minhash.scheme,
-    bands: Bands = None,
-    rows: Rows = None,
-    shingle: Shingle = _DEFAULTS.shingle.kind,
-    ngram: Ngram = _DEFAULTS.shingle.n,
-    char_ngram: CharNgram = _DEFAULTS.shingle.char_n,
-    min_words: MinWords = _DEFAULTS.min_words,
-    lists: Lists = _DEFAULTS.segment.lists,
-    split: Split = _DEFAULTS.segment.split,
-    id_field: IdField = _DEFAULTS.read.id_field,
-    text_field: TextField = _DEFAULTS.read.text_field,
-    encoding: Encoding = _DEFAULTS.read.encoding,
-    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
     strict: Strict = False,
+    *,
+    scan_options: ScanOptions,
 ) -> None:
     """Write the documents without their repeated blocks, and an audit table of every cut."""
     with _errors():
-        scan_options = _scan_options(locals())
         options = CleanOptions(
             scan=scan_options,
             keep=keep,  # type: ignore[arg-type]
@@ -266,6 +283,7 @@ def clean(
 
 
 @app.command()
+@_with_scan_options
 def check(
     paths: Paths,
     max_dup_fraction: Annotated[
@@ -285,28 +303,12 @@ def check(
     write_baseline: Annotated[
         Path | None, typer.Option(help="Record today's duplicates as accepted in this file, and exit 0.")
     ] = None,
-    threshold: Threshold = _DEFAULTS.lsh.threshold,
-    containment: Containment = _DEFAULTS.lsh.containment,
-    num_perm: NumPerm = _DEFAULTS.minhash.num_perm,
-    seed: Seed = _DEFAULTS.minhash.seed,
-    scheme: Scheme = _DEFAULTS.minhash.scheme,
-    bands: Bands = None,
-    rows: Rows = None,
-    shingle: Shingle = _DEFAULTS.shingle.kind,
-    ngram: Ngram = _DEFAULTS.shingle.n,
-    char_ngram: CharNgram = _DEFAULTS.shingle.char_n,
-    min_words: MinWords = _DEFAULTS.min_words,
-    lists: Lists = _DEFAULTS.segment.lists,
-    split: Split = _DEFAULTS.segment.split,
-    id_field: IdField = _DEFAULTS.read.id_field,
-    text_field: TextField = _DEFAULTS.read.text_field,
-    encoding: Encoding = _DEFAULTS.read.encoding,
-    html_drop_nav: HtmlDropNav = _DEFAULTS.read.html_drop_nav,
     strict: Strict = False,
+    *,
+    scan_options: ScanOptions,
 ) -> None:
     """Fail (exit 1) when the documents hold more duplicates than allowed; 0 when within limits, 2 on errors."""
     with _errors():
-        scan_options = _scan_options(locals())
         options = CheckOptions(
             scan=scan_options,
             max_dup_fraction=max_dup_fraction,
