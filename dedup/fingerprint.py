@@ -53,7 +53,8 @@ class ShingleSets:
         if rows.dtype == np.bool_ and rows.all():
             return self
         starts, ends = self.offsets[:-1][rows], self.offsets[1:][rows]
-        return ShingleSets(*gather_spans(self.values, starts, ends), distinct=self.distinct)
+        values, offsets = gather_spans(self.values, starts, ends)
+        return ShingleSets(values, offsets, distinct=self.distinct)
 
     def distinct_sets(self) -> ShingleSets:
         """Every block's hashes sorted, repeats dropped."""
