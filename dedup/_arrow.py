@@ -7,6 +7,7 @@ stages, so a batch is converted from and to polars once, not once per stage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,13 @@ def gather_spans(data, starts, ends):
     for i in range(starts.shape[0]):
         out[offsets[i] : offsets[i + 1]] = data[starts[i] : ends[i]]
     return out, offsets
+
+
+def offsets_of(sizes: np.ndarray | Sequence[int]) -> np.ndarray:
+    """The offsets of items of these sizes laid end to end: from 0, one more than the sizes (int64)."""
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return offsets
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from dedup import _kernels
-from dedup._arrow import Utf8Texts, as_utf8, gather_spans
+from dedup._arrow import Utf8Texts, as_utf8, gather_spans, offsets_of
 from dedup.options import MinHashOptions, ShingleOptions
 
 EXACT_SEED = np.uint64(0)
@@ -142,8 +142,7 @@ def shingle_hashes(normalized: Texts, options: ShingleOptions, plan: ShinglePlan
     n = np.where(plan.by_char, options.char_n, options.n).astype(np.int64)
     # A text shorter than n is one shingle, an empty one none.
     shingles = np.where(plan.shingled == 0, 0, np.maximum(plan.shingled - n + 1, 1))
-    hash_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-    np.cumsum(shingles, out=hash_offsets[1:])
+    hash_offsets = offsets_of(shingles)
     hashes = _kernels.hash_shingles(batch.data, batch.offsets, plan.by_char, n, hash_offsets, SHINGLE_SEED)
     return ShingleSets(hashes, hash_offsets, distinct=False)
 

@@ -17,8 +17,17 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from dedup._arrow import gather_spans
+from dedup._arrow import gather_spans, offsets_of
 from dedup.fingerprint import ShingleSets
+
+
+def _rows_by_part(rows: np.ndarray, bounds: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Increasing row numbers split over parts laid end to end (part ``k`` holds rows ``bounds[k]`` to
+    ``bounds[k + 1] - 1``): every part that holds some, with those rows counted from the part's start."""
+    edges = np.searchsorted(rows, bounds)
+    for part in range(bounds.size - 1):
+        if edges[part + 1] > edges[part]:
+            yield part, rows[edges[part] : edges[part + 1]] - bounds[part]
 
 
 class SetStore:
@@ -32,8 +41,7 @@ class SetStore:
         self._folder = folder / "shingles"
         self._folder.mkdir()
         self._sizes: dict[int, np.ndarray] = {}  # hashes per block, by batch number
-        self._first_slot: dict[int, int] = {}  # by batch number, once numbered
-        self._next_slot = 0
+        self._numbered: list[int] = []  # batch numbers in slot order
 
     def write(self, number: int, sets: ShingleSets) -> None:
         """Store the shingle hashes of batch ``number``'s blocks."""
@@ -42,30 +50,24 @@ class SetStore:
 
     def slots(self, number: int) -> np.ndarray:
         """Number the blocks of batch ``number`` on from the batches numbered before it."""
-        self._first_slot[number] = self._next_slot
-        self._next_slot += self._sizes[number].size
-        return np.arange(self._first_slot[number], self._next_slot, dtype=np.int64)
+        first = sum(self._sizes[numbered].size for numbered in self._numbered)
+        self._numbered.append(number)
+        return np.arange(first, first + self._sizes[number].size, dtype=np.int64)
 
     def take(self, slots: np.ndarray) -> ShingleSets:
         """The distinct shingle sets at increasing slot numbers, read (memory-mapped) from the files that hold them."""
+        bounds = offsets_of([self._sizes[number].size for number in self._numbered])
         values, sizes = [], []
-        for number, first in sorted(self._first_slot.items(), key=lambda item: item[1]):
-            batch_sizes = self._sizes[number]
-            low, high = np.searchsorted(slots, [first, first + batch_sizes.size])
-            if high == low:
-                continue
-            offsets = np.zeros(batch_sizes.size + 1, dtype=np.int64)
-            np.cumsum(batch_sizes, out=offsets[1:])
-            wanted = slots[low:high] - first
-            stored = np.memmap(self._path(number), dtype=np.uint32, mode="r") if offsets[-1] else offsets[:0]
-            gathered, _ = gather_spans(stored, offsets[wanted], offsets[wanted + 1])
-            values.append(gathered.astype(np.uint32, copy=False))
-            sizes.append(batch_sizes[wanted])
-        all_sizes = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
-        offsets = np.zeros(all_sizes.size + 1, dtype=np.int64)
-        np.cumsum(all_sizes, out=offsets[1:])
+        for part, wanted in _rows_by_part(slots, bounds):
+            number = self._numbered[part]
+            offsets = offsets_of(self._sizes[number])
+            # np.memmap refuses an empty file: a batch whose blocks had no shingles has nothing to map.
+            stored = np.memmap(self._path(number), dtype=np.uint32, mode="r") if offsets[-1] else np.zeros(0, np.uint32)
+            values.append(gather_spans(stored, offsets[wanted], offsets[wanted + 1])[0])
+            sizes.append(self._sizes[number][wanted])
         hashes = np.concatenate(values) if values else np.zeros(0, dtype=np.uint32)
-        return ShingleSets(hashes, offsets, distinct=False).distinct_sets()
+        all_sizes = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+        return ShingleSets(hashes, offsets_of(all_sizes), distinct=False).distinct_sets()
 
     def _path(self, number: int) -> Path:
         return self._folder / f"{number:08d}.u32"
@@ -96,28 +98,28 @@ class PartStore:
     def paths(self) -> list[Path]:
         return [self._folder / f"{number:08d}.arrow" for number in self._numbers]
 
+    def _bounds(self) -> np.ndarray:
+        """Where each part's rows start, in number order, and the total."""
+        return offsets_of([self._heights[number] for number in self._numbers])
+
     def take(self, column: str, rows: np.ndarray) -> pl.Series:
         """A column's values at increasing row numbers, reading only those rows of the parts that hold them."""
-        bounds = np.cumsum([0, *(self._heights[number] for number in self._numbers)])
+        paths = self.paths()
         pieces = []
-        for part, path in enumerate(self.paths()):
-            low, high = np.searchsorted(rows, bounds[part : part + 2])
-            if high > low:
-                # Memory-mapped (the parts are uncompressed IPC): only the rows taken are read.
-                mapped = pa.ipc.open_file(pa.memory_map(str(path))).read_all().column(column)
-                values = pl.Series(column, mapped).gather(rows[low:high] - bounds[part])
-                # Copied out: taken strings are views into the mapped part.
-                pieces.append(pl.Series(column, values.to_list(), dtype=values.dtype))
+        for part, wanted in _rows_by_part(rows, self._bounds()):
+            # Memory-mapped (the parts are uncompressed IPC): only the rows taken are read.
+            mapped = pa.ipc.open_file(pa.memory_map(str(paths[part]))).read_all().column(column)
+            values = pl.Series(column, mapped).gather(wanted)
+            # Copied out: taken strings are views into the mapped part.
+            pieces.append(pl.Series(column, values.to_list(), dtype=values.dtype))
         if not pieces:
-            return pl.Series(column, [], dtype=pl.read_ipc_schema(self.paths()[0])[column])
+            return pl.Series(column, [], dtype=pl.read_ipc_schema(paths[0])[column])
         return pl.concat(pieces)
 
     def parts(self) -> Iterator[tuple[int, int, pl.LazyFrame]]:
         """Every part in number order: its first row number (counting on over the parts before), rows, scan."""
-        first = 0
-        for number, path in zip(self._numbers, self.paths(), strict=True):
+        for number, path, first in zip(self._numbers, self.paths(), self._bounds()[:-1].tolist(), strict=True):
             yield first, self._heights[number], pl.scan_ipc(path)
-            first += self._heights[number]
 
 
 class ScratchFolder:
