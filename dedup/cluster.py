@@ -8,6 +8,8 @@ components of the graph of exact and near pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from dedup import _kernels
@@ -23,9 +25,7 @@ def similarities(sets: ShingleSets, left: np.ndarray, right: np.ndarray) -> tupl
     if left.size == 0:
         return np.zeros(0), np.zeros(0)
     if not sets.distinct:
-        paired = np.unique(np.concatenate((left, right)))
-        sets = sets.take(paired).distinct_sets()
-        left, right = np.searchsorted(paired, left), np.searchsorted(paired, right)
+        sets, left, right = paired_sets(sets.take, left, right)
     shared = _kernels.intersect_sizes(sets.values, sets.offsets, left, right).astype(np.float64)
     sizes = sets.sizes
     size_a, size_b = sizes[left], sizes[right]
@@ -34,6 +34,15 @@ def similarities(sets: ShingleSets, left: np.ndarray, right: np.ndarray) -> tupl
     jaccard = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
     containment = np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
     return jaccard, containment
+
+
+def paired_sets(
+    take: Callable[[np.ndarray], ShingleSets], left: np.ndarray, right: np.ndarray
+) -> tuple[ShingleSets, np.ndarray, np.ndarray]:
+    """The distinct sets of only the blocks in some pair, read with ``take`` (increasing block numbers),
+    and the pairs renumbered into them: sorting and reading every block's hashes would cost far more."""
+    paired = np.unique(np.concatenate((left, right)))
+    return take(paired).distinct_sets(), np.searchsorted(paired, left), np.searchsorted(paired, right)
 
 
 def accepted(jaccard: np.ndarray, containment: np.ndarray, options: LSHOptions) -> np.ndarray:

@@ -248,11 +248,8 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     with acc.stage("verify"):
         report("verify", 0, slot_left.size)
         near_slots = acc.joined(acc.near_slots, np.int64)
-        left_slots, right_slots = near_slots[slot_left], near_slots[slot_right]
-        paired = np.unique(np.concatenate((left_slots, right_slots)))
-        jaccard, containment = cluster.similarities(
-            set_store.take(paired), np.searchsorted(paired, left_slots), np.searchsorted(paired, right_slots)
-        )
+        paired = cluster.paired_sets(set_store.take, near_slots[slot_left], near_slots[slot_right])
+        jaccard, containment = cluster.similarities(*paired)
         keep = cluster.accepted(jaccard, containment, options.lsh)
         report("verify", slot_left.size, slot_left.size)
 
