@@ -302,6 +302,13 @@ def test_nul_bytes_in_text_and_json_are_replaced_with_a_warning(tmp_path: Path) 
     ]
 
 
+def test_a_json_line_cut_short_is_reported_at_its_end(tmp_path: Path) -> None:
+    # The second line holds 22 characters: the value is missing at column 23, where the line ends.
+    (tmp_path / "cut.jsonl").write_bytes(b'{"id": "ok", "text": "fine"}\n{"id": "bad", "text": \r\n')
+    _, stats = _read([tmp_path])
+    assert [str(s) for s in stats.skips] == [f"{tmp_path / 'cut.jsonl'}:2: malformed JSON (Expecting value: column 23)"]
+
+
 def test_json_lines_that_orjson_refuses_are_read_as_json_reads_them(tmp_path: Path) -> None:
     lines = [
         b'{"id": 123456789012345678901234567890, "text": "an id beyond 64 bits keeps every digit"}',

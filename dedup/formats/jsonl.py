@@ -86,7 +86,9 @@ def _lines(
 
 def _parsed(line: str, number: int, source: Input, options: ReadOptions, unit: str) -> Iterator[Record]:
     try:
-        record = json.loads(line, strict=False)  # strict=False: control characters in strings are repaired later
+        # strict=False: control characters in strings are repaired later. The line ending goes first, so that
+        # a line cut short is reported at its last column, not at "column 1" of a line after it.
+        record = json.loads(line.rstrip("\r\n"), strict=False)
     except json.JSONDecodeError as exc:
         yield Skip(source.name, number, "malformed JSON", f"malformed JSON ({exc.msg}: column {exc.colno})", unit)
         return
