@@ -49,7 +49,7 @@ def read_seconds(corpus: Path) -> float:
 
     started = time.process_time()
     stats = sources.ReadStats()
-    for _ in sources.batches(sources.read_documents([corpus], dedup.ReadOptions(), stats), 8_000_000):
+    for _ in sources.batches(sources.read_runs([corpus], dedup.ReadOptions(), stats), 8_000_000):
         pass
     return time.process_time() - started
 
@@ -73,9 +73,7 @@ def profile(corpus: Path, n_docs: int) -> dict[str, Any]:
     seconds["normalize"], normalized = fastest(lambda: normalize_texts(block_texts))
     seconds["shingle counts"], plan = fastest(lambda: fingerprint.shingle_plan(normalized, options.shingle))
     seconds["exact keys"], _ = fastest(lambda: fingerprint.exact_keys(normalized))
-    seconds["shingle hashes"], hashes = fastest(
-        lambda: fingerprint.shingle_hashes(normalized, options.shingle, plan)
-    )
+    seconds["shingle hashes"], hashes = fastest(lambda: fingerprint.shingle_hashes(normalized, options.shingle, plan))
     seconds["MinHash"], signatures = fastest(lambda: fingerprint.signatures(hashes, options.minhash))
     seconds["band keys"], _ = fastest(lambda: candidates.band_keys(signatures, bands, rows))
     seconds["read (JSON lines to batches)"] = read_seconds(corpus) * text_bytes / corpus.stat().st_size

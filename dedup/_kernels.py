@@ -588,3 +588,62 @@ def first_occurrence(hashes, ids, table_keys, table_ids):
                 break
             slot = (slot + 1) & mask
     return out, added
+
+
+@njit(inline="always")
+def _hex4(data, start):
+    """The value of four hex digits at ``start``, or -1 when they are not four hex digits."""
+    value = 0
+    for i in range(start, start + 4):
+        c = data[i]
+        if 48 <= c <= 57:
+            digit = c - 48
+        elif 97 <= c <= 102:
+            digit = c - 87
+        elif 65 <= c <= 70:
+            digit = c - 55
+        else:
+            return -1
+        value = value * 16 + digit
+    return value
+
+
+@njit(cache=True, nogil=True)
+def json_needs_care(data):
+    """Whether UTF-8 JSON holds a character that reading it as plain text would get wrong.
+
+    Flags: the escapes \\b and \\f and \\u0000-\\u009f (control characters, and escaped ASCII that
+    could spell a key), a surrogate escape that is not a high-low pair, and raw DEL or C1 controls
+    (the only control characters JSON lets stand unescaped). Escapes are found with backslashes
+    paired from the left, as JSON reads them: ``\\\\u0041`` is a backslash and ``u0041``.
+    """
+    n = data.size
+    i = 0
+    while i < n:
+        byte = data[i]
+        if byte == 92:  # a backslash starts an escape
+            if i + 1 >= n:
+                return True
+            kind = data[i + 1]
+            if kind == 98 or kind == 102:  # \b \f
+                return True
+            if kind != 117:  # \n, \", \\, ...: two bytes
+                i += 2
+                continue
+            code = _hex4(data, i + 2) if i + 6 <= n else -1
+            if code < 0xA0 or 0xDC00 <= code <= 0xDFFF:
+                return True
+            if 0xD800 <= code <= 0xDBFF:
+                if i + 12 > n or data[i + 6] != 92 or data[i + 7] != 117:
+                    return True
+                low = _hex4(data, i + 8)
+                if not 0xDC00 <= low <= 0xDFFF:
+                    return True
+                i += 12
+                continue
+            i += 6
+            continue
+        if byte == 127 or (byte == 0xC2 and i + 1 < n and 0x80 <= data[i + 1] <= 0x9F):
+            return True
+        i += 1
+    return False

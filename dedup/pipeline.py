@@ -48,7 +48,6 @@ def _workers() -> int:
     return max(1, min(usable, MAX_WORKERS))
 
 
-
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: a stage has done ``done`` of ``total`` units (``None``: not known yet).
 
@@ -64,14 +63,18 @@ def _silent(stage: str, done: int, total: int | None) -> None:
     """The progress hook of a scan nobody watches."""
 
 
-def _counted(documents: Iterable[sources.Document], progress: Progress) -> Iterator[sources.Document]:
+def _counted(
+    documents: Iterable[sources.Document | sources.DocumentFrame], progress: Progress
+) -> Iterator[sources.Document | sources.DocumentFrame]:
     """Pass documents through, reporting how many were read every ``PROGRESS_SECONDS``."""
     last = time.perf_counter()
-    for count, document in enumerate(documents, start=1):
+    count = 0
+    for item in documents:
+        count += item.frame.height if isinstance(item, sources.DocumentFrame) else 1
         if time.perf_counter() - last >= PROGRESS_SECONDS:
             progress("read", count, None)
             last = time.perf_counter()
-        yield document
+        yield item
 
 
 @dataclass(slots=True)
@@ -210,7 +213,7 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     report("read", 0, None)
     report("fingerprint", 0, None)
     # Counted on the reading thread (see _prefetch): the hook must be safe to call from another thread.
-    documents_iter = _counted(sources.read_documents(paths, options.read, read_stats), report)
+    documents_iter = _counted(sources.read_runs(paths, options.read, read_stats), report)
     kernels_loaded = threading.Event()
     batches = _prefetch(sources.batches(documents_iter, options.batch_chars), kernels_loaded)
     # Batches are fingerprinted a worker per CPU on worker threads (the stages release the GIL) and

@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import polars as pl
+
+from dedup import schema as S
 from dedup.formats.detect import decompress
 from dedup.formats.encoding import Decoded, clean_controls
 from dedup.options import ReadOptions
@@ -63,7 +66,32 @@ class ReadWarning(Skip):
     """Something repaired while reading (the record is still scanned)."""
 
 
-Record = Document | Skip
+# The columns of documents as a table, in this order: what a run of ``Document`` becomes for the stages.
+DOCUMENT_COLUMNS = {S.DOC_ID: pl.String, S.TEXT: pl.String, S.SOURCE: pl.String, S.SOURCE_LINE: pl.Int64}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFrame:
+    """A run of documents read at once (JSON lines parsed in bulk), in order, as a table.
+
+    Every row is exactly the ``Document`` that reading the record on its own would give;
+    a reader yields one only when that holds for every row (see ``dedup.formats.jsonl``).
+
+    Attributes:
+        frame: one row per document, with the columns of ``DOCUMENT_COLUMNS``.
+        chars: the characters of all its texts together (batches are cut by characters).
+    """
+
+    frame: pl.DataFrame
+    chars: int
+
+    def documents(self) -> Iterator[Document]:
+        """The documents one by one, for callers that take them so."""
+        for doc_id, text, source, source_line in self.frame.iter_rows():
+            yield Document(doc_id, text, source, source_line)
+
+
+Record = Document | DocumentFrame | Skip
 
 
 @dataclass(frozen=True, slots=True)
