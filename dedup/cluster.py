@@ -9,12 +9,16 @@ components of the graph of exact and near pairs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from dedup import _kernels
 from dedup.fingerprint import ShingleSets
 from dedup.options import LSHOptions
+
+# Below this many pairs per thread, verifying in parts costs more than it saves.
+MIN_PAIRS_PER_THREAD = 5_000
 
 
 def similarities(sets: ShingleSets, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +38,23 @@ def similarities(sets: ShingleSets, left: np.ndarray, right: np.ndarray) -> tupl
     jaccard = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
     containment = np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
     return jaccard, containment
+
+
+def read_similarities(
+    take: Callable[[np.ndarray], ShingleSets], left: np.ndarray, right: np.ndarray, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """``similarities`` of pairs whose sets are read with ``take`` (see ``paired_sets``).
+
+    On ``threads`` threads, each reading the sets of a contiguous share of the pairs: reading, sorting
+    and intersecting all release the GIL, and the shares seldom hold the same blocks.
+    """
+    shares = min(threads, left.size // MIN_PAIRS_PER_THREAD)
+    if shares <= 1:
+        return similarities(*paired_sets(take, left, right))
+    parts = np.array_split(np.arange(left.size), shares)
+    with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="dedup-verify") as pool:
+        done = list(pool.map(lambda part: similarities(*paired_sets(take, left[part], right[part])), parts))
+    return np.concatenate([jaccard for jaccard, _ in done]), np.concatenate([containment for _, containment in done])
 
 
 def paired_sets(

@@ -251,8 +251,9 @@ def _scan(paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFol
     with acc.stage("verify"):
         report("verify", 0, slot_left.size)
         near_slots = acc.joined(acc.near_slots, np.int64)
-        paired = cluster.paired_sets(set_store.take, near_slots[slot_left], near_slots[slot_right])
-        jaccard, containment = cluster.similarities(*paired)
+        jaccard, containment = cluster.read_similarities(
+            set_store.take, near_slots[slot_left], near_slots[slot_right], threads=workers
+        )
         keep = cluster.accepted(jaccard, containment, options.lsh)
         report("verify", slot_left.size, slot_left.size)
 

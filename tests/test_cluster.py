@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import accepted, components, similarities
+from dedup import cluster
+from dedup.cluster import accepted, components, read_similarities, similarities
 from dedup.fingerprint import shingle_hashes, shingle_sets
 from dedup.options import LSHOptions, ShingleOptions
 from tests.shingles import containment, jaccard, reference_shingles
@@ -36,6 +37,18 @@ def test_similarities_of_raw_shingle_hashes_are_those_of_the_sets(texts: list[st
     assert not raw.distinct
     expected = similarities(shingle_sets(pl.Series(texts), ShingleOptions()), left, right)
     np.testing.assert_array_equal(similarities(raw, left, right), expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(TEXTS, min_size=2, max_size=8), st.integers(1, 4))
+def test_similarities_read_in_shares_on_threads_are_those_read_at_once(texts: list[str], threads: int) -> None:
+    left, right = np.triu_indices(len(texts), k=1)
+    raw = shingle_hashes(pl.Series(texts), ShingleOptions())
+    expected = similarities(raw, left, right)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cluster, "MIN_PAIRS_PER_THREAD", 1)  # split even these few pairs
+        got = read_similarities(raw.take, left, right, threads=threads)
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_acceptance_by_jaccard_or_containment() -> None:
