@@ -30,9 +30,11 @@ def candidate_probability(jaccard: float | np.ndarray, bands: int, rows: int) ->
     return 1.0 - (1.0 - np.asarray(jaccard, dtype=np.float64) ** rows) ** bands
 
 
-def _area(values: np.ndarray, grid: np.ndarray) -> float:
+def _area(curve: float | np.ndarray, grid: np.ndarray) -> float:
+    """The trapezoid-rule area under a curve sampled on the grid."""
     if grid.size < 2:
         return 0.0
+    values = np.asarray(curve)
     return float(np.sum((values[1:] + values[:-1]) * np.diff(grid)) / 2.0)
 
 
