@@ -45,6 +45,8 @@ class Skip:
         reason: a short category, the key of the skip counts.
         message: what happened, for people.
         unit: what ``line`` counts: ``line``, ``row``, ``record`` or ``item``.
+        expected: the record holds no document by its nature (a WARC request record, an image
+            response), which is no fault of the input: counted like any skip, but ``--strict`` lets it pass.
     """
 
     source: str
@@ -52,6 +54,7 @@ class Skip:
     reason: str
     message: str
     unit: str = "line"
+    expected: bool = False
 
     def __str__(self) -> str:
         if self.line is None:

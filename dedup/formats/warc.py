@@ -95,13 +95,16 @@ def _records(record: ArcWarcRecord, number: int, source: Input, options: ReadOpt
         message = f"{doc_id}: cut off, the file ends {missing} bytes before the end of this record"
         yield Skip(name, number, "truncated record", message, UNIT)
     elif record.rec_type != "response":
-        yield Skip(name, number, f"WARC {record.rec_type} record", f"{record.rec_type} record, not a response", UNIT)
+        message = f"{record.rec_type} record, not a response"
+        yield Skip(name, number, f"WARC {record.rec_type} record", message, UNIT, expected=True)
     elif record.http_headers is None and media_type(record.content_type) == "application/http":
         yield Skip(name, number, "malformed WARC", f"{doc_id}: its HTTP headers cannot be read (cut off?)", UNIT)
     elif record.http_headers is None:
-        yield Skip(name, number, "WARC non-HTTP response", f"{doc_id}: response without HTTP headers", UNIT)
+        message = f"{doc_id}: response without HTTP headers"  # e.g. a crawler's dns: lookups
+        yield Skip(name, number, "WARC non-HTTP response", message, UNIT, expected=True)
     elif not wanted:
-        yield Skip(name, number, "WARC body not HTML or text", f"{doc_id}: body is {kind or 'of no type'}", UNIT)
+        message = f"{doc_id}: body is {kind or 'of no type'}"
+        yield Skip(name, number, "WARC body not HTML or text", message, UNIT, expected=True)
     else:
         yield from _body_documents(body, kind, charset_of(content_type), doc_id, number, name, options)
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 import dedup
 from dedup import schema as S
+from dedup.cli import app
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, read_documents
 
@@ -24,6 +26,7 @@ STORIES = {
     "https://news.example/a": "The harbour bridge reopened on Monday after eight months of repairs to its cables.",
     "https://news.example/b": "Local bakers won three national prizes for sourdough, rye and a pastry with rhubarb.",
 }
+runner = CliRunner()
 RUSSIAN = "Новости дня: мост через гавань снова открыт после ремонта."
 
 
@@ -80,6 +83,25 @@ def test_responses_are_documents_and_other_records_counted_skips(tmp_path: Path,
     }
     assert str(stats.skips[-2]) == f"{path}, record 6: https://news.example/logo.png: body is image/png"
     assert stats.records == 9  # every record of the archive
+
+
+def test_strict_lets_records_that_hold_no_page_pass_but_not_a_damaged_one(tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.warc.gz"
+    write_warc(crawl, gzip=True)
+    passed = runner.invoke(app, ["scan", str(crawl), "--strict"])
+    assert passed.exit_code == 0, passed.output
+    assert "9 records = 4 scanned + 5 skipped" in " ".join(passed.output.split())  # still counted, and shown
+    assert f"Skipped {crawl}, record 6: https://news.example/logo.png: body is image/png" in passed.stderr
+
+    cut = tmp_path / "cut.warc"
+    whole = crawl.with_suffix("")  # an uncompressed copy, cut inside its last record
+    write_warc(whole, gzip=False)
+    cut.write_bytes(whole.read_bytes()[:-40])
+    whole.unlink()
+    crawl.unlink()
+    failed = runner.invoke(app, ["scan", str(tmp_path), "--strict"])
+    assert failed.exit_code == 2
+    assert failed.stderr.splitlines()[-1] == "Error: 1 records skipped and --strict is set"
 
 
 def test_boilerplate_of_a_crawl_is_a_cross_document_cluster(tmp_path: Path) -> None:
