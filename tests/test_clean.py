@@ -325,6 +325,26 @@ def test_generated_folder_keeps_one_copy_of_everything_and_rescans_clean(tmp_pat
     assert inputs.exists()
 
 
+def test_shards_that_number_their_records_alike_are_scanned_and_cleaned_apart(tmp_path: Path) -> None:
+    shared = "A paragraph that every shard repeats word for word, long enough to count as a block of its own."
+    own = {
+        "a": ["Apples ripen slowly in northern orchards.", "The ferry leaves at dawn from the old pier."],
+        "b": ["Violins need humid rooms to keep their tone.", "Snow closed the mountain pass for a week."],
+    }
+    (tmp_path / "dump").mkdir()
+    for shard, texts in own.items():
+        records = [{"id": str(i), "text": f"{text}\n\n{shared}"} for i, text in enumerate(texts)]
+        (tmp_path / "dump" / f"{shard}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    scan = dedup.scan([tmp_path / "dump"])
+    assert scan.documents[S.DOC_ID].n_unique() == 4 and len(scan.stats.warnings) == 2
+    result = dedup.clean([tmp_path / "dump"], tmp_path / "out")
+    outputs = [(tmp_path / "out" / f"{name}.jsonl").read_text() for name in ("a", "b")]
+    kept = [json.loads(line) for output in outputs for line in output.splitlines()]
+    assert [r["id"] for r in kept] == ["0", "1", "0", "1"]  # the files keep their own ids
+    assert sum(r["text"].count(shared) for r in kept) == 1 and result.stats.blocks_removed == 3
+    assert all(text in " ".join(r["text"] for r in kept) for texts in own.values() for text in texts)
+
+
 def test_generated_jsonl_keeps_every_other_field_and_the_field_order(tmp_path: Path) -> None:
     corpus = build(seed=5)
     rows = records(corpus)

@@ -126,6 +126,35 @@ def test_no_documents_is_a_clear_error(tmp_path: Path) -> None:
         require_documents(stats, [tmp_path])
 
 
+def test_a_repeated_id_is_renamed_where_the_document_stands_with_a_warning(tmp_path: Path) -> None:
+    shard = "".join(json.dumps({"id": str(i), "text": f"record {i} of this shard"}) + "\n" for i in range(3))
+    (tmp_path / "a.jsonl").write_text(shard + json.dumps({"id": "1", "text": "the same id in one file"}) + "\n")
+    (tmp_path / "b.jsonl").write_text(shard)
+    (tmp_path / "c.txt").write_text("a text file whose id a record takes")
+    (tmp_path / "d.jsonl").write_text(json.dumps({"id": "c.txt", "text": "a record named like the file"}) + "\n")
+    documents, stats = _read([tmp_path])
+    a, b, d = (str(tmp_path / name) for name in ("a.jsonl", "b.jsonl", "d.jsonl"))
+    assert [doc.doc_id for doc in documents] == [
+        "0", "1", "2", f"1 ({a}:4)", f"0 ({b}:1)", f"1 ({b}:2)", f"2 ({b}:3)", "c.txt", f"c.txt ({d}:1)",
+    ]  # fmt: skip
+    assert [str(w) for w in stats.warnings][:2] == [
+        f"{a}: id '1' was taken by an earlier document; this one is now '1 ({a}:4)'",
+        f"{b}: id '0' was taken by an earlier document; this one is now '0 ({b}:1)'",
+    ]
+    assert len(stats.warnings) == 5 and stats.documents == 9
+
+
+def test_a_new_id_that_is_taken_too_is_renamed_again(tmp_path: Path) -> None:
+    path = tmp_path / "pages.jsonl"
+    lines = [{"id": "x", "text": "first"}, {"id": f"x ({path}:3)", "text": "second"}, {"id": "x", "text": "third"}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    documents, stats = _read([path])
+    assert [d.doc_id for d in documents] == ["x", f"x ({path}:3)", f"x ({path}:3) ({path}:3)"]
+    assert [str(w) for w in stats.warnings] == [
+        f"{path}: id 'x' was taken by an earlier document; this one is now 'x ({path}:3) ({path}:3)'"
+    ]
+
+
 def test_batches_are_bounded_by_characters(seeds: Path) -> None:
     documents, _ = _read([seeds])
     frames = list(batches(iter(documents), batch_chars=3000))
