@@ -72,27 +72,22 @@ def child_scan(corpus: Path, threshold: float, out: Path) -> dict[str, Any]:
 
     def progress(stage: str, done: int, total: int | None) -> None:
         # Phases: until the first batch is folded in (start-up: loading the kernels, the first reads),
-        # the batches, the tail (LSH, verification, clusters, tables).
+        # the batches, the tail (LSH, verification, clusters, the tables built and written to Parquet:
+        # blocks.parquet streams out while the other tables are built, as `dedup scan --out` does).
         if stage == "fingerprint" and done > 0:
             marks.setdefault("first_batch", time.perf_counter() - wall)
         if stage == "lsh":
             marks.setdefault("batches_done", time.perf_counter() - wall)
 
-    result = dedup.scan([corpus], options, progress=progress)
-    with_write = time.perf_counter()
-    write_cpu = time.process_time()
-    result.write(out)
+    result = dedup.scan([corpus], options, progress=progress, out=out)
+    scanned = time.perf_counter() - wall
     seconds = dict(result.stats.seconds)
     cpu_seconds = dict(result.stats.cpu_seconds)
-    seconds["write"] = time.perf_counter() - with_write
-    cpu_seconds["write"] = time.process_time() - write_cpu
-    scanned = with_write - wall
     return {
         "phases_wall_s": {
             "start_up": marks["first_batch"],
             "batches": marks["batches_done"] - marks["first_batch"],
             "tail": scanned - marks["batches_done"],
-            "write": time.perf_counter() - with_write,
         },
         "wall_s": time.perf_counter() - wall,
         "cpu_s": time.process_time() - cpu,

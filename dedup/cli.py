@@ -169,10 +169,9 @@ def _strict(result: ScanResult, strict: bool) -> None:
 
 
 def _save(result: ScanResult, out: Path | None, html: Path | None) -> list[str]:
-    """Write what was asked for; say what was written."""
+    """Write what was asked for (the tables in ``out`` the scan wrote already); say what was written."""
     written = []
     if out is not None:
-        result.write(out)
         written.append(f"Wrote {out}/: blocks, pairs, clusters, documents (.parquet) and scan.json")
     if html is not None:
         write_html(result, html)
@@ -216,7 +215,7 @@ def scan(
     """Scan documents for repeated and near-repeated blocks."""
     with _errors():
         with progress_bars(Console(stderr=True), quiet) as progress:
-            result = run_scan(paths, scan_options, progress=progress)
+            result = run_scan(paths, scan_options, progress=progress, out=out)
         with result:
             written = _save(result, out, html)
             _echo_skips(result)

@@ -6,6 +6,8 @@ import dataclasses
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -170,51 +172,99 @@ class ScanResult:
 
     def settings(self) -> dict[str, Any]:
         """Everything needed to reproduce or compare the result."""
-        return {
-            "dedup_version": self.version,
-            "format_version": FORMAT_VERSION,
-            "options": dataclasses.asdict(self.options),
-            "minhash": {
-                "num_perm": self.options.minhash.num_perm,
-                "seed": self.options.minhash.seed,
-                "scheme": self.options.minhash.scheme,
-                "hashfunc": self.options.minhash.hashfunc,
-                "datasketch_equivalent": (
-                    f"MinHash(num_perm={self.options.minhash.num_perm}, seed={self.options.minhash.seed}, "
-                    f"scheme={self.options.minhash.scheme!r}, hashfunc=xxhash.xxh32_intdigest)"
-                ),
-            },
-            "lsh": {"bands": self.stats.bands, "rows": self.stats.rows},
-        }
+        return settings_of(self.options, self.stats.bands, self.stats.rows, self.version)
 
     def write(self, out: str | Path) -> list[Path]:
         """Write the four tables as Parquet and ``scan.json``, each file atomically.
 
+        ``dedup.scan(..., out=...)`` writes the same files, ``blocks.parquet`` while the other tables are built.
+
         Raises:
             OutputError: ``out`` exists and is not a folder, or cannot be written.
         """
-        folder = Path(out)
-        if folder.exists() and not folder.is_dir():
-            raise OutputError(f"{folder}: exists and is not a folder")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            metadata = {"dedup": json.dumps(self.settings(), sort_keys=True)}
-            written = [atomic_write(folder / "blocks.parquet", lambda p: self._write_blocks(p, metadata))]
-            for name in TABLES[1:]:
-                frame: pl.DataFrame = getattr(self, name)
-                written.append(
-                    atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
-                )
-            saved = self.summary() | {"stats": self.stats.to_dict()}
-            text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            written.append(atomic_write(folder / SUMMARY_FILE, lambda p: Path(p).write_text(text, encoding="utf-8")))
-        except OSError as exc:
-            raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
-        return written
+        folder = prepared_folder(out)
+        metadata = parquet_metadata(self.settings())
+        return [write_blocks(folder, self.blocks_lazy, metadata), *write_tables(self, folder, metadata)]
 
-    def _write_blocks(self, path: str, metadata: dict[str, str]) -> None:
-        # Streamed (memory bounded by the engine's morsels, not the table) and encoded on every core.
-        self.blocks_lazy.sink_parquet(path, metadata=metadata, row_group_size=BLOCKS_ROW_GROUP_ROWS)
+
+def settings_of(options: ScanOptions, bands: int, rows: int, made_by: str) -> dict[str, Any]:
+    """The settings of a scan (see ``ScanResult.settings``), known before its tables are."""
+    minhash = options.minhash
+    return {
+        "dedup_version": made_by,
+        "format_version": FORMAT_VERSION,
+        "options": dataclasses.asdict(options),
+        "minhash": {
+            "num_perm": minhash.num_perm,
+            "seed": minhash.seed,
+            "scheme": minhash.scheme,
+            "hashfunc": minhash.hashfunc,
+            "datasketch_equivalent": (
+                f"MinHash(num_perm={minhash.num_perm}, seed={minhash.seed}, "
+                f"scheme={minhash.scheme!r}, hashfunc=xxhash.xxh32_intdigest)"
+            ),
+        },
+        "lsh": {"bands": bands, "rows": rows},
+    }
+
+
+def parquet_metadata(settings: dict[str, Any]) -> dict[str, str]:
+    """The key-value metadata every Parquet file of a scan carries."""
+    return {"dedup": json.dumps(settings, sort_keys=True)}
+
+
+def prepared_folder(out: str | Path) -> Path:
+    """The output folder, made if missing.
+
+    Raises:
+        OutputError: it exists and is not a folder, or cannot be made.
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: exists and is not a folder")
+    with _output_errors(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_blocks(folder: Path, blocks: pl.LazyFrame, metadata: dict[str, str]) -> Path:
+    """``blocks.parquet``, streamed (memory bounded by the engine's morsels, not the table) and encoded on every core.
+
+    Raises:
+        OutputError: it cannot be written.
+    """
+    with _output_errors(folder):
+        return atomic_write(
+            folder / "blocks.parquet",
+            lambda p: blocks.sink_parquet(p, metadata=metadata, row_group_size=BLOCKS_ROW_GROUP_ROWS),
+        )
+
+
+def write_tables(result: ScanResult, folder: Path, metadata: dict[str, str]) -> list[Path]:
+    """Every table but ``blocks`` as Parquet, and ``scan.json``.
+
+    Raises:
+        OutputError: a file cannot be written.
+    """
+    with _output_errors(folder):
+        written = []
+        for name in TABLES[1:]:
+            frame: pl.DataFrame = getattr(result, name)
+            written.append(
+                atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
+            )
+        saved = result.summary() | {"stats": result.stats.to_dict()}
+        text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        written.append(atomic_write(folder / SUMMARY_FILE, lambda p: Path(p).write_text(text, encoding="utf-8")))
+    return written
+
+
+@contextmanager
+def _output_errors(folder: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write ({exc.strerror or exc})") from exc
 
 
 def load(folder: str | Path) -> ScanResult:

@@ -214,13 +214,35 @@ def test_the_number_of_workers_does_not_change_the_result(
 
 
 def test_same_input_same_bytes(seeds: Path, tmp_path: Path) -> None:
-    first, second = tmp_path / "a", tmp_path / "b"
+    first, second, during = tmp_path / "a", tmp_path / "b", tmp_path / "written-by-the-scan"
     dedup.scan([seeds]).write(first)
     dedup.scan([seeds]).write(second)
+    dedup.scan([seeds], out=during)  # blocks.parquet streamed out while the other tables are built
     names = sorted(p.name for p in first.iterdir())
     assert names == ["blocks.parquet", "clusters.parquet", "documents.parquet", "pairs.parquet", "scan.json"]
+    assert sorted(p.name for p in during.iterdir()) == names
     for name in names:
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+        assert (first / name).read_bytes() == (second / name).read_bytes() == (during / name).read_bytes(), name
+
+
+def test_a_full_disk_while_blocks_stream_out_is_an_output_error_and_leaves_no_file(
+    seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(blocks: pl.LazyFrame, path: str, **options: object) -> None:
+        Path(path).write_bytes(b"PAR1 half a file")
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", full_disk)
+    with pytest.raises(dedup.OutputError, match="No space left on device"):
+        dedup.scan([seeds], out=tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []  # the temporary file is gone, nothing else was written
+
+
+def test_an_output_that_is_a_file_fails_before_anything_is_read(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    with pytest.raises(dedup.OutputError, match="exists and is not a folder"):
+        dedup.scan([tmp_path / "does-not-exist"], out=taken)  # no InputError: the output is checked first
 
 
 def test_saved_tables_carry_the_minhash_settings(seed_scan: dedup.ScanResult, tmp_path: Path) -> None:
