@@ -51,7 +51,12 @@ def record_document(
         yield from finish_text(text, record_id, name, number, unit)
 
 
+# How a text field that holds a whole HTML page starts (lower-cased, within its first characters).
+PAGE_STARTS = ("<!doctype html", "<html")
+PAGE_START_CHARS = 64
+
+
 def _looks_like_html_page(text: str) -> bool:
     """A whole HTML page stored in a text field (a crawler's ``html`` column)."""
-    start = text[:64].lstrip().lower()
-    return start.startswith(("<!doctype html", "<html"))
+    start = text[:PAGE_START_CHARS].lstrip().lower()
+    return start.startswith(PAGE_STARTS)

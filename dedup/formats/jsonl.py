@@ -30,7 +30,7 @@ import polars as pl
 from dedup import schema as S
 from dedup._kernels import json_needs_care
 from dedup.formats.encoding import bom_encoding, codec_name, decode
-from dedup.formats.fields import lookup, record_document
+from dedup.formats.fields import PAGE_START_CHARS, PAGE_STARTS, lookup, record_document
 from dedup.formats.records import DocumentFrame, Input, ReadWarning, Record, Skip, decoding_warnings
 from dedup.options import ReadOptions
 
@@ -99,7 +99,8 @@ def _runs(lines: Iterable[bytes], run_bytes: int) -> Iterator[list[bytes]]:
 _PLAIN_FIELD = re.compile(r"[A-Za-z0-9_\- ]+")
 # Whitespace as ``str.strip`` knows it: Unicode White_Space (its other characters are controls).
 _BLANK = r"^\s*$"
-_PAGE_START = r"<!doctype html|<html"
+# Anywhere in the first characters, not only after white space: a superset of ``record_document``'s test.
+_PAGE_START = "|".join(re.escape(start) for start in PAGE_STARTS)
 
 
 def _bulk_fields(options: ReadOptions) -> bool:
@@ -166,7 +167,7 @@ def _blank_or_page(texts: pl.Series) -> bool:
         .to_frame()
         .select(
             blank=text.contains(_BLANK).any(),
-            page=text.slice(0, 64).str.to_lowercase().str.contains(_PAGE_START).any(),
+            page=text.slice(0, PAGE_START_CHARS).str.to_lowercase().str.contains(_PAGE_START).any(),
         )
     )
     return any(flagged.row(0))

@@ -53,6 +53,7 @@ NOT_PLAIN = {
     "bad UTF-8": b'{"id": "a", "text": "x\xff\xfey"}\n',
     "blank text": b'{"id": "a", "text": " \\n\\t "}\n',
     "HTML page": b'{"id": "a", "text": "  <!DOCTYPE html><html><body><p>A page</p></body></html>"}\n',
+    "HTML page by its doctype": b'{"id": "a", "text": "<!doctype html><title>T</title><p>A page</p>"}\n',
     "NaN": b'{"id": "a", "text": "x", "score": NaN}\n',
     # Plain in fact, but the checks cannot tell (nested keys count too; polars refuses huge numbers).
     "id also nested": b'{"id": "a", "text": "x", "meta": {"id": 1.5}}\n',
