@@ -44,6 +44,7 @@ from dedup.formats.detect import (
     decompressed_head,
     sniff,
 )
+from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import read_html
 from dedup.formats.jsonl import read_json, read_jsonl
 from dedup.formats.records import DOCUMENT_COLUMNS, Document, DocumentFrame, Input, Reader, ReadWarning, Record, Skip
@@ -124,6 +125,16 @@ class Found:
     name: str
     doc_id: str
     explicit: bool
+
+    def __post_init__(self) -> None:
+        # A file name that is not UTF-8 is shown (and ids it) with U+FFFD for its odd bytes; ``path`` still opens it.
+        object.__setattr__(self, "name", _shown(self.name))
+        object.__setattr__(self, "doc_id", _shown(self.doc_id))
+
+
+def _shown(path: str | Path) -> str:
+    """A path as text every output can hold (see ``replace_lone_surrogates``)."""
+    return replace_lone_surrogates(str(path))[0]
 
 
 def reader_for(path: str | Path) -> Reader | None:
@@ -238,7 +249,7 @@ def _regular(path: Path) -> Path | Skip:
     if stat.S_ISREG(mode):
         return path
     kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-    return Skip(str(path), None, "not a file", f"{kind}, not a regular file: not read (name it to read it)")
+    return Skip(_shown(path), None, "not a file", f"{kind}, not a regular file: not read (name it to read it)")
 
 
 def _unreadable(path: Path) -> Skip:
@@ -248,8 +259,8 @@ def _unreadable(path: Path) -> Skip:
         reason = "unknown error"
     except OSError as exc:
         reason = exc.strerror or str(exc)
-    target = f" (a symlink to {os.readlink(path)})" if path.is_symlink() else ""
-    return Skip(str(path), None, "unreadable", f"cannot read: {reason}{target}")
+    target = f" (a symlink to {_shown(os.readlink(path))})" if path.is_symlink() else ""
+    return Skip(_shown(path), None, "unreadable", f"cannot read: {reason}{target}")
 
 
 def resolve(found: Found) -> tuple[Input, Reader] | Skip:
@@ -346,7 +357,7 @@ class _DistinctIds:
     def _first(self, ids: list[str]) -> np.ndarray:
         """Whether each id is seen here for the first time (and remember it)."""
         # xxhash from Python: a few hundred nanoseconds an id, far below reading its document.
-        hashes = (xxhash.xxh64_intdigest(doc_id.encode("utf-8", "surrogatepass")) for doc_id in ids)
+        hashes = (xxhash.xxh64_intdigest(doc_id.encode()) for doc_id in ids)
         keys = np.fromiter(hashes, dtype=np.uint64, count=len(ids))
         numbers = np.arange(self._count, self._count + keys.size, dtype=np.int64)
         self._count += keys.size

@@ -155,6 +155,27 @@ def test_a_new_id_that_is_taken_too_is_renamed_again(tmp_path: Path) -> None:
     ]
 
 
+def test_lone_surrogates_from_json_escapes_become_replacement_characters_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(b'{"id": "x\\ud800", "text": "an id with half a pair"}\n{"id": "y", "text": "a \\udc00 text"}\n')
+    documents, stats = _read([path])
+    assert [(d.doc_id, d.text) for d in documents] == [("x\ufffd", "an id with half a pair"), ("y", "a \ufffd text")]
+    assert [str(w) for w in stats.warnings] == [
+        f"{path}:1: 1 lone surrogate(s) in the id replaced by U+FFFD",
+        f"{path}:2: 1 lone surrogate(s) replaced by U+FFFD",
+    ]
+    result = dedup.scan([path], out=tmp_path / "out")  # every table and scan.json can hold them now
+    assert result.documents[S.DOC_ID].to_list() == ["x\ufffd", "y"]
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses file names that are not UTF-8")
+def test_a_file_name_that_is_not_utf8_is_read_and_shown_with_a_replacement_character(tmp_path: Path) -> None:
+    (tmp_path / os.fsdecode(b"caf\xe9.txt")).write_text("a page whose file name is Latin-1")
+    documents, stats = _read([tmp_path])
+    assert [(d.doc_id, d.text) for d in documents] == [("caf\ufffd.txt", "a page whose file name is Latin-1")]
+    assert documents[0].source == str(tmp_path / "caf\ufffd.txt") and not stats.skips
+
+
 def test_batches_are_bounded_by_characters(seeds: Path) -> None:
     documents, _ = _read([seeds])
     frames = list(batches(iter(documents), batch_chars=3000))

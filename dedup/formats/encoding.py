@@ -39,6 +39,9 @@ SAMPLE_BYTES = 65536
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _C0_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _C1_CONTROLS_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
+# A surrogate code point standing alone in a str: a JSON "\ud800" escape without its pair, or a byte of a file
+# name that is not UTF-8 (os.fsdecode's surrogateescape). No UTF-8 writer takes one.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 
 
@@ -175,6 +178,13 @@ def _has_controls(text: str) -> bool:
     if len(raw.translate(None, _C0_CONTROL_BYTES)) != len(raw):
         return True
     return not text.isascii() and _C1_CONTROLS_UTF8.search(raw) is not None
+
+
+def replace_lone_surrogates(text: str) -> tuple[str, int]:
+    """The text with every lone surrogate replaced by U+FFFD (one character for one: offsets hold), and how many."""
+    if text.isascii():
+        return text, 0
+    return _LONE_SURROGATE.subn("\ufffd", text)
 
 
 def clean_controls(text: str) -> tuple[str, str]:

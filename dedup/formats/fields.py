@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import page_document
-from dedup.formats.records import Input, Record, Skip, finish_text
+from dedup.formats.records import Input, ReadWarning, Record, Skip, finish_text
 from dedup.options import ReadOptions
 
 
@@ -44,7 +45,10 @@ def record_document(
         yield Skip(name, number, "text not a string", message, unit)
         return
     raw_id = lookup(record, options.id_field)
-    record_id = f"{source.doc_id}:{number}" if raw_id is None else str(raw_id)
+    record_id, surrogates = replace_lone_surrogates(f"{source.doc_id}:{number}" if raw_id is None else str(raw_id))
+    if surrogates:
+        message = f"{surrogates} lone surrogate(s) in the id replaced by U+FFFD"
+        yield ReadWarning(name, number, "lone surrogates", message, unit)
     if _looks_like_html_page(text):
         yield from page_document(text, options, record_id, name, number, unit)
     else:

@@ -17,7 +17,7 @@ import polars as pl
 
 from dedup import schema as S
 from dedup.formats.detect import decompress
-from dedup.formats.encoding import Decoded, clean_controls
+from dedup.formats.encoding import Decoded, clean_controls, replace_lone_surrogates
 from dedup.options import ReadOptions
 
 
@@ -141,6 +141,9 @@ def finish_text(
 
     ``line`` is where the text stands in its source, None for a whole file.
     """
+    text, surrogates = replace_lone_surrogates(text)
+    if surrogates:
+        yield ReadWarning(source, line, "lone surrogates", f"{surrogates} lone surrogate(s) replaced by U+FFFD", unit)
     cleaned, controls = clean_controls(text)  # "" when there are none
     if controls:
         yield ReadWarning(source, line, "control characters", f"{controls} replaced by spaces", unit)
