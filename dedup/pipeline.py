@@ -34,7 +34,9 @@ from dedup.options import ScanOptions
 from dedup.result import (
     ScanResult,
     ScanStats,
+    StagedFiles,
     dedup_version,
+    finish_outputs,
     parquet_metadata,
     prepared_folder,
     settings_of,
@@ -148,13 +150,16 @@ def scan(
         OutputError: ``out`` is not a folder or cannot be written (checked before reading anything).
     """
     options = options or ScanOptions()
-    folder = None if out is None else prepared_folder(out)
+    staged = None if out is None else StagedFiles(prepared_folder(out))
     scratch = ScratchFolder()
     try:
-        return _scan(paths, options, scratch, progress or _silent, folder)
+        return _scan(paths, options, scratch, progress or _silent, staged)
     except BaseException:
         scratch.close()
         raise
+    finally:
+        if staged is not None:
+            staged.discard()  # what a failure left half-written; nothing after the commit
 
 
 _DONE = object()
@@ -218,7 +223,11 @@ def _timed(items: Iterator[pl.DataFrame], acc: _Accumulator, stage: str) -> Iter
 
 
 def _scan(
-    paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder, report: Progress, out: Path | None
+    paths: Sequence[str | Path],
+    options: ScanOptions,
+    scratch: ScratchFolder,
+    report: Progress,
+    staged: StagedFiles | None,
 ) -> ScanResult:
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     set_store, part_store = SetStore(scratch.path), PartStore(scratch.path)
@@ -305,10 +314,10 @@ def _scan(
         result_blocks = _final_blocks(part_store, numbers[S.CLUSTER], docs[S.DOC_ID])
         metadata = parquet_metadata(settings_of(options, bands, rows, dedup_version()))
         # With an output folder, blocks.parquet (most of the writing) is streamed out while the other
-        # tables are built: each alone leaves a core idle part of the time.
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-write")
+        # tables are built, and they are written while it still streams: each alone leaves a core idle.
+        writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dedup-write")
         try:
-            blocks_written = None if out is None else writer.submit(write_blocks, out, result_blocks, metadata)
+            writes = [] if staged is None else [writer.submit(write_blocks, staged, result_blocks, metadata)]
             # Three independent tables, built at once: polars and the kernels release the GIL.
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dedup-tables") as pool:
                 near_clusters = np.unique(block_cluster[near_left])
@@ -321,37 +330,39 @@ def _scan(
                     near=(near_left, near_right, jaccard[keep], containment[keep]),
                 )
                 clusters, doc_table = clusters_future.result(), documents_future.result()
+            result = ScanResult(
+                blocks_lazy=result_blocks,
+                pairs=pair_frame,
+                clusters=clusters,
+                documents=doc_table,
+                stats=ScanStats(
+                    files=read_stats.files,
+                    documents=n_docs,
+                    blocks=n_blocks,
+                    near_blocks=int(near_ids.size),
+                    candidate_pairs=int(slot_left.size),
+                    verified_pairs=int(keep.sum()),
+                    bands=bands,
+                    rows=rows,
+                    skips=read_stats.skips,
+                    warnings=read_stats.warnings,
+                    seconds=acc.seconds,
+                    cpu_seconds=acc.cpu_seconds,
+                ),
+                options=options,
+                scratch=scratch,
+            )
+            if staged is not None:
+                writes.append(writer.submit(write_tables, staged, result.tables_but_blocks(), metadata))
             report("tables", n_blocks, n_blocks)
         finally:
             writer.shutdown(wait=True)  # on an error too: the sink reads the spill folder
 
-    stats = ScanStats(
-        files=read_stats.files,
-        documents=n_docs,
-        blocks=n_blocks,
-        near_blocks=int(near_ids.size),
-        candidate_pairs=int(slot_left.size),
-        verified_pairs=int(keep.sum()),
-        bands=bands,
-        rows=rows,
-        skips=read_stats.skips,
-        warnings=read_stats.warnings,
-        seconds=acc.seconds,
-        cpu_seconds=acc.cpu_seconds,
-    )
-    result = ScanResult(
-        blocks_lazy=result_blocks,
-        pairs=pair_frame,
-        clusters=clusters,
-        documents=doc_table,
-        stats=stats,
-        options=options,
-        scratch=scratch,
-    )
-    if blocks_written is not None and out is not None:
+    if staged is not None:
         with acc.stage("write"):
-            blocks_written.result()  # raises what the sink raised
-            write_tables(result, out, metadata)
+            for written in writes:
+                written.result()  # raises what the writer raised
+            finish_outputs(staged, result)
     return result
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -175,16 +177,23 @@ class ScanResult:
         return settings_of(self.options, self.stats.bands, self.stats.rows, self.version)
 
     def write(self, out: str | Path) -> list[Path]:
-        """Write the four tables as Parquet and ``scan.json``, each file atomically.
+        """Write the four tables as Parquet and ``scan.json``: each under a temporary name, then all renamed
+        into place, so that a failure leaves the folder as it was.
 
         ``dedup.scan(..., out=...)`` writes the same files, ``blocks.parquet`` while the other tables are built.
 
         Raises:
             OutputError: ``out`` exists and is not a folder, or cannot be written.
         """
-        folder = prepared_folder(out)
-        metadata = parquet_metadata(self.settings())
-        return [write_blocks(folder, self.blocks_lazy, metadata), *write_tables(self, folder, metadata)]
+        with StagedFiles(prepared_folder(out)) as staged:
+            metadata = parquet_metadata(self.settings())
+            write_blocks(staged, self.blocks_lazy, metadata)
+            write_tables(staged, self.tables_but_blocks(), metadata)
+            return finish_outputs(staged, self)
+
+    def tables_but_blocks(self) -> dict[str, pl.DataFrame]:
+        """The tables that are held in memory, by name (``blocks`` is read from the spill as it is needed)."""
+        return {name: getattr(self, name) for name in TABLES[1:]}
 
 
 def settings_of(options: ScanOptions, bands: int, rows: int, made_by: str) -> dict[str, Any]:
@@ -227,36 +236,99 @@ def prepared_folder(out: str | Path) -> Path:
     return folder
 
 
-def write_blocks(folder: Path, blocks: pl.LazyFrame, metadata: dict[str, str]) -> Path:
-    """``blocks.parquet``, streamed (memory bounded by the engine's morsels, not the table) and encoded on every core.
+class StagedFiles:
+    """Output files written under temporary names in their folder and renamed into place together.
+
+    A scan's files belong together (the tables refer to each other and ``scan.json`` describes them),
+    so none replaces an older one until all are written: an error on the way (a full disk) leaves the
+    folder as it was. Files may be staged from several threads at once.
+
+    Use as a context manager: what was staged and not committed is removed on leaving it.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._staged: dict[str, str] = {}  # file name -> temporary path, in the order staged
+        self._lock = threading.Lock()
+
+    def stage(self, name: str, write: Callable[[str], object]) -> None:
+        """Call ``write(temporary path)`` for the file ``name``.
+
+        Raises:
+            OSError: from ``write``; the temporary file is removed on leaving the context.
+        """
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.folder)
+        os.close(handle)
+        with self._lock:
+            self._staged[name] = temporary
+        write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
+
+    def commit(self) -> list[Path]:
+        """Rename every staged file into place, in the order staged; their paths.
+
+        Raises:
+            OSError: a rename failed.
+        """
+        with self._lock:
+            written = []
+            for name, temporary in list(self._staged.items()):
+                os.replace(temporary, self.folder / name)
+                del self._staged[name]
+                written.append(self.folder / name)
+            return written
+
+    def discard(self) -> None:
+        """Remove every staged file that was not committed."""
+        with self._lock:
+            for temporary in self._staged.values():
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+            self._staged.clear()
+
+    def __enter__(self) -> StagedFiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.discard()
+
+
+def write_blocks(staged: StagedFiles, blocks: pl.LazyFrame, metadata: dict[str, str]) -> None:
+    """Stage ``blocks.parquet``, streamed (memory bounded by the engine's morsels, not the table) and encoded
+    on every core.
 
     Raises:
         OutputError: it cannot be written.
     """
-    with _output_errors(folder):
-        return atomic_write(
-            folder / "blocks.parquet",
+    with _output_errors(staged.folder):
+        staged.stage(
+            "blocks.parquet",
             lambda p: blocks.sink_parquet(p, metadata=metadata, row_group_size=BLOCKS_ROW_GROUP_ROWS),
         )
 
 
-def write_tables(result: ScanResult, folder: Path, metadata: dict[str, str]) -> list[Path]:
-    """Every table but ``blocks`` as Parquet, and ``scan.json``.
+def write_tables(staged: StagedFiles, tables: dict[str, pl.DataFrame], metadata: dict[str, str]) -> None:
+    """Stage these tables (every one but ``blocks``) as Parquet.
 
     Raises:
         OutputError: a file cannot be written.
     """
-    with _output_errors(folder):
-        written = []
-        for name in TABLES[1:]:
-            frame: pl.DataFrame = getattr(result, name)
-            written.append(
-                atomic_write(folder / f"{name}.parquet", lambda p, f=frame: f.write_parquet(p, metadata=metadata))
-            )
-        saved = result.summary() | {"stats": result.stats.to_dict()}
-        text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        written.append(atomic_write(folder / SUMMARY_FILE, lambda p: Path(p).write_text(text, encoding="utf-8")))
-    return written
+    with _output_errors(staged.folder):
+        for name, frame in tables.items():
+            staged.stage(f"{name}.parquet", functools.partial(frame.write_parquet, metadata=metadata))
+
+
+def finish_outputs(staged: StagedFiles, result: ScanResult) -> list[Path]:
+    """Stage ``scan.json`` (the counts, settings and statistics) last, then rename every staged file into place.
+
+    Raises:
+        OutputError: a file cannot be written or renamed.
+    """
+    saved = result.summary() | {"stats": result.stats.to_dict()}
+    text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    with _output_errors(staged.folder):
+        staged.stage(SUMMARY_FILE, lambda p: Path(p).write_text(text, encoding="utf-8"))
+        return staged.commit()
 
 
 @contextmanager
@@ -350,19 +422,13 @@ def _umask() -> int:
     return current
 
 
-def atomic_write(target: Path, write: Any) -> Path:
+def atomic_write(target: Path, write: Callable[[str], object]) -> Path:
     """Call ``write(temporary path)`` for a file in the same folder, then rename it into place.
 
     Raises:
         OSError: from ``write`` or the rename; the temporary file is removed.
     """
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with StagedFiles(target.parent) as staged:
+        staged.stage(target.name, write)
+        staged.commit()
     return target

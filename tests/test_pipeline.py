@@ -238,6 +238,37 @@ def test_a_full_disk_while_blocks_stream_out_is_an_output_error_and_leaves_no_fi
     assert list((tmp_path / "out").iterdir()) == []  # the temporary file is gone, nothing else was written
 
 
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("how", ["scan(out=...)", "ScanResult.write"])
+def test_a_table_that_cannot_be_written_leaves_the_last_output_as_it_was(
+    seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    out = tmp_path / "out"
+    dedup.scan([seeds], out=out)
+    before = _snapshot(out)
+    other_input = tmp_path / "other.txt"
+    other_input.write_text("One page, another scan.\n\nIts paragraph, repeated.\n\nIts paragraph, repeated.\n")
+    written = pl.DataFrame.write_parquet
+
+    def full_disk_at_the_clusters(frame: pl.DataFrame, path: str, **options: object) -> None:
+        if "clusters" in str(path):
+            Path(path).write_bytes(b"PAR1 half a file")
+            raise OSError(28, "No space left on device", path)
+        written(frame, path, **options)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk_at_the_clusters)
+    with pytest.raises(dedup.OutputError, match="No space left on device"):
+        if how == "ScanResult.write":
+            dedup.scan([other_input]).write(out)
+        else:
+            dedup.scan([other_input], out=out)
+    # Every file is the last scan's, not a mix of two scans; no temporary file is left.
+    assert _snapshot(out) == before
+
+
 def test_an_output_that_is_a_file_fails_before_anything_is_read(tmp_path: Path) -> None:
     taken = tmp_path / "taken"
     taken.write_text("a file, not a folder")
