@@ -63,7 +63,7 @@ def profile(corpus: Path, n_docs: int) -> dict[str, Any]:
 
     with corpus.open(encoding="utf-8") as handle:
         texts = [json.loads(line)["text"] for _, line in zip(range(n_docs), handle, strict=False)]
-    batch = pl.DataFrame({S.DOC_INDEX: np.arange(len(texts)), S.TEXT: texts})
+    batch = pl.DataFrame({S.DOC_KEY: np.arange(len(texts)), S.TEXT: texts})
     text_bytes = int(batch[S.TEXT].str.len_bytes().sum())
     options = dedup.ScanOptions(lsh=dedup.LSHOptions(threshold=0.8))
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)

@@ -72,3 +72,47 @@ class Utf8Texts:
 def as_utf8(texts: pl.Series | Utf8Texts) -> Utf8Texts:
     """The UTF-8 layout of texts given either way."""
     return texts if isinstance(texts, Utf8Texts) else Utf8Texts.from_series(texts)
+
+
+def list_series(name: str, values: np.ndarray, offsets: np.ndarray, rows: np.ndarray, dtype: pl.DataType) -> pl.Series:
+    """A list column of ``rows.size`` rows: row ``i`` holds ``values[offsets[k]:offsets[k + 1]]`` for the
+    ``k``-th true entry of ``rows``, null elsewhere. The values are not copied.
+
+    Args:
+        values: the values of the rows that hold a list, laid end to end.
+        offsets: where each of those lists starts in ``values``, one more than there are such rows (int64).
+        rows: which rows hold a list, a boolean mask.
+        dtype: the list's polars type, e.g. ``pl.List(pl.UInt32)``.
+    """
+    starts = np.zeros(rows.size + 1, dtype=np.int64)
+    # A null row is an empty span: it repeats the offset of the list before it.
+    np.cumsum(rows, out=starts[1:])
+    full_offsets = offsets[starts]
+    validity = pa.py_buffer(np.packbits(rows, bitorder="little")) if not rows.all() else None
+    array = pa.LargeListArray.from_buffers(
+        pa.large_list(pa.from_numpy_dtype(values.dtype)),
+        rows.size,
+        [validity, pa.py_buffer(np.ascontiguousarray(full_offsets))],
+        children=[pa.array(values)],
+        null_count=int(rows.size - np.count_nonzero(rows)),
+    )
+    return pl.Series(name, pl.from_arrow(array), dtype=dtype)
+
+
+def list_values(series: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The values and offsets of a list column's non-null rows, as numpy arrays (the inverse of ``list_series``).
+
+    Returns:
+        ``(values, offsets)``: list ``k`` of the non-null rows is ``values[offsets[k]:offsets[k + 1]]``.
+        Without a copy when the lists lie end to end, as ``list_series`` lays them.
+    """
+    array = series.rechunk().to_arrow()
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    valid = np.asarray(array.is_valid())
+    starts, ends = offsets[:-1][valid], offsets[1:][valid]
+    values = array.values.to_numpy(zero_copy_only=False)
+    if starts.size == 0:
+        return values[:0], np.zeros(1, dtype=np.int64)
+    if np.array_equal(starts[1:], ends[:-1]):
+        return values[starts[0] : ends[-1]], np.append(starts, ends[-1]) - starts[0]
+    return gather_spans(values, starts, ends)

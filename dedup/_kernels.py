@@ -530,37 +530,6 @@ def _root(parent, x):
 
 
 @njit(cache=True, nogil=True)
-def component_labels(n, left, right):
-    """Connected components of the graph of edges (left[k], right[k]) over nodes 0..n-1.
-
-    Returns the nodes that have an edge, in increasing order, and their component numbers,
-    counted from 0 in the order of each component's smallest node. Union-find whose root is
-    always the smallest node of its tree, so that root comes first in a pass over the nodes.
-    """
-    parent = np.arange(n)
-    linked = np.zeros(n, np.bool_)
-    for k in range(left.shape[0]):
-        a, b = _root(parent, left[k]), _root(parent, right[k])
-        linked[left[k]] = True
-        linked[right[k]] = True
-        if a < b:
-            parent[b] = a
-        elif b < a:
-            parent[a] = b
-    nodes = np.flatnonzero(linked)
-    number = np.full(n, -1, np.int64)
-    labels = np.empty(nodes.shape[0], np.int64)
-    count = 0
-    for i in range(nodes.shape[0]):
-        root = _root(parent, nodes[i])
-        if number[root] < 0:
-            number[root] = count
-            count += 1
-        labels[i] = number[root]
-    return nodes, labels
-
-
-@njit(cache=True, nogil=True)
 def first_occurrence(hashes, ids, table_keys, table_ids):
     """For each hash, the id of the first item ever seen with it (across calls).
 
@@ -647,3 +616,123 @@ def json_needs_care(data):
             return True
         i += 1
     return False
+
+
+@njit(cache=True, nogil=True)
+def key_ordinals(hashes, table_keys, table_ordinals, next_ordinal):
+    """For each hash, the ordinal of its key: the number of keys seen before it first appeared (across calls).
+
+    The same open-addressing table as ``first_occurrence`` (``table_ordinals < 0`` marks a free slot),
+    kept at most half full by the caller. A new key takes ``next_ordinal`` and the count goes up, so
+    ordinals are dense and in order of first appearance. Returns the ordinals, whether each hash was
+    the first of its key, and the next ordinal.
+    """
+    mask = table_keys.shape[0] - 1
+    out = np.empty(hashes.shape[0], dtype=np.int64)
+    new = np.zeros(hashes.shape[0], dtype=np.bool_)
+    for i in range(hashes.shape[0]):
+        h = hashes[i]
+        slot = np.int64(h & U64(mask))  # the hashes are XXH64 values: their low bits are uniform
+        while True:
+            if table_ordinals[slot] < 0:
+                table_keys[slot] = h
+                table_ordinals[slot] = next_ordinal
+                out[i] = next_ordinal
+                new[i] = True
+                next_ordinal += 1
+                break
+            if table_keys[slot] == h:
+                out[i] = table_ordinals[slot]
+                break
+            slot = (slot + 1) & mask
+    return out, new, next_ordinal
+
+
+@njit(cache=True, nogil=True)
+def centres(left, right, centre, edge_jaccard, edge_containment, member_jaccard, member_containment):
+    """Assign nodes to centres from verified edges sorted by (left, right), left < right; one run of a stream.
+
+    A node that is not yet assigned when its own edges come up becomes a centre (``centre[u] = u``), and
+    every node it has an edge to that is not assigned yet becomes its member, with that edge's
+    similarities. A node with a smaller neighbour has been seen by then, so a member is never before its
+    centre, and every member has a verified edge to its centre: clusters cannot chain. ``centre`` (-1:
+    unassigned) and the member arrays carry the state from one run of edges to the next, so the edges
+    can stream in sorted parts. Returns how many nodes were assigned.
+    """
+    assigned = 0
+    for k in range(left.shape[0]):
+        u, v = left[k], right[k]
+        if centre[u] < 0:
+            centre[u] = u
+            assigned += 1
+        if centre[u] == u and centre[v] < 0:
+            centre[v] = u
+            member_jaccard[v] = edge_jaccard[k]
+            member_containment[v] = edge_containment[k]
+            assigned += 1
+    return assigned
+
+
+@njit(cache=True, nogil=True)
+def union_edges(parent, linked, left, right):
+    """Union-find over edges, the root of every tree its smallest node; ``parent`` and ``linked`` (the
+    nodes with an edge) carry over between calls."""
+    for k in range(left.shape[0]):
+        linked[left[k]] = True
+        linked[right[k]] = True
+        a, b = _root(parent, left[k]), _root(parent, right[k])
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
+
+
+@njit(cache=True, nogil=True)
+def roots(parent):
+    """The root of every node (path halving as it goes)."""
+    out = np.empty(parent.shape[0], np.int64)
+    for x in range(parent.shape[0]):
+        out[x] = _root(parent, x)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def first_two_documents(clusters, documents, first, second):
+    """The first two documents of each cluster, from (cluster, document) pairs in document order.
+
+    ``first`` and ``second`` (-1: none yet) carry over from one call to the next, so the pairs can
+    stream part after part.
+    """
+    for k in range(clusters.shape[0]):
+        c, d = clusters[k], documents[k]
+        if first[c] < 0:
+            first[c] = d
+        elif second[c] < 0 and d != first[c]:
+            second[c] = d
+
+
+@njit(cache=True, nogil=True)
+def covered_weights(a_offsets, a_clusters, a_weights, pair_a, b_clusters, b_offsets, pair_b):
+    """For each pair (a, b): the sum of a's weights over the clusters a and b share.
+
+    a's clusters (sorted, with weights) are ``a_clusters[a_offsets[a]:a_offsets[a + 1]]``, b's (sorted)
+    ``b_clusters[b_offsets[b]:b_offsets[b + 1]]``; a merge of the two sorted lists per pair.
+    """
+    out = np.zeros(pair_a.shape[0], np.int64)
+    for k in range(pair_a.shape[0]):
+        a, b = pair_a[k], pair_b[k]
+        p, pe = a_offsets[a], a_offsets[a + 1]
+        q, qe = b_offsets[b], b_offsets[b + 1]
+        total = 0
+        while p < pe and q < qe:
+            x, y = a_clusters[p], b_clusters[q]
+            if x == y:
+                total += a_weights[p]
+                p += 1
+                q += 1
+            elif x < y:
+                p += 1
+            else:
+                q += 1
+        out[k] = total
+    return out

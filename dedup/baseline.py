@@ -21,7 +21,8 @@ import polars as pl
 
 from dedup import schema as S
 from dedup.errors import InputError, OutputError
-from dedup.result import ScanResult, atomic_write
+from dedup.output import atomic_write
+from dedup.result import ScanResult
 
 FORMAT = 1
 _PREVIEW = 80

@@ -12,7 +12,6 @@ nothing brings back a missed pair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
@@ -77,40 +76,62 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return _kernels.band_keys(np.ascontiguousarray(signatures), bands, rows, BAND_SEED)
 
 
-def candidate_pairs(
-    keys: np.ndarray | Sequence[np.ndarray], ids: np.ndarray, max_bucket_pairs: int, threads: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct pairs (left < right) of ids that share a key in any band.
+def band_pairs(column: np.ndarray, max_bucket_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows (left < right) whose keys agree in one band: every pair of a bucket of up to
+    ``max_bucket_pairs`` rows, a chain and a star to its first row for a larger bucket (see
+    ``_kernels.bucket_pairs``).
 
     Args:
-        keys: band keys, one row per item and one column per band; or such arrays in row order
-            (one per batch), which are never joined into one.
+        column: the band's key of every row.
+    """
+    n_rows = column.size
+    if n_rows < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # One sort of 64-bit values: the key in the high bits, the row number in the low ones, so a bucket
+    # is a run of equal keys with its rows in order. The key loses as many high bits as the row number
+    # needs; keys that then agree put two rows in one bucket, an extra candidate that verification drops
+    # (n^2 / 2^(65 - row_bits) of them per band, expected, for random 64-bit keys).
+    row_bits = max(1, (n_rows - 1).bit_length())
+    bucketed = np.sort((column << np.uint64(row_bits)) | np.arange(n_rows, dtype=np.uint64))
+    return _kernels.bucket_pairs(bucketed, row_bits, max_bucket_pairs)
+
+
+def candidate_pairs(
+    keys: np.ndarray, ids: np.ndarray, max_bucket_pairs: int, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs (left < right) of ids that share a key in any band, all in memory.
+
+    Args:
+        keys: band keys, one row per item and one column per band.
         ids: the id of every row, increasing.
         max_bucket_pairs: buckets larger than this are chained, not paired all-to-all.
         threads: bands bucketed at once (numpy's sort and the kernel release the GIL).
     """
-    chunks = [keys] if isinstance(keys, np.ndarray) else list(keys)
-    n_rows = sum(chunk.shape[0] for chunk in chunks)
-    if n_rows < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    # Each band is one sort of 64-bit values: the key in the high bits, the row number in the low ones, so
-    # a bucket is a run of equal keys with its rows in order. The key loses as many high bits as the row
-    # number needs (at most 32); keys that then agree put two rows in one bucket, an extra candidate that
-    # verification drops (n^2 / 2^(65 - row_bits) of them per band, expected, for random 64-bit keys).
-    row_bits = max(1, (n_rows - 1).bit_length())
-    shift = np.uint64(row_bits)
-    rows = np.arange(n_rows, dtype=np.uint64)
-
-    def band_pairs(band: int) -> tuple[np.ndarray, np.ndarray]:
-        column = np.concatenate([chunk[:, band] for chunk in chunks])
-        bucketed = np.sort((column << shift) | rows)
-        return _kernels.bucket_pairs(bucketed, row_bits, max_bucket_pairs)
-
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        found = list(pool.map(band_pairs, range(chunks[0].shape[1])))
-    left = np.concatenate([pairs[0] for pairs in found])
-    right = np.concatenate([pairs[1] for pairs in found])
-    packed = np.unique((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
-    rows_left = (packed >> np.uint64(32)).astype(np.int64)
-    rows_right = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    return ids[rows_left], ids[rows_right]
+        found = list(pool.map(lambda band: band_pairs(keys[:, band], max_bucket_pairs), range(keys.shape[1])))
+    left = np.concatenate([np.zeros(0, np.int64), *(pairs[0] for pairs in found)])
+    right = np.concatenate([np.zeros(0, np.int64), *(pairs[1] for pairs in found)])
+    left, right = distinct_pairs(left, right, 0, max(ids.size, 1))
+    return ids[left], ids[right]
+
+
+def distinct_pairs(left: np.ndarray, right: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs, sorted by (left, right), for left in [low, high) and right < 2**63.
+
+    One sort of 64-bit values when ``left - low`` and ``right`` fit in one (always, short of billions
+    of nodes), a lexicographic sort otherwise.
+    """
+    if left.size == 0:
+        return left, right
+    left_bits = max(1, int(high - low - 1).bit_length())
+    right_bits = max(1, int(right.max()).bit_length())
+    if left_bits + right_bits <= 64:
+        packed = np.unique(((left - low).astype(np.uint64) << np.uint64(right_bits)) | right.astype(np.uint64))
+        return (packed >> np.uint64(right_bits)).astype(np.int64) + low, (
+            packed & np.uint64((1 << right_bits) - 1)
+        ).astype(np.int64)
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    keep = np.ones(left.size, dtype=bool)
+    keep[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
+    return left[keep], right[keep]

@@ -36,8 +36,9 @@ import pyarrow.parquet as pq
 from dedup import schema as S
 from dedup.errors import InputError, OutputError
 from dedup.options import CleanOptions
+from dedup.output import atomic_write
 from dedup.pipeline import scan
-from dedup.result import DOC_POS, ORDER, ScanResult, atomic_write
+from dedup.result import DOC_POS, ORDER, ScanResult
 from dedup.sources import Document, ReadStats, Skip, discover, read_documents, resolve
 from dedup.writers import CleanedDocument, Writer, writer_for
 

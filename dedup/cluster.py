@@ -1,15 +1,26 @@
-"""Verification of candidate pairs and clustering of verified pairs.
+"""Verification of candidate pairs, and clusters around centres.
 
 A candidate pair is kept as a near repeat when the Jaccard similarity of its
 real shingle sets reaches the threshold, or when one set is mostly contained in
-the other (an extended copy of a paragraph). Clusters are the connected
-components of the graph of exact and near pairs.
+the other (an extended copy of a paragraph).
+
+Clusters are built so that every member is a verified near repeat of the
+cluster's representative, never only of some neighbour: A~B and B~C do not put
+A and C together unless A~C too. The nodes are distinct texts in read order;
+the verified pairs stream in sorted by their first node, and a node that is not
+yet taken when its pairs come up becomes a *centre* and takes every node it is
+paired with that is not taken yet (``CentreAssignment``). A centre is the first
+occurrence of its cluster, its representative. Exact copies of a text always
+share its cluster. Connected components would chain unrelated texts through
+shared runs of numbers or boilerplate; how many components the centres split is
+counted and reported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,14 +82,89 @@ def accepted(jaccard: np.ndarray, containment: np.ndarray, options: LSHOptions) 
     return (jaccard >= options.threshold) | (containment >= options.containment)
 
 
-def components(n_nodes: int, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster labels of the nodes that have at least one edge.
+class CentreAssignment:
+    """Near clusters around centres, built from verified pairs that stream in sorted order.
 
-    Returns:
-        (nodes, labels): the clustered nodes in increasing order, and for each a
-        cluster number; clusters are numbered by their smallest node, so the
-        numbering follows the input order and is deterministic.
+    Feed every verified pair once, sorted by (left, right) with left < right, in any number of runs
+    (``add``); node numbers are in read order, so a centre is the first occurrence of its cluster.
     """
-    if left.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return _kernels.component_labels(n_nodes, left.astype(np.int64, copy=False), right.astype(np.int64, copy=False))
+
+    def __init__(self, nodes: int) -> None:
+        self.centre = np.full(nodes, -1, dtype=np.int64)
+        self.jaccard = np.zeros(nodes)  # of each member's pair with its centre
+        self.containment = np.zeros(nodes)
+        self._parent = np.arange(nodes, dtype=np.int64)  # connected components, to count the splits
+        self._linked = np.zeros(nodes, dtype=bool)
+
+    def add(self, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray, containment: np.ndarray) -> None:
+        """The next run of verified pairs, continuing the sorted order of the runs before."""
+        _kernels.centres(left, right, self.centre, jaccard, containment, self.jaccard, self.containment)
+        _kernels.union_edges(self._parent, self._linked, left, right)
+
+    @property
+    def members(self) -> np.ndarray:
+        """The nodes that joined a centre other than themselves."""
+        return (self.centre >= 0) & (self.centre != np.arange(self.centre.size))
+
+    @property
+    def clustered(self) -> np.ndarray:
+        """The nodes in a near cluster: members and the centres that have any."""
+        members = self.members
+        clustered = members.copy()
+        clustered[self.centre[members]] = True
+        return clustered
+
+    def components_split(self) -> int:
+        """How many connected components of the verified pairs are not exactly one cluster."""
+        linked = np.flatnonzero(self._linked)
+        if not linked.size:
+            return 0
+        component = _kernels.roots(self._parent)[linked]
+        clustered = self.clustered[linked]
+        # Each node's cluster is its centre; a node left alone is a cluster of its own.
+        label = np.where(clustered, self.centre[linked], -2 - linked)
+        pairs = np.unique(np.stack((component, label)), axis=1)
+        clusters_per_component = np.unique(pairs[0], return_counts=True)[1]
+        return int(np.count_nonzero(clusters_per_component > 1))
+
+
+def cluster_numbers(count: np.ndarray, near_distinct: np.ndarray, centres: CentreAssignment) -> ClusterNumbers:
+    """The cluster of every distinct text, numbered in order of first occurrence.
+
+    A text is in a cluster when it occurs more than once (its copies are an exact cluster) or when it
+    is in a near cluster (its cluster is then its centre's).
+
+    Args:
+        count: how many blocks have each distinct text.
+        near_distinct: the distinct number of each near node.
+        centres: the near clusters over the near nodes.
+    """
+    key = np.full(count.size, -1, dtype=np.int64)
+    repeated = np.flatnonzero(count >= 2)
+    key[repeated] = repeated
+    clustered = np.flatnonzero(centres.clustered)
+    key[near_distinct[clustered]] = near_distinct[centres.centre[clustered]]
+    representatives = np.unique(key[key >= 0])  # a cluster's smallest distinct number: its first occurrence
+    cluster_of = np.full(count.size, -1, dtype=np.int64)
+    has_cluster = key >= 0
+    cluster_of[has_cluster] = np.searchsorted(representatives, key[has_cluster])
+    texts = np.bincount(cluster_of[has_cluster], minlength=representatives.size)
+    return ClusterNumbers(cluster_of=cluster_of, representatives=representatives, near=texts >= 2)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterNumbers:
+    """Clusters of distinct texts.
+
+    Attributes:
+        cluster_of: the cluster of every distinct text, -1 for none.
+        representatives: the distinct text that represents each cluster (its first occurrence).
+        near: whether each cluster holds more than one distinct text (a near cluster) or one (exact).
+    """
+
+    cluster_of: np.ndarray
+    representatives: np.ndarray
+    near: np.ndarray
+
+    def __len__(self) -> int:
+        return self.representatives.size

@@ -25,8 +25,9 @@ from dedup import schema as S
 from dedup.diff import INSERT, Segment, word_diff
 from dedup.documents import containment_matrix
 from dedup.errors import OutputError
+from dedup.output import atomic_write
 from dedup.report import CONTAINED_AT
-from dedup.result import ScanResult, atomic_write
+from dedup.result import ScanResult
 
 MAX_OCCURRENCES = 1_000  # per cluster in the page; the count says how many more blocks.parquet holds
 MAX_HEATMAP_DOCS = 300  # a document-by-document heatmap beyond this is unreadable and heavy
@@ -84,7 +85,7 @@ def report_data(result: ScanResult) -> dict[str, Any]:
     occ = _occurrences(result)
     variants = _variant_texts(result, occ)
     ordered = occ.sort(S.CLUSTER, ROW)
-    triples = ordered.select(S.DOC_INDEX, S.LINE, VARIANT).to_numpy()
+    triples = ordered.select(S.DOC_KEY, S.LINE, VARIANT).to_numpy()
     cluster_of = ordered[S.CLUSTER].to_numpy()
     clusters = []
     for row in result.clusters.iter_rows(named=True):
@@ -123,7 +124,7 @@ def compact_diff(segments: list[Segment]) -> list[list[Any]]:
 def _occurrences(result: ScanResult) -> pl.DataFrame:
     """Every clustered block in reading order, with its document index and variant number in its cluster."""
     doc_index = (
-        result.documents.select(S.DOC_ID).with_row_index(S.DOC_INDEX).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
+        result.documents.select(S.DOC_ID).with_row_index(S.DOC_KEY).with_columns(pl.col(S.DOC_KEY).cast(pl.Int64))
     )
     occ = (
         result.blocks_lazy.select(S.DOC_ID, S.LINE, S.CLUSTER, S.EXACT_HASH, S.START, S.END)
@@ -307,7 +308,7 @@ def _shares(documents: pl.DataFrame) -> str:
 
 def _heatmap(result: ScanResult) -> str:
     documents = result.documents
-    index = documents.select(S.DOC_ID).with_row_index(S.DOC_INDEX).with_columns(pl.col(S.DOC_INDEX).cast(pl.Int64))
+    index = documents.select(S.DOC_ID).with_row_index(S.DOC_KEY).with_columns(pl.col(S.DOC_KEY).cast(pl.Int64))
     blocks = (
         result.blocks_lazy.select(S.DOC_ID, S.CLUSTER, (pl.col(S.END) - pl.col(S.START)).alias(S.N_CHARS))
         .filter(pl.col(S.CLUSTER).is_not_null())

@@ -21,6 +21,9 @@ Keep = Literal["first", "longest", "last"]
 FailOn = Literal["exact", "near", "any"]
 
 
+MIN_MEMORY_BUDGET = 256 * 2**20
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise OptionsError(message)
@@ -181,7 +184,10 @@ class ScanOptions:
             (a repeated heading still shows up, as a short exact cluster),
             never as near repeats.
         batch_chars: characters of text per batch; memory for text is bounded
-            by this, the rest grows with the number of blocks.
+            by this.
+        memory_budget: bytes the corpus-wide steps may hold at once beyond the state
+            kept per distinct text and per document: it sizes the partitions of
+            candidate pairs (an eighth each, two in flight per core at most).
     """
 
     read: ReadOptions = field(default_factory=ReadOptions)
@@ -191,10 +197,20 @@ class ScanOptions:
     lsh: LSHOptions = field(default_factory=LSHOptions)
     min_words: int = 8
     batch_chars: int = 8_000_000
+    memory_budget: int = 2 * 2**30
+
+    @property
+    def partition_bytes(self) -> int:
+        """The spilled candidate pairs read back at once, a partition."""
+        return self.memory_budget // 8
 
     def __post_init__(self) -> None:
         _require(self.min_words >= 1, f"min_words must be >= 1, got {self.min_words}")
         _require(self.batch_chars >= 1, f"batch_chars must be >= 1, got {self.batch_chars}")
+        _require(
+            self.memory_budget >= MIN_MEMORY_BUDGET,
+            f"memory_budget must be at least {MIN_MEMORY_BUDGET // 2**20} MiB, got {self.memory_budget:,} bytes",
+        )
         if self.lsh.bands is not None and self.lsh.rows is not None:
             _require(
                 self.lsh.bands * self.lsh.rows <= self.minhash.num_perm,

@@ -19,10 +19,10 @@ from rich.text import Text
 STAGES = {
     "read": ("Reading", "documents"),
     "fingerprint": ("Fingerprinting", "blocks"),
-    "lsh": ("LSH candidates", "blocks"),
-    "verify": ("Verifying", "pairs"),
-    "cluster": ("Clustering", "blocks"),
-    "tables": ("Building tables", "blocks"),
+    "lsh": ("LSH candidates", "bands"),
+    "verify": ("Verifying", "partitions"),
+    "cluster": ("Clustering", "partitions"),
+    "tables": ("Writing tables", "batches"),
 }
 
 

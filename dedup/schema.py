@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 # Documents as read (sources -> segment).
-DOC_INDEX = "doc_index"  # position of the document in read order, 0-based
+DOC_KEY = "doc_key"  # the document's number in read order, 0-based: the key blocks and documents are joined by
 DOC_ID = "doc_id"
 TEXT = "text"
 SOURCE = "source"  # the file the document came from
@@ -25,6 +25,14 @@ N_WORDS = "n_words"
 SHORT = "short"
 EXACT_HASH = "exact_hash"
 CLUSTER = "cluster"
+BLOCK_KEY = "block_key"  # a block's number in read order: its document's blocks follow the earlier documents' blocks
+
+# What the per-batch stage adds to a block (``dedup.stage``): how it takes part in matching.
+MATCHABLE = "matchable"  # has any text to match (a block of only punctuation has none)
+NEAR_CANDIDATE = "near_candidate"  # takes part in near matching: long enough, the first of its exact key in the batch
+SHINGLES = "shingles"  # the XXH32 of every shingle, in text order (near blocks; null for the others)
+SIGNATURE = "signature"  # the MinHash signature, datasketch's hashvalues (near blocks)
+BAND_KEYS = "band_keys"  # one 64-bit key per LSH band (near blocks)
 
 # Pairs.
 DOC_A, BLOCK_A, DOC_B, BLOCK_B = "doc_a", "block_a", "doc_b", "block_b"
@@ -53,6 +61,30 @@ KEPT_LINE = "kept_line"
 EXACT, NEAR = "exact", "near"
 DOCUMENT = "document"  # kind of a removal that drops a whole document
 WITHIN_DOC, CROSS_DOC = "within-doc", "cross-doc"
+
+# The documents table a batch stage takes (what the readers produce, numbered in read order).
+BATCH_DOCUMENTS_SCHEMA = pl.Schema(
+    {DOC_KEY: pl.Int64, DOC_ID: pl.String, TEXT: pl.String, SOURCE: pl.String, SOURCE_LINE: pl.Int64}
+)
+
+# The blocks table the per-batch stage returns (``dedup.stage.fingerprint_batch``): keyed by (doc_key, block).
+BATCH_BLOCKS_SCHEMA = pl.Schema(
+    {  # type: ignore[arg-type]  # mypy cannot join the list types with the others
+        DOC_KEY: pl.Int64,
+        BLOCK: pl.Int32,
+        START: pl.Int64,
+        END: pl.Int64,
+        LINE: pl.Int32,
+        TEXT: pl.String,
+        EXACT_HASH: pl.UInt64,
+        MATCHABLE: pl.Boolean,
+        SHORT: pl.Boolean,
+        NEAR_CANDIDATE: pl.Boolean,
+        SHINGLES: pl.List(pl.UInt32),
+        SIGNATURE: pl.List(pl.UInt32),
+        BAND_KEYS: pl.List(pl.UInt64),
+    }
+)
 
 BLOCKS_SCHEMA = pl.Schema(
     {
@@ -88,8 +120,8 @@ CLUSTERS_SCHEMA = pl.Schema(
         CLUSTER: pl.Int64,
         KIND: pl.String,
         SCOPE: pl.String,
-        N_BLOCKS: pl.UInt32,
-        N_DOCS: pl.UInt32,
+        N_BLOCKS: pl.Int64,
+        N_DOCS: pl.Int64,
         SHORT: pl.Boolean,
         N_CHARS: pl.Int64,
         DOC_ID: pl.String,
@@ -104,7 +136,7 @@ DOCUMENTS_SCHEMA = pl.Schema(
         DOC_ID: pl.String,
         SOURCE: pl.String,
         SOURCE_LINE: pl.Int64,
-        "n_blocks": pl.UInt32,
+        N_BLOCKS: pl.Int64,
         N_CHARS: pl.Int64,
         DUP_CHARS: pl.Int64,
         DUP_FRACTION: pl.Float64,

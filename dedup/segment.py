@@ -198,11 +198,11 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
     """Blocks of a batch of documents.
 
     Args:
-        documents: a batch with ``doc_index`` and ``text`` columns.
+        documents: a batch with ``doc_key`` and ``text`` columns.
         options: the segmentation rules.
 
     Returns:
-        One row per block: ``doc_index``, ``block``, ``start``, ``end``,
+        One row per block: ``doc_key``, ``block``, ``start``, ``end``,
         ``line`` and ``text`` (``text`` is ``document[start:end]``).
     """
     return segment_with_texts(documents, options)[0]
@@ -225,7 +225,7 @@ def segment_with_texts(documents: pl.DataFrame, options: SegmentOptions) -> tupl
     block_texts = Utf8Texts.from_spans(data, spans[:, 0], spans[:, 1])
     blocks = pl.DataFrame(
         {
-            S.DOC_INDEX: documents[S.DOC_INDEX].gather(doc),
+            S.DOC_KEY: documents[S.DOC_KEY].gather(doc),
             S.BLOCK: block.astype(np.int32),
             S.START: spans[:, 2],
             S.END: spans[:, 3],

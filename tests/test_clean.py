@@ -36,7 +36,7 @@ def seed_lines(name: str) -> list[str]:
 
 
 def blocks_of(text: str, options: SegmentOptions | None = None) -> pl.DataFrame:
-    frame = pl.DataFrame({S.DOC_INDEX: [0], S.TEXT: [text]}, schema={S.DOC_INDEX: pl.Int64, S.TEXT: pl.String})
+    frame = pl.DataFrame({S.DOC_KEY: [0], S.TEXT: [text]}, schema={S.DOC_KEY: pl.Int64, S.TEXT: pl.String})
     return segment(frame, options or SegmentOptions())
 
 

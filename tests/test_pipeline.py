@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from itertools import combinations
 from pathlib import Path
 
@@ -10,10 +11,10 @@ import pytest
 
 import dedup
 from benchmarks.corpus import make_corpus
-from dedup import pipeline
 from dedup import schema as S
 from dedup.candidates import candidate_probability
 from dedup.normalize import normalize
+from dedup.runners import local
 from tests.conftest import DOUBLED, INTRO, SECOND
 from tests.shingles import containment, jaccard, reference_shingles
 
@@ -206,7 +207,7 @@ def test_the_number_of_workers_does_not_change_the_result(
     corpus.write_jsonl(path)
     results = []
     for workers in (1, 3):
-        monkeypatch.setattr(pipeline, "_workers", lambda workers=workers: workers)
+        monkeypatch.setattr(local, "workers", lambda workers=workers: workers)
         # Small batches, so that batches finish out of order on three workers.
         results.append(dedup.scan([path], dedup.ScanOptions(batch_chars=20_000)))
     for name in ("blocks", "pairs", "clusters", "documents"):
@@ -251,15 +252,23 @@ def test_a_table_that_cannot_be_written_leaves_the_last_output_as_it_was(
     before = _snapshot(out)
     other_input = tmp_path / "other.txt"
     other_input.write_text("One page, another scan.\n\nIts paragraph, repeated.\n\nIts paragraph, repeated.\n")
-    written = pl.DataFrame.write_parquet
+    sink, copy = pl.LazyFrame.sink_parquet, shutil.copyfile
 
-    def full_disk_at_the_clusters(frame: pl.DataFrame, path: str, **options: object) -> None:
+    def full_disk_at_the_clusters(path: str) -> None:
         if "clusters" in str(path):
             Path(path).write_bytes(b"PAR1 half a file")
             raise OSError(28, "No space left on device", path)
-        written(frame, path, **options)
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", full_disk_at_the_clusters)
+    def sink_until_full(frame: pl.LazyFrame, path: str, **options: object) -> None:
+        full_disk_at_the_clusters(path)
+        sink(frame, path, **options)  # type: ignore[arg-type]
+
+    def copy_until_full(source: str, target: str) -> None:
+        full_disk_at_the_clusters(target)
+        copy(source, target)
+
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", sink_until_full)
+    monkeypatch.setattr(shutil, "copyfile", copy_until_full)
     with pytest.raises(dedup.OutputError, match="No space left on device"):
         if how == "ScanResult.write":
             dedup.scan([other_input]).write(out)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import dedup
-from dedup import pipeline
+from dedup.runners import local
 from tests.conftest import SEEDS
 
 
@@ -21,16 +21,17 @@ def test_every_stage_is_reported_in_order_and_ends_complete() -> None:
     last = {stage: (done, total) for stage, done, total in calls}
     assert last["read"] == (result.stats.documents, result.stats.documents)
     assert last["fingerprint"] == (result.stats.blocks, result.stats.blocks)
-    assert last["lsh"] == (result.stats.near_blocks, result.stats.near_blocks)
-    assert last["verify"] == (result.stats.candidate_pairs, result.stats.candidate_pairs)
-    assert last["cluster"] == (result.stats.blocks, result.stats.blocks)
+    assert last["lsh"] == (result.stats.bands, result.stats.bands)  # a band at a time
+    partitions = last["verify"][1]
+    assert last["verify"] == last["cluster"] == (partitions, partitions)  # a partition of pairs at a time
+    assert last["tables"][0] == last["tables"][1]
     for stage in stages:  # counts never go backwards within a stage
         done = [d for s, d, _ in calls if s == stage]
         assert done == sorted(done)
 
 
 def test_reading_reports_while_documents_stream_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "PROGRESS_SECONDS", 0.0)  # report on every document
+    monkeypatch.setattr(local, "PROGRESS_SECONDS", 0.0)  # report on every document
     for number in range(5):
         (tmp_path / f"{number}.txt").write_text(f"document number {number} has a few words in it\n")
     reads: list[int] = []

@@ -20,7 +20,7 @@ def test_bars_show_every_stage_with_its_count() -> None:
     with ProgressBars(_terminal(out)) as bars, dedup.scan([SEEDS], progress=bars) as result:
         pass
     shown = out.getvalue()
-    for label in ("Reading", "Fingerprinting", "LSH candidates", "Verifying", "Clustering", "Building tables"):
+    for label in ("Reading", "Fingerprinting", "LSH candidates", "Verifying", "Clustering", "Writing tables"):
         assert label in shown
     assert f"{result.stats.documents}/{result.stats.documents} documents" in shown
     assert f"{result.stats.blocks}/{result.stats.blocks} blocks" in shown

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import dedup
-from dedup.result import TABLES
+from dedup.output import TABLES
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,8 @@ def test_load_gives_back_the_tables_stats_and_summary(seed_scan: dedup.ScanResul
     loaded = dedup.load(saved)
     for name in TABLES:
         assert getattr(loaded, name).equals(getattr(seed_scan, name)), name
-    assert loaded.stats == dataclasses.replace(seed_scan.stats, seconds={}, cpu_seconds={})  # times are not saved
+    # Times are not saved.
+    assert loaded.stats == dataclasses.replace(seed_scan.stats, seconds={}, cpu_seconds={}, peak_rss={})
     assert loaded.options == seed_scan.options
     assert loaded.summary() == seed_scan.summary()
 
@@ -48,7 +49,7 @@ def test_skips_and_warnings_survive_the_round_trip(tmp_path: Path) -> None:
     skipped = f"{pages / 'a.jsonl'}:2: malformed JSON (Expecting value: column 1)"
     assert [str(s) for s in loaded.stats.skips] == [skipped]
     assert [s.reason for s in loaded.stats.warnings] == ["control characters"]
-    assert loaded.stats == dataclasses.replace(result.stats, seconds={}, cpu_seconds={})
+    assert loaded.stats == dataclasses.replace(result.stats, seconds={}, cpu_seconds={}, peak_rss={})
 
 
 def test_missing_folder(tmp_path: Path) -> None:
@@ -80,7 +81,7 @@ def test_other_format_version_is_refused(saved: Path, tmp_path: Path) -> None:
     (folder / "scan.json").write_text(json.dumps(summary))
     with pytest.raises(dedup.InputError) as error:
         dedup.load(folder)
-    assert str(error.value) == f"{folder / 'scan.json'}: format version 99, this dedup reads 1; scan again with --out"
+    assert str(error.value) == f"{folder / 'scan.json'}: format version 99, this dedup reads 2; scan again with --out"
 
 
 def test_summary_without_statistics_is_refused(saved: Path, tmp_path: Path) -> None:

@@ -13,13 +13,13 @@ from dedup.segment import segment
 
 
 def _blocks(texts: list[str], **options: object) -> pl.DataFrame:
-    documents = pl.DataFrame({S.DOC_INDEX: list(range(len(texts))), S.TEXT: texts})
+    documents = pl.DataFrame({S.DOC_KEY: list(range(len(texts))), S.TEXT: texts})
     return segment(documents, SegmentOptions(**options))  # type: ignore[arg-type]
 
 
 def _texts(texts: list[str], **options: object) -> list[list[str]]:
     blocks = _blocks(texts, **options)
-    return [blocks.filter(pl.col(S.DOC_INDEX) == i)[S.TEXT].to_list() for i in range(len(texts))]
+    return [blocks.filter(pl.col(S.DOC_KEY) == i)[S.TEXT].to_list() for i in range(len(texts))]
 
 
 LINE = st.one_of(
@@ -39,13 +39,13 @@ def test_offsets_map_back_to_the_original_text(texts: list[str], split: str, lis
     blocks = _blocks(texts, split=split, lists=lists)
     previous_end = {}
     for row in blocks.iter_rows(named=True):
-        text = texts[row[S.DOC_INDEX]]
+        text = texts[row[S.DOC_KEY]]
         assert text[row[S.START] : row[S.END]] == row[S.TEXT]
         assert row[S.TEXT] == row[S.TEXT].strip() != ""
         assert row[S.LINE] == text.count("\n", 0, row[S.START]) + 1
         # Blocks are in order and never overlap.
-        assert row[S.START] >= previous_end.get(row[S.DOC_INDEX], 0)
-        previous_end[row[S.DOC_INDEX]] = row[S.END]
+        assert row[S.START] >= previous_end.get(row[S.DOC_KEY], 0)
+        previous_end[row[S.DOC_KEY]] = row[S.END]
 
 
 @settings(max_examples=200, deadline=None)
@@ -53,7 +53,7 @@ def test_offsets_map_back_to_the_original_text(texts: list[str], split: str, lis
 def test_every_visible_character_is_in_a_block(texts: list[str]) -> None:
     blocks = _blocks(texts)
     for i, text in enumerate(texts):
-        covered = sum(len(t) - sum(c.isspace() for c in t) for t in blocks.filter(pl.col(S.DOC_INDEX) == i)[S.TEXT])
+        covered = sum(len(t) - sum(c.isspace() for c in t) for t in blocks.filter(pl.col(S.DOC_KEY) == i)[S.TEXT])
         visible = sum(1 for c in text if not (c.isspace() or ord(c) < 32 or c in "\u200b\ufeff"))
         assert covered >= visible
 

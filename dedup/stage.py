@@ -1,0 +1,76 @@
+"""The per-batch stage: a table of documents in, a table of fingerprinted blocks out.
+
+Everything a block's matching needs that depends on its batch alone happens here, in this order:
+segment (blocks and their offsets), normalize (the matching form), exact keys (XXH64 of the matching
+form), shingle hashes, MinHash signatures and LSH band keys. The function is pure: it reads nothing
+but its arguments, writes nothing, and keeps no state, so any runner can map it over partitions of a
+corpus (the local runner over batches on threads, a Spark runner inside ``mapInArrow``) and combine
+the tables by their keys, ``(doc_key, block)``.
+
+Only the first block of each exact key in the batch that is long enough gets shingles, a signature
+and band keys (``near_candidate``): a later copy of the same text would only repeat them. The
+corpus-wide steps keep the first occurrence of each key in the whole corpus, which is always the
+first one in its batch, so the result does not depend on how the corpus was cut into batches.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import polars as pl
+
+from dedup import candidates, fingerprint
+from dedup import schema as S
+from dedup._arrow import list_series
+from dedup.normalize import normalize_texts
+from dedup.options import ScanOptions
+from dedup.segment import segment_with_texts
+
+
+@cache
+def _banding(options: ScanOptions) -> tuple[int, int]:
+    return candidates.banding(options.lsh, options.minhash.num_perm)
+
+
+def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataFrame:
+    """Segment, normalize and fingerprint a batch of documents.
+
+    Args:
+        documents: a table with at least ``doc_key`` (Int64) and ``text`` (String), as in
+            ``schema.BATCH_DOCUMENTS_SCHEMA``; other columns are ignored.
+        options: the scan options (segmentation, shingles, MinHash, LSH banding, ``min_words``).
+
+    Returns:
+        One row per block, in document and block order, with the columns of
+        ``schema.BATCH_BLOCKS_SCHEMA``. ``shingles``, ``signature`` and ``band_keys`` are set for the
+        ``near_candidate`` blocks and null for the others.
+    """
+    blocks, block_texts = segment_with_texts(documents.select(S.DOC_KEY, S.TEXT), options.segment)
+    normalized = normalize_texts(block_texts)
+    plan = fingerprint.shingle_plan(normalized, options.shingle)
+    exact = fingerprint.exact_keys(normalized)
+    matchable = plan.units > 0  # a block of only punctuation matches nothing
+    short = plan.units < options.min_words
+    first_in_batch = np.zeros(exact.size, dtype=bool)
+    first_in_batch[np.unique(exact, return_index=True)[1]] = True
+    near = matchable & ~short & first_in_batch
+    sets = fingerprint.shingle_hashes(normalized.take(near), options.shingle, plan.take(near))
+    signatures = fingerprint.signatures(sets, options.minhash)
+    bands, rows = _banding(options)
+    keys = candidates.band_keys(signatures, bands, rows)
+    num_perm = signatures.shape[1]
+    return blocks.with_columns(
+        pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
+        pl.Series(S.MATCHABLE, matchable),
+        pl.Series(S.SHORT, short),
+        pl.Series(S.NEAR_CANDIDATE, near),
+        list_series(S.SHINGLES, sets.values, sets.offsets, near, pl.List(pl.UInt32)),
+        list_series(S.SIGNATURE, signatures.ravel(), _strided(near, num_perm), near, pl.List(pl.UInt32)),
+        list_series(S.BAND_KEYS, keys.ravel(), _strided(near, bands), near, pl.List(pl.UInt64)),
+    ).select(list(S.BATCH_BLOCKS_SCHEMA))
+
+
+def _strided(rows: np.ndarray, width: int) -> np.ndarray:
+    """Offsets of fixed-width lists, one per true entry of ``rows``."""
+    return np.arange(np.count_nonzero(rows) + 1, dtype=np.int64) * width
