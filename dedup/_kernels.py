@@ -736,3 +736,55 @@ def covered_weights(a_offsets, a_clusters, a_weights, pair_a, b_clusters, b_offs
                 q += 1
         out[k] = total
     return out
+
+
+@njit(cache=True, nogil=True)
+def tally_clusters(clusters, chars, short, n_blocks, n_chars, n_short):
+    """Add each block (cluster >= 0) to its cluster's counts of blocks, characters and short blocks."""
+    for k in range(clusters.shape[0]):
+        c = clusters[k]
+        if c >= 0:
+            n_blocks[c] += 1
+            n_chars[c] += chars[k]
+            n_short[c] += short[k]
+
+
+@njit(cache=True, nogil=True)
+def document_cluster_weights(docs, clusters, chars):
+    """Each document's clusters with the characters of its blocks in them, sorted by (document, cluster).
+
+    ``docs`` is sorted (a batch's blocks are in document order); blocks with cluster -1 are left out.
+    """
+    n = docs.shape[0]
+    out_doc = np.empty(n, np.int64)
+    out_cluster = np.empty(n, np.int64)
+    out_chars = np.empty(n, np.int64)
+    w = 0
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and docs[end] == docs[start]:
+            end += 1
+        segment = clusters[start:end]
+        order = np.argsort(segment, kind="mergesort")
+        previous = -1
+        for i in order:
+            c = segment[i]
+            if c < 0:
+                continue
+            if c != previous:
+                out_doc[w] = docs[start]
+                out_cluster[w] = c
+                out_chars[w] = 0
+                w += 1
+                previous = c
+            out_chars[w - 1] += chars[start + i]
+        start = end
+    return out_doc[:w], out_cluster[:w], out_chars[:w]
+
+
+@njit(cache=True, nogil=True)
+def count_into(index, counts):
+    """``counts[i] += 1`` for every ``i`` in ``index`` (np.add.at, without its overhead)."""
+    for k in range(index.shape[0]):
+        counts[index[k]] += 1

@@ -43,15 +43,12 @@ def document_clusters(doc_key: np.ndarray, cluster: np.ndarray, n_chars: np.ndar
     """Each document's clusters with the characters of its blocks in them, sorted by (doc_key, cluster).
 
     Args:
-        doc_key, cluster, n_chars: one entry per block; ``cluster`` -1 for a block in none.
+        doc_key, cluster, n_chars: one entry per block, in document order; ``cluster`` -1 for a block in none.
     """
-    blocks = pl.DataFrame({S.DOC_KEY: doc_key, S.CLUSTER: cluster, S.N_CHARS: n_chars})
-    return (
-        blocks.filter(pl.col(S.CLUSTER) >= 0)
-        .group_by(S.DOC_KEY, S.CLUSTER)
-        .agg(pl.col(S.N_CHARS).sum())
-        .sort(S.DOC_KEY, S.CLUSTER)
+    docs, clusters, chars = _kernels.document_cluster_weights(
+        doc_key.astype(np.int64, copy=False), cluster.astype(np.int64, copy=False), n_chars.astype(np.int64, copy=False)
     )
+    return pl.DataFrame({S.DOC_KEY: docs, S.CLUSTER: clusters, S.N_CHARS: chars})
 
 
 def containers(held: pl.DataFrame, first_doc: np.ndarray, second_doc: np.ndarray, lists: ClusterLists) -> pl.DataFrame:

@@ -112,7 +112,7 @@ class DistinctTexts:
         self.first_line.extend(batch.line[firsts])
         self.count.extend(np.zeros(firsts.size, dtype=np.int64))
         self.near.extend(np.full(firsts.size, -1, dtype=np.int64))
-        np.add.at(self.count.values, ordinals, 1)
+        _kernels.count_into(ordinals, self.count.values)
         # A near candidate is the first of its text in its batch; it takes part when it is the first in the corpus.
         first_in_corpus = np.zeros(batch.exact.size, dtype=bool)
         first_in_corpus[firsts] = True

@@ -47,6 +47,7 @@ from dedup.spill import ArrayStore, BandStore, PairSpill, PartStore, ScratchFold
 _Result = TypeVar("_Result")
 MAX_WORKERS = 8  # every batch in flight holds its text and working arrays: memory grows with the workers
 PAIR_BYTES = 16  # a candidate pair spilled: two int64 node numbers
+MIN_PARALLEL_PAIR_BYTES = 2**22  # below about 250,000 candidate pairs, verifying on one core is faster
 SPILL_HINT = " (the scan's spill folder; set TMPDIR to a folder on a disk with more room)"
 
 Progress = Callable[[str, int, int | None], None]
@@ -393,7 +394,11 @@ class _LocalScan:
             first = candidates.band_pairs(self.spills.bands.band(0, slots), max_bucket)
             # Partitions sized for the budget from the first band: every band finds about as many pairs.
             expected = first[0].size * bands * PAIR_BYTES
-            partitions = int(np.clip(np.ceil(expected / self.options.partition_bytes), 1, 4096))
+            partitions = int(np.ceil(expected / self.options.partition_bytes))
+            # Enough partitions to verify on every core, unless there are too few pairs to be worth it.
+            if expected >= MIN_PARALLEL_PAIR_BYTES:
+                partitions = max(partitions, 2 * self.workers)
+            partitions = int(np.clip(partitions, 1, 4096))
             pairs = PairSpill(self.scratch.path, nodes, partitions)
             pairs.add(*first)
             del first

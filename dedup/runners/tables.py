@@ -150,14 +150,12 @@ class TableWriter:
         for index, frame, _, clusters in self._parts([S.DOC_KEY, S.START, S.END, S.SHORT]):
             doc_key = frame[S.DOC_KEY].to_numpy()
             self.doc_bounds[index + 1] = (doc_key[-1] + 1) if doc_key.size else self.doc_bounds[index]
-            held = clusters >= 0
             chars = (frame[S.END] - frame[S.START]).to_numpy()
-            np.add.at(tally.n_blocks, clusters[held], 1)
-            np.add.at(tally.n_chars, clusters[held], chars[held])
-            np.add.at(tally.n_short, clusters[held], frame[S.SHORT].to_numpy()[held])
+            short = frame[S.SHORT].to_numpy()
+            _kernels.tally_clusters(clusters, chars, short, tally.n_blocks, tally.n_chars, tally.n_short)
             lists = documents.document_clusters(doc_key, clusters, chars)
             doc_of, cluster_of = lists[S.DOC_KEY].to_numpy(), lists[S.CLUSTER].to_numpy()
-            np.add.at(tally.n_docs, cluster_of, 1)
+            _kernels.count_into(cluster_of, tally.n_docs)
             _kernels.first_two_documents(cluster_of, doc_of, tally.first_doc, tally.second_doc)
             self._spill_lists(index, doc_of, cluster_of)
         # A part without blocks still holds its documents' keys in order: close any gap.
