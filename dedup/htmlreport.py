@@ -29,6 +29,7 @@ from dedup.output import atomic_write
 from dedup.report import CONTAINED_AT
 from dedup.result import ScanResult
 
+MAX_CLUSTERS = 20_000  # the largest clusters in the page (about 1 KB each); clusters.parquet holds them all
 MAX_OCCURRENCES = 1_000  # per cluster in the page; the count says how many more blocks.parquet holds
 MAX_HEATMAP_DOCS = 300  # a document-by-document heatmap beyond this is unreadable and heavy
 SHARE_BARS = 30  # documents in the duplicated-share chart, most duplicated first
@@ -74,28 +75,33 @@ def render_html(result: ScanResult) -> str:
 
 
 def report_data(result: ScanResult) -> dict[str, Any]:
-    """What the page's script renders: documents, and every cluster with its occurrences and diffs.
+    """What the page's script renders: the ``MAX_CLUSTERS`` largest clusters with their occurrences and diffs,
+    and the documents they stand in.
 
     Each cluster has ``occurrences`` as flat ``[document index, line, variant, …]``
     triples (at most ``MAX_OCCURRENCES``) and, for near clusters, ``diffs``: for
-    every variant after the first (the representative), the word diff from the
-    representative's ``text`` (see ``compact_diff``).
+    every variant among them after the first (the representative), the word diff
+    from the representative's ``text`` (see ``compact_diff``). ``total`` is how many
+    clusters the scan has.
     """
-    doc_ids = result.documents[S.DOC_ID].to_list()
-    occ = _occurrences(result)
-    variants = _variant_texts(result, occ)
-    ordered = occ.sort(S.CLUSTER, ROW)
-    triples = ordered.select(S.DOC_KEY, S.LINE, VARIANT).to_numpy()
-    cluster_of = ordered[S.CLUSTER].to_numpy()
-    clusters = []
-    for row in result.clusters.iter_rows(named=True):
+    clusters = result.lazy("clusters")
+    chosen = (
+        clusters.sort([S.N_CHARS, S.CLUSTER], descending=[True, False]).head(MAX_CLUSTERS).sort(S.CLUSTER).collect()
+    )
+    occ = _occurrences(result, chosen[S.CLUSTER])
+    doc_ids = occ[S.DOC_ID].unique(maintain_order=True)
+    occ = occ.with_columns(pl.col(S.DOC_ID).replace_strict(doc_ids, range(doc_ids.len())).alias("doc"))
+    variants = _variant_texts(result, occ.filter(pl.col(S.CLUSTER).is_in(_near(chosen).implode())))
+    triples = occ.select("doc", S.LINE, VARIANT).to_numpy()
+    cluster_of = occ[S.CLUSTER].to_numpy()
+    data = []
+    for row in chosen.iter_rows(named=True):
         first, end = (
-            np.searchsorted(cluster_of, row[S.CLUSTER], side="left"),
-            np.searchsorted(cluster_of, row[S.CLUSTER], side="right"),
+            np.searchsorted(cluster_of, row[S.CLUSTER], "left"),
+            np.searchsorted(cluster_of, row[S.CLUSTER], "right"),
         )
-        flat = triples[first : min(end, first + MAX_OCCURRENCES)].ravel().tolist()
         texts = variants.get(row[S.CLUSTER], [])
-        clusters.append(
+        data.append(
             {
                 "id": row[S.CLUSTER],
                 "kind": row[S.KIND],
@@ -105,11 +111,12 @@ def report_data(result: ScanResult) -> dict[str, Any]:
                 "docs": row[S.N_DOCS],
                 "chars": row[S.N_CHARS],
                 "text": row[S.TEXT],
-                "occurrences": flat,
+                "occurrences": triples[first:end].ravel().tolist(),
                 "diffs": [compact_diff(word_diff(row[S.TEXT], text)) for text in texts[1:]],
             }
         )
-    return {"documents": doc_ids, "clusters": clusters, "max_occurrences": MAX_OCCURRENCES}
+    total = clusters.select(pl.len()).collect().item()
+    return {"documents": doc_ids.to_list(), "clusters": data, "max_occurrences": MAX_OCCURRENCES, "total": total}
 
 
 def compact_diff(segments: list[Segment]) -> list[list[Any]]:
@@ -121,35 +128,34 @@ def compact_diff(segments: list[Segment]) -> list[list[Any]]:
     return [[op, text] if op == INSERT else [op, len(text.encode("utf-16-le")) // 2] for op, text in segments]
 
 
-def _occurrences(result: ScanResult) -> pl.DataFrame:
-    """Every clustered block in reading order, with its document index and variant number in its cluster."""
-    doc_index = (
-        result.documents.select(S.DOC_ID).with_row_index(S.DOC_KEY).with_columns(pl.col(S.DOC_KEY).cast(pl.Int64))
-    )
+def _near(clusters: pl.DataFrame) -> pl.Series:
+    return clusters.filter(pl.col(S.KIND) == S.NEAR)[S.CLUSTER]
+
+
+def _occurrences(result: ScanResult, clusters: pl.Series) -> pl.DataFrame:
+    """The first ``MAX_OCCURRENCES`` blocks of each of these clusters, sorted by cluster and reading order,
+    with their variant number in the cluster (variants numbered by first appearance: 0 is the representative)."""
     occ = (
-        result.blocks_lazy.select(S.DOC_ID, S.LINE, S.CLUSTER, S.EXACT_HASH, S.START, S.END)
-        .filter(pl.col(S.CLUSTER).is_not_null())
+        result.blocks_lazy.select(S.DOC_ID, S.LINE, S.CLUSTER, S.EXACT_HASH)
         .with_row_index(ROW)
-        .join(doc_index.lazy(), on=S.DOC_ID, how="left")
+        .filter(pl.col(S.CLUSTER).is_in(clusters.implode()))
+        .group_by(S.CLUSTER, maintain_order=True)
+        .head(MAX_OCCURRENCES)
+        .sort(S.CLUSTER, ROW)
         .collect()
     )
-    # Variants are numbered by first appearance, so variant 0 is the representative (the first occurrence).
     first = occ.group_by(S.CLUSTER, S.EXACT_HASH).agg(pl.col(ROW).min().alias("first"))
     first = first.with_columns(pl.col("first").rank("dense").over(S.CLUSTER).cast(pl.Int64).alias(VARIANT) - 1)
-    return occ.join(first.select(S.CLUSTER, S.EXACT_HASH, VARIANT), on=[S.CLUSTER, S.EXACT_HASH]).sort(ROW)
+    return occ.join(first.select(S.CLUSTER, S.EXACT_HASH, VARIANT), on=[S.CLUSTER, S.EXACT_HASH]).sort(S.CLUSTER, ROW)
 
 
 def _variant_texts(result: ScanResult, occ: pl.DataFrame) -> dict[int, list[str]]:
-    """For each near cluster, the text of each variant in variant order."""
-    near = result.clusters.filter(pl.col(S.KIND) == S.NEAR)[S.CLUSTER]
-    firsts = (
-        occ.filter(pl.col(S.CLUSTER).is_in(near.implode())).unique([S.CLUSTER, VARIANT]).select(ROW, S.CLUSTER, VARIANT)
-    )
+    """For each cluster of these occurrences, the text of each variant in variant order."""
+    firsts = occ.unique([S.CLUSTER, VARIANT]).select(ROW, S.CLUSTER, VARIANT)
     texts = (
-        result.blocks_lazy.select(S.CLUSTER, S.TEXT)
-        .filter(pl.col(S.CLUSTER).is_not_null())
+        result.blocks_lazy.select(S.TEXT)
         .with_row_index(ROW)
-        .join(firsts.lazy(), on=[ROW, S.CLUSTER])
+        .join(firsts.lazy(), on=ROW)
         .sort(S.CLUSTER, VARIANT)
         .collect()
     )
@@ -221,7 +227,8 @@ def _figure(title: str, note: str, svg: str) -> str:
 
 
 def _charts_html(result: ScanResult) -> str:
-    figures = [_cluster_sizes(result.clusters), _similarities(result), _shares(result.documents)]
+    sizes = result.lazy("clusters").select(S.KIND, S.SHORT, S.N_BLOCKS).collect()
+    figures = [_cluster_sizes(sizes), _similarities(result), _shares(result.documents)]
     if 2 <= result.documents.height <= MAX_HEATMAP_DOCS:
         figures.append(_heatmap(result))
     elif result.documents.height > MAX_HEATMAP_DOCS:
@@ -263,7 +270,7 @@ def _cluster_sizes(clusters: pl.DataFrame) -> str:
 
 
 def _similarities(result: ScanResult) -> str:
-    near = result.pairs.filter(pl.col(S.KIND) == S.NEAR)[S.JACCARD].to_numpy()
+    near = result.pairs_lazy.filter(pl.col(S.KIND) == S.NEAR).select(S.JACCARD).collect()[S.JACCARD].to_numpy()
     edges = np.linspace(0.0, 1.0, 21)
     counts, _ = np.histogram(near, bins=edges)
     categories = [f"{edge:.2f}" for edge in edges[:-1]]

@@ -51,26 +51,29 @@ def render_report(result: ScanResult, console: Console, top: int = 10) -> None:
         top: how many clusters, pairs, short lines and documents each section shows.
     """
     summary = result.summary()
-    clusters = result.clusters
-    long_clusters = clusters.filter(~pl.col(S.SHORT)).sort([S.N_CHARS, S.CLUSTER], descending=[True, False])
-    shown = long_clusters.head(top)
-    short = clusters.filter(pl.col(S.SHORT)).sort([S.N_BLOCKS, S.CLUSTER], descending=[True, False]).head(top)
-    near = result.pairs.filter(pl.col(S.KIND) == S.NEAR).sort([S.JACCARD, S.CLUSTER], descending=[True, False])
+    # Only the rows shown are loaded: the tables can hold millions of rows.
+    clusters = result.lazy("clusters")
+    by_size = [S.N_CHARS, S.CLUSTER]
+    shown = clusters.filter(~pl.col(S.SHORT)).sort(by_size, descending=[True, False]).head(top).collect()
+    short = clusters.filter(pl.col(S.SHORT)).sort([S.N_BLOCKS, S.CLUSTER], descending=[True, False]).head(top).collect()
+    near_pairs = result.pairs_lazy.filter(pl.col(S.KIND) == S.NEAR)
+    near = near_pairs.sort([S.JACCARD, S.CLUSTER], descending=[True, False]).head(top).collect()
     where = occurrences(result, shown[S.CLUSTER].to_list() + short[S.CLUSTER].to_list())
-    texts = _pair_texts(result, near.head(top))
+    texts = _pair_texts(result, near)
 
     sections: list[list[Text]] = [_summary(summary, result)]
+    long_count = summary["exact_clusters"] + summary["near_clusters"]
     if shown.height:
-        sections.append(_largest(shown, long_clusters.height, where, console))
+        sections.append(_largest(shown, long_count, where, console))
     if near.height:
-        sections.append(_near_pairs(near, top, texts, console))
+        sections.append(_near_pairs(near, summary["near_pairs"], texts, console))
     if short.height:
         sections.append(_short(short, where, console))
-    contained = result.documents.filter(pl.col(S.CONTAINMENT) >= CONTAINED_AT).sort(
-        [S.CONTAINMENT, S.DOC_ID], descending=[True, False]
-    )
+    contained_query = result.lazy("documents").filter(pl.col(S.CONTAINMENT) >= CONTAINED_AT)
+    contained = contained_query.sort([S.CONTAINMENT, S.DOC_ID], descending=[True, False]).head(top).collect()
     if contained.height:
-        sections.append(_contained(contained, top, console))
+        total = contained_query.select(pl.len()).collect().item()
+        sections.append(_contained(contained, total, console))
     for index, section in enumerate(sections):
         if index:
             console.print()
@@ -79,11 +82,13 @@ def render_report(result: ScanResult, console: Console, top: int = 10) -> None:
             console.print(_indented(part, console, 0))
 
 
-def occurrences(result: ScanResult, clusters: list[int]) -> pl.DataFrame:
-    """Where the blocks of these clusters stand, in reading order (no text is loaded)."""
+def occurrences(result: ScanResult, clusters: list[int], limit: int = PLACES) -> pl.DataFrame:
+    """Where the first ``limit`` blocks of each of these clusters stand, in reading order (no text is loaded)."""
     return (
         result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.LINE, S.CLUSTER)
         .filter(pl.col(S.CLUSTER).is_in(clusters))
+        .group_by(S.CLUSTER, maintain_order=True)
+        .head(limit)
         .collect()
     )
 
@@ -164,13 +169,13 @@ def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
     return [Text.assemble((label.ljust(label_width), STYLE["title"]), value) for label, value in rows]
 
 
-def _places(where: pl.DataFrame, cluster: int, limit: int) -> Text:
-    """Each occurrence of a cluster as ``doc:line``, then how many more."""
-    rows = where.filter(pl.col(S.CLUSTER) == cluster)
+def _places(where: pl.DataFrame, cluster: dict[str, Any], limit: int) -> Text:
+    """Each occurrence of a cluster (a row of the clusters table) as ``doc:line``, then how many more."""
+    rows = where.filter(pl.col(S.CLUSTER) == cluster[S.CLUSTER])
     names = [place(doc_id, line) for doc_id, line in rows.select(S.DOC_ID, S.LINE).head(limit).iter_rows()]
     text = Text(", ").join(Text(name, style=STYLE["place"]) for name in names)
-    if rows.height > limit:
-        text.append(f", … {rows.height - limit} more", style=STYLE["dim"])
+    if cluster[S.N_BLOCKS] > limit:
+        text.append(f", … {cluster[S.N_BLOCKS] - limit:,} more", style=STYLE["dim"])
     return text
 
 
@@ -210,9 +215,7 @@ def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Cons
             )
         )
         parts.append(_indented(_clipped(row[S.TEXT], console, width, TEXT_LINES), console, INDENT))
-        parts.append(
-            _indented(Text.assemble(("at ", STYLE["dim"]), _places(where, row[S.CLUSTER], PLACES)), console, INDENT)
-        )
+        parts.append(_indented(Text.assemble(("at ", STYLE["dim"]), _places(where, row, PLACES)), console, INDENT))
     return parts
 
 
@@ -230,9 +233,9 @@ def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int]
     return {(doc_id, block): text for doc_id, block, text in found.iter_rows()}
 
 
-def _near_pairs(near: pl.DataFrame, top: int, texts: dict[tuple[str, int], str], console: Console) -> list[Text]:
-    parts: list[Text] = [_heading("Near pairs", min(near.height, top), near.height)]
-    for row in near.head(top).iter_rows(named=True):
+def _near_pairs(near: pl.DataFrame, total: int, texts: dict[tuple[str, int], str], console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Near pairs", near.height, total)]
+    for row in near.iter_rows(named=True):
         parts.append(
             Text.assemble(
                 (place(row[S.DOC_A], row["line_a"]), STYLE["place"]),
@@ -296,15 +299,15 @@ def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> list[T
         line = Text.assemble(
             (f"“{flat if len(flat) <= 40 else flat[:39] + '…'}”", STYLE["title"]),
             f" ×{row[S.N_BLOCKS]}: ",
-            _places(where, row[S.CLUSTER], PLACES // 2),
+            _places(where, row, PLACES // 2),
         )
         parts.append(_indented(line, console, 2, hang=4))
     return parts
 
 
-def _contained(contained: pl.DataFrame, top: int, console: Console) -> list[Text]:
-    parts: list[Text] = [_heading("Documents contained in others", min(top, contained.height), contained.height)]
-    for row in contained.head(top).iter_rows(named=True):
+def _contained(contained: pl.DataFrame, total: int, console: Console) -> list[Text]:
+    parts: list[Text] = [_heading("Documents contained in others", contained.height, total)]
+    for row in contained.iter_rows(named=True):
         line = Text.assemble(
             (row[S.DOC_ID], STYLE["place"]),
             " is ",

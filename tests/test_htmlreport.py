@@ -132,6 +132,18 @@ def test_occurrences_are_capped_and_the_rest_counted(
         assert len(cluster["occurrences"]) == 3 and cluster["blocks"] >= 2
 
 
+def test_only_the_largest_clusters_are_embedded_and_the_rest_counted(
+    seed_scan: dedup.ScanResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(htmlreport, "MAX_CLUSTERS", 3)
+    data = report_data(seed_scan)
+    largest = seed_scan.clusters.sort([S.N_CHARS, S.CLUSTER], descending=[True, False]).head(3)
+    assert [c["id"] for c in data["clusters"]] == sorted(largest[S.CLUSTER].to_list())
+    assert data["total"] == seed_scan.clusters.height
+    named = {data["documents"][d] for c in data["clusters"] for d in c["occurrences"][::3]}
+    assert set(data["documents"]) == named  # only the documents the embedded clusters stand in
+
+
 def test_write_html_names_the_file_it_cannot_write(seed_scan: dedup.ScanResult, tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "report.html"
     with pytest.raises(dedup.OutputError, match=re.escape(f"{target}: cannot write")):

@@ -72,9 +72,12 @@
     var shown = state.matches.slice(start, start + PAGE_SIZE);
     var list = byId("cluster-list");
     list.replaceChildren.apply(list, shown.map(clusterItem));
-    byId("count").textContent = state.matches.length === clusters.length
+    var shown = clusters.length < data.total
+      ? " (the " + number(clusters.length) + " largest of " + number(data.total) + "; clusters.parquet holds all)"
+      : "";
+    byId("count").textContent = (state.matches.length === clusters.length
       ? number(clusters.length) + " clusters"
-      : number(state.matches.length) + " of " + number(clusters.length) + " clusters match";
+      : number(state.matches.length) + " of " + number(clusters.length) + " clusters match") + shown;
     byId("page").textContent = "Page " + number(state.page + 1) + " of " + number(pages);
     byId("prev").disabled = state.page === 0;
     byId("next").disabled = state.page >= pages - 1;
