@@ -302,44 +302,70 @@ def _unit_starts(data, start, end, by_char, buf):
     return count
 
 
+@njit(inline="always")
+def _has_content(data, start, stop):
+    """Whether a shingle holds anything but digits and spaces: a shingle of numbers alone carries no weight."""
+    for p in range(start, stop):
+        b = data[p]
+        if b != SPACE and not (48 <= b <= 57):
+            return True
+    return False
+
+
 @njit(cache=True, nogil=True)
 def _hash_block(data, start, end, by_char, k_n, buf, out, w, room, hash_seed):
+    """Hash the content shingles of one block into ``out[w:]``; returns how many."""
     units = _unit_starts(data, start, end, by_char, buf)
     # The caller sized the output from counts made elsewhere: writing past them would corrupt memory.
     if max(units - k_n + 1, 1) != room:
         raise ValueError("shingle counts do not match the texts")
     buf[units] = end + 1  # a virtual unit start one past the end
     if units < k_n:
+        if not _has_content(data, start, end):
+            return 0
         out[w] = np.uint32(xxh32(data, start, end, hash_seed))
-        return
+        return 1
+    written = 0
     for k in range(units - k_n + 1):
         # A word shingle ends before the separating space; a char shingle
         # ends where the next character starts (or at the end of the text).
         stop = (end if k + k_n == units else buf[k + k_n]) if by_char else buf[k + k_n] - 1
-        out[w + k] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
+        if _has_content(data, buf[k], stop):
+            out[w + written] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
+            written += 1
+    return written
 
 
 @njit(cache=True, nogil=True)
-def hash_shingles(data, offsets, by_char, n, out_offsets, hash_seed):
-    """XXH32 of every shingle of every block, laid out by ``out_offsets``.
+def hash_shingles(data, offsets, by_char, n, room_offsets, hash_seed):
+    """XXH32 of every content shingle of every block: the values and their offsets per block.
 
-    A shingle is the byte span from the start of unit k to the end of unit
-    k + n - 1, which is exactly the UTF-8 encoding of the Python string
-    ``" ".join(words[k:k + n])`` (or ``text[k:k + n]`` for characters).
+    A shingle is the byte span from the start of unit k to the end of unit k + n - 1, which is exactly
+    the UTF-8 encoding of the Python string ``" ".join(words[k:k + n])`` (or ``text[k:k + n]`` for
+    characters). ``room_offsets`` lays out room for every shingle of each block; shingles made of
+    nothing but digits and spaces are left out (see ``_has_content``).
     """
     nb = offsets.shape[0] - 1
-    out = np.empty(out_offsets[nb], dtype=np.uint32)
+    room = np.empty(room_offsets[nb], dtype=np.uint32)
+    counts = np.zeros(nb, dtype=np.int64)
     longest = 0
     for i in range(nb):
         longest = max(longest, offsets[i + 1] - offsets[i])
     buf = np.empty(longest + 1, dtype=np.int64)  # unit starts of one block at a time
     for i in range(nb):
-        room = out_offsets[i + 1] - out_offsets[i]
+        size = room_offsets[i + 1] - room_offsets[i]
         if offsets[i + 1] > offsets[i]:
-            _hash_block(data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, out, out_offsets[i], room, hash_seed)
-        elif room != 0:
+            counts[i] = _hash_block(
+                data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, room, room_offsets[i], size, hash_seed
+            )
+        elif size != 0:
             raise ValueError("shingle counts do not match the texts")
-    return out
+    out_offsets = np.zeros(nb + 1, dtype=np.int64)
+    out_offsets[1:] = np.cumsum(counts)
+    out = np.empty(out_offsets[nb], dtype=np.uint32)
+    for i in range(nb):
+        out[out_offsets[i] : out_offsets[i + 1]] = room[room_offsets[i] : room_offsets[i] + counts[i]]
+    return out, out_offsets
 
 
 @njit(cache=True, nogil=True)

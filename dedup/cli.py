@@ -61,7 +61,14 @@ Rows = Annotated[int | None, typer.Option(help="LSH rows per band (with --bands)
 Shingle = Annotated[str, typer.Option(help="Shingle kind: word or char.")]
 Ngram = Annotated[int, typer.Option(help="Words per word shingle.")]
 CharNgram = Annotated[int, typer.Option(help="Characters per char shingle.")]
-MinWords = Annotated[int, typer.Option(help="Blocks with fewer words are matched only exactly.")]
+MinShingles = Annotated[
+    int | None,
+    typer.Option(
+        help="Blocks with fewer distinct content shingles are matched only exactly "
+        "(default: computed so that one changed word keeps a block a near repeat).",
+        show_default=False,
+    ),
+]
 Lists = Annotated[str, typer.Option(help="List items: run (one block per run) or item.")]
 Split = Annotated[str, typer.Option(help="Lines into blocks: auto, line or paragraph.")]
 IdField = Annotated[
@@ -94,7 +101,7 @@ _SCAN_PARAMETERS: dict[str, tuple[Any, Any]] = {
     "shingle": (Shingle, _DEFAULTS.shingle.kind),
     "ngram": (Ngram, _DEFAULTS.shingle.n),
     "char_ngram": (CharNgram, _DEFAULTS.shingle.char_n),
-    "min_words": (MinWords, _DEFAULTS.min_words),
+    "min_shingles": (MinShingles, _DEFAULTS.min_shingles),
     "lists": (Lists, _DEFAULTS.segment.lists),
     "split": (Split, _DEFAULTS.segment.split),
     "id_field": (IdField, _DEFAULTS.read.id_field),
@@ -142,7 +149,7 @@ def _scan_options(given: dict[str, Any]) -> ScanOptions:
         lsh=LSHOptions(
             threshold=given["threshold"], containment=given["containment"], bands=given["bands"], rows=given["rows"]
         ),
-        min_words=given["min_words"],
+        min_shingles=given["min_shingles"],
     )
 
 

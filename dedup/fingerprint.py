@@ -6,8 +6,10 @@ a polars Series is converted) through the compiled kernels in ``dedup._kernels``
 Signatures are datasketch's: for the same ``num_perm``, ``seed``, ``scheme``
 and ``hashfunc=xxhash.xxh32_intdigest``, ``MinHash.update_batch`` over the
 UTF-8 bytes of the shingles gives the same ``hashvalues`` (tests check this).
-A word shingle is the words joined by one space, a character shingle the
-characters; a block with fewer units than ``n`` is one shingle, itself.
+Shingles are made from the near form (``dedup.normalize.near_form``): a word
+shingle is ``n`` words joined by one space, a character shingle ``n``
+characters; a block with fewer units than ``n`` is one shingle, itself. A
+shingle of nothing but digits carries no weight and is left out.
 """
 
 from __future__ import annotations
@@ -98,9 +100,9 @@ class FirstOccurrences:
 Texts = pl.Series | Utf8Texts
 
 
-def exact_keys(normalized: Texts) -> np.ndarray:
-    """XXH64 of every normalized text: equal keys mean equal matching forms."""
-    batch = as_utf8(normalized)
+def exact_keys(exact: Texts) -> np.ndarray:
+    """XXH64 of every text in the exact form: equal keys mean equal exact forms."""
+    batch = as_utf8(exact)
     return _kernels.xxh64_blocks(batch.data, batch.offsets, EXACT_SEED)
 
 
@@ -121,13 +123,13 @@ class ShinglePlan:
         return ShinglePlan(self.by_char[mask], self.units[mask], self.shingled[mask])
 
 
-def shingle_plan(normalized: Texts, options: ShingleOptions) -> ShinglePlan:
+def shingle_plan(near: Texts, options: ShingleOptions) -> ShinglePlan:
     """Character shingles for ``kind="char"`` and for text written without spaces.
 
     Text is written without spaces when at least ``spaceless_share`` of its
     characters are Han, Hiragana, Katakana, Thai, Lao, Khmer or Myanmar.
     """
-    batch = as_utf8(normalized)
+    batch = as_utf8(near)
     words, chars, spaceless_chars = _kernels.text_counts(batch.data, batch.offsets)
     spaceless = (chars > 0) & (spaceless_chars >= options.spaceless_share * chars)
     by_char = np.full(words.size, options.kind == "char") | spaceless
@@ -135,21 +137,25 @@ def shingle_plan(normalized: Texts, options: ShingleOptions) -> ShinglePlan:
     return ShinglePlan(by_char, units, shingled=np.where(by_char, chars, words))
 
 
-def shingle_hashes(normalized: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
-    """The XXH32 of every shingle of every normalized text, in text order (not yet ``distinct``)."""
-    batch = as_utf8(normalized)
+def shingle_hashes(near: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
+    """The XXH32 of every content shingle of texts in the near form, in text order (not yet ``distinct``).
+
+    A shingle made of nothing but digits (``1 2 3``) carries no weight in near matching and is left out.
+    """
+    batch = as_utf8(near)
     plan = plan or shingle_plan(batch, options)
     n = np.where(plan.by_char, options.char_n, options.n).astype(np.int64)
     # A text shorter than n is one shingle, an empty one none.
     shingles = np.where(plan.shingled == 0, 0, np.maximum(plan.shingled - n + 1, 1))
-    hash_offsets = offsets_of(shingles)
-    hashes = _kernels.hash_shingles(batch.data, batch.offsets, plan.by_char, n, hash_offsets, SHINGLE_SEED)
-    return ShingleSets(hashes, hash_offsets, distinct=False)
+    hashes, offsets = _kernels.hash_shingles(
+        batch.data, batch.offsets, plan.by_char, n, offsets_of(shingles), SHINGLE_SEED
+    )
+    return ShingleSets(hashes, offsets, distinct=False)
 
 
-def shingle_sets(normalized: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
-    """The set of shingle hashes of every normalized text."""
-    return shingle_hashes(normalized, options, plan).distinct_sets()
+def shingle_sets(near: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
+    """The set of content shingle hashes of every text in the near form."""
+    return shingle_hashes(near, options, plan).distinct_sets()
 
 
 @cache

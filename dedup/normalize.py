@@ -1,21 +1,28 @@
-"""Text -> matching form, for whole batches at once (never used for output).
+"""Text -> matching forms, for whole batches at once (never used for output).
 
-The steps, each a polars string kernel over the whole batch:
+**The exact form** (``normalize_texts``): two blocks are exact repeats when their exact forms are equal,
+which is when their texts are the same up to white space, case, Unicode compatibility forms and list
+markers, and nothing else: punctuation, symbols and digits are content (``expr * expr`` and
+``expr / expr`` differ). The steps, each a polars string kernel over the whole batch:
 
 1. drop invisible format characters (zero-width spaces and joiners, soft hyphens, BOMs);
-2. Unicode NFKC (full-width forms, ligatures, compatibility quotes);
-3. case folding (lower case plus the full case folds, ``ß`` -> ``ss``), then NFKC
-   again, because folding can leave text that is not NFKC;
-4. strip list markers (``1.``, ``2)``) at the start of every line;
-5. every run of punctuation, symbols (quotes, dashes, bullets), controls and white
-   space becomes one space, and the ends are trimmed.
+2. Unicode NFKC (full-width forms, ligatures, compatibility characters);
+3. case folding (lower case plus the full case folds, ``ß`` -> ``ss``), then NFKC again, because
+   folding can leave text that is not NFKC;
+4. strip the list markers at the start of every line: bullets (``-``, ``*``, ``+``, ``•``, ``–``, ...) and
+   item numbers (``1.``, ``2)``), each followed by white space or the end of its line, since a bullet
+   style is structure, not content;
+5. every run of white space and control characters becomes one space, and the ends are trimmed.
 
-The result is idempotent: ``normalize(normalize(s)) == normalize(s)``.
+**The near form** (``near_form``): the words of the exact form, what shingles are made of: every run
+of punctuation and symbols becomes a space too.
 
-Texts made only of "simple" characters (ASCII, Latin, Greek, Cyrillic letters
-that NFKC leaves alone, common punctuation and symbols: the bulk of most
-crawls) take a compiled fast path that does exactly what the steps above do to
-them; a property test holds the two paths equal.
+Both are idempotent: ``normalize(normalize(s)) == normalize(s)``.
+
+Texts made only of "simple" characters (ASCII, and the Latin, Greek and Cyrillic letters, punctuation
+and symbols below U+3000 whose folds are simple too: the bulk of most crawls) take a compiled fast path
+that does exactly what the steps above do to them; a test holds the two paths equal for every code
+point below U+3000, alone and in context.
 """
 
 from __future__ import annotations
@@ -31,9 +38,14 @@ from numba import njit
 from dedup._arrow import Utf8Texts, as_utf8
 from dedup._kernels import decode_utf8
 
+BULLETS = "-*+•‣◦▪▫●○·–—⁃∙■□➢➤►▸"  # the list bullets of segmentation too (dedup.segment)
 _FORMAT_CHARS = r"\p{Cf}"
-_NUMBERED_MARKER = r"(?m)^[\p{Z}\t]*\d{1,3}[.)][\p{Z}\t]+"
-_SEPARATORS = r"[\p{P}\p{S}\p{Z}\p{Cc}\s]+"
+_MARKER_SPACE = r"[[\p{Z}\p{Cc}\s]&&[^\n]]"  # white space within a line
+_BULLET_CLASS = "[" + "".join("\\" + b if b in "-*+" else b for b in BULLETS) + "]"
+# Markers at a line start, one after the other (``- 1. item``), each followed by white space or the line's end.
+_LIST_MARKER = rf"(?m)^(?:{_MARKER_SPACE}*(?:\d{{1,3}}[.)]|{_BULLET_CLASS})(?:{_MARKER_SPACE}+|$))+"
+_SPACES = r"[\p{Z}\p{Cc}\s]+"
+_PUNCTUATION = r"[\p{P}\p{S}]+"
 
 
 @cache
@@ -53,7 +65,7 @@ def _case_folds() -> tuple[list[str], list[str]]:
 
 
 def normalize_expr(column: str | pl.Expr) -> pl.Expr:
-    """The normalization as a polars expression, for use inside a query."""
+    """The exact form as a polars expression, for use inside a query."""
     keys, values = _case_folds()
     expr = pl.col(column) if isinstance(column, str) else column
     return (
@@ -62,22 +74,33 @@ def normalize_expr(column: str | pl.Expr) -> pl.Expr:
         .str.to_lowercase()
         .str.replace_many(keys, values)
         .str.normalize("NFKC")
-        .str.replace_all(_NUMBERED_MARKER, "")
-        .str.replace_all(_SEPARATORS, " ")
+        .str.replace_all(_LIST_MARKER, "")
+        .str.replace_all(_SPACES, " ")
         .str.strip_chars(" ")
     )
+
+
+def near_expr(column: str | pl.Expr) -> pl.Expr:
+    """The near form of texts in the exact form, as a polars expression."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.str.replace_all(_PUNCTUATION, " ").str.replace_all(" +", " ").str.strip_chars(" ")
 
 
 def _unicode_path(texts: pl.Series) -> pl.Series:
     return texts.to_frame("t").select(normalize_expr("t"))["t"]
 
 
-# The compiled fast path covers texts whose every character is "simple" (a
-# table over the code points below SIMPLE_LIMIT): it does exactly what the steps
-# above do to such text. Everything else goes the polars way.
+def _near_unicode_path(texts: pl.Series) -> pl.Series:
+    return texts.to_frame("t").select(near_expr("t"))["t"]
+
+
+# The compiled fast path covers texts whose every character is "simple" (tables over the code points
+# below SIMPLE_LIMIT): it does exactly what the steps above do to such text. Everything else goes the
+# polars way.
 SIMPLE_LIMIT = 0x3000
-FALLBACK, KEEP, SEPARATOR, SPACE = 0, 1, 2, 3  # SPACE: \p{Z} or tab, for list markers
+FALLBACK, KEEP, SPACE, DROP, PUNCT = 0, 1, 2, 3, 4
 MAX_FOLD = 3
+_MARKER_CHARS = frozenset("0123456789.)" + BULLETS)
 
 
 @cache
@@ -86,53 +109,74 @@ def _case_fold_map() -> dict[str, str]:
 
 
 def _fold(char: str) -> str:
-    """What the polars path makes of one character: lower case, then the case folds."""
+    """What the polars path makes of one character: NFKC, lower case, the case folds, NFKC."""
     folds = _case_fold_map()
-    lowered = "".join(folds.get(x, x) for x in char.lower())
+    lowered = "".join(folds.get(x, x) for x in unicodedata.normalize("NFKC", char).lower())
     return unicodedata.normalize("NFKC", lowered)
 
 
-def _is_separator(char: str) -> bool:
+def _is_space(char: str) -> bool:
+    return unicodedata.category(char)[0] == "Z" or unicodedata.category(char) == "Cc" or char.isspace()
+
+
+def _stable(char: str) -> bool:
+    """A character that the steps leave as it is and that nothing can compose with."""
     category = unicodedata.category(char)
-    return category[0] in "PSZ" or category == "Cc"
+    if category[0] in "MZC" or ord(char) >= SIMPLE_LIMIT or 0x1100 <= ord(char) <= 0x11FF:
+        return False
+    if category == "Nd" and ord(char) > 127:  # a non-ASCII digit can open an item number
+        return False
+    return _fold(char) == char
 
 
 @cache
-def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Class and case fold (up to three code points, -1 padded) of every simple code point, and byte folds.
+def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The fast path's tables: the class and fold of every code point below ``SIMPLE_LIMIT``.
 
-    The byte folds: for every byte value, the fold of an ASCII letter or digit, 0 for anything else.
+    Returns:
+        ``classes``: KEEP (a letter, digit, punctuation or symbol with a simple fold), SPACE (white
+        space or a control character), DROP (an invisible format character), FALLBACK (anything else);
+        ``folds``: each KEEP character's fold, up to ``MAX_FOLD`` code points, -1 padded;
+        ``marker_space``: the white space a list marker may have around it (any but the line feed);
+        ``punctuation``: for the near form, the punctuation and symbols (after folding they stand for themselves).
 
-    A letter or digit is simple when NFKC leaves it alone, it is no combining
-    character or Hangul jamo (nothing can compose with it), its fold is made of
-    such letters, and it is not a non-ASCII decimal digit (those can open a
-    numbered list marker). A separator is simple when its NFKC form is made of
-    separators only (``…`` is, ``™`` is not).
+    A character is simple when its fold is made of characters that fold to themselves, that are below
+    ``SIMPLE_LIMIT`` and that no combining character can join. A character whose fold holds a digit,
+    ``.``, ``)`` or a bullet, and is not that character itself, could open a list marker in the polars
+    path that the fast path would not see: it is left to the polars path.
     """
     classes = np.zeros(SIMPLE_LIMIT, dtype=np.int8)
     folds = np.full((SIMPLE_LIMIT, MAX_FOLD), -1, dtype=np.int64)
+    marker_space = np.zeros(SIMPLE_LIMIT, dtype=np.bool_)
+    punctuation = np.zeros(SIMPLE_LIMIT, dtype=np.bool_)
     for code in range(SIMPLE_LIMIT):
         char = chr(code)
         category = unicodedata.category(char)
-        if _is_separator(char):
-            if all(_is_separator(x) for x in unicodedata.normalize("NFKC", char)):
-                classes[code] = SPACE if category[0] == "Z" or char == "\t" else SEPARATOR
+        punctuation[code] = category[0] in "PS"
+        if _is_space(char):
+            classes[code] = SPACE
+            marker_space[code] = char != "\n"
             continue
-        if category[0] not in "LN" or unicodedata.normalize("NFKC", char) != char or 0x1100 <= code <= 0x11FF:
+        if category == "Cf":
+            classes[code] = DROP
+            continue
+        if category in ("Cn", "Co", "Cs") or category[0] == "M" or 0x1100 <= code <= 0x11FF:
             continue
         if category == "Nd" and code > 127:
             continue
         fold = _fold(char)
-        simple_fold = 1 <= len(fold) <= MAX_FOLD and all(
-            ord(x) < SIMPLE_LIMIT and unicodedata.category(x)[0] in "LN" and _fold(x) == x for x in fold
-        )
-        if simple_fold:
-            classes[code] = KEEP
-            folds[code, : len(fold)] = [ord(x) for x in fold]
-    byte_folds = np.zeros(256, dtype=np.uint8)
-    ascii_keep = classes[:128] == KEEP
-    byte_folds[:128][ascii_keep] = folds[:128, 0][ascii_keep]
-    return classes, folds, byte_folds
+        if not 1 <= len(fold) <= MAX_FOLD or not all(_stable(x) for x in fold):
+            continue
+        if fold != char and any(x in _MARKER_CHARS for x in fold):
+            continue
+        classes[code] = KEEP
+        folds[code, : len(fold)] = [ord(x) for x in fold]
+    return classes, folds, marker_space, punctuation
+
+
+@cache
+def _bullet_codes() -> np.ndarray:
+    return np.array([ord(b) for b in BULLETS], dtype=np.int64)
 
 
 @njit(inline="always")
@@ -141,34 +185,79 @@ def _class_of(cp, classes):
 
 
 @njit(inline="always")
-def _marker_end(data, p, end, classes):
-    """End of a numbered list marker (spaces, 1-3 digits, "." or ")", spaces) at p, or p."""
-    q = p
+def _is_marker_space(cp, marker_space):
+    return cp < SIMPLE_LIMIT and marker_space[cp]
+
+
+@njit(inline="always")
+def _next_shown(data, q, end, classes):
+    """The next character at or after q that is not dropped: its code point, position and length (-1 at the end)."""
     while q < end:
         cp, n = decode_utf8(data, q)
-        if _class_of(cp, classes) != SPACE:
-            break
+        if _class_of(cp, classes) != DROP:
+            return cp, q, n
         q += n
+    return -1, end, 0
+
+
+@njit(inline="always")
+def _skip_marker_spaces(data, q, end, classes, marker_space):
+    """The position after the marker spaces at q (dropped characters among them), and how many spaces."""
+    count = 0
+    while True:
+        cp, at, n = _next_shown(data, q, end, classes)
+        if cp < 0 or not _is_marker_space(cp, marker_space):
+            return at, count
+        q = at + n
+        count += 1
+
+
+@njit(inline="always")
+def _marker_end(data, p, end, classes, marker_space, bullets):
+    """End of one list marker at p, or p: spaces, then 1-3 digits and "." or ")" or a bullet, then spaces
+    or the end of the line.
+
+    Dropped characters (zero-width, soft hyphens) are skipped anywhere in it, as the polars path removes
+    them before it looks for markers.
+    """
+    q, _ = _skip_marker_spaces(data, p, end, classes, marker_space)
     digits = 0
-    while q < end and 48 <= data[q] <= 57:
-        digits += 1
-        q += 1
-    if digits < 1 or digits > 3 or q >= end or (data[q] != 46 and data[q] != 41):
-        return p
-    q += 1
-    spaces = 0
-    while q < end:
-        cp, n = decode_utf8(data, q)
-        if _class_of(cp, classes) != SPACE:
+    while True:
+        cp, at, n = _next_shown(data, q, end, classes)
+        if not 48 <= cp <= 57:
             break
-        q += n
-        spaces += 1
-    return q if spaces else p
+        digits += 1
+        q = at + n
+    if digits > 3 or cp < 0:
+        return p
+    if digits:
+        if cp != 46 and cp != 41:
+            return p
+    else:
+        bullet = False
+        for b in bullets:
+            if cp == b:
+                bullet = True
+        if not bullet:
+            return p
+    q, spaces = _skip_marker_spaces(data, at + n, end, classes, marker_space)
+    after, _, _ = _next_shown(data, q, end, classes)
+    return q if spaces or after < 0 or after == 10 else p
+
+
+@njit(inline="always")
+def _markers_end(data, p, end, classes, marker_space, bullets):
+    """End of the list markers at a line start p, one after the other, or p."""
+    while True:
+        q = _marker_end(data, p, end, classes, marker_space, bullets)
+        if q == p:
+            return p
+        p = q
 
 
 @njit(inline="always")
 def _fold_bytes(folds, cp):
-    """UTF-8 length of the case fold of a simple character."""
+    """UTF-8 length of the fold of a simple character."""
     size = 0
     for k in range(MAX_FOLD):
         code = folds[cp, k]
@@ -194,17 +283,15 @@ def _encode_utf8(cp, out, w):
 
 
 @njit(cache=True, nogil=True)
-def _simple_batch(data, offsets, classes, folds, byte_folds):
-    """Normalize the texts made of simple characters; ``simple[i]`` says whether text i was one.
+def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
+    """The exact form of the texts made of simple characters; ``simple[i]`` says whether text i was one.
 
-    ``byte_folds[b]`` is the fold of an ASCII letter or digit ``b`` and 0 for every other byte, so
-    that runs of them, most of any text, are copied with one table lookup per byte.
+    Each text is written where it was read, never ahead of the byte being read: the form is never longer
+    than the text, except for the rare folds that are longer than their character (U+0149 -> 2 code
+    points, 3 bytes); a text where one would get ahead takes the polars path.
     """
     n = offsets.shape[0] - 1
     simple = np.ones(n, np.bool_)
-    # Each text is written where it was read, never ahead of the byte being read. Normalizing shortens
-    # text (separator runs become one space) except for the rare case folds that are longer than their
-    # character (U+0149 -> 2 code points, 3 bytes); a text where one gets ahead takes the polars path.
     out = np.empty(data.shape[0], np.uint8)
     sizes = np.zeros(n, np.int64)
     for i in range(n):
@@ -217,15 +304,15 @@ def _simple_batch(data, offsets, classes, folds, byte_folds):
         while p < end:
             if line_start:
                 line_start = False
-                skip = _marker_end(data, p, end, classes)
+                skip = _markers_end(data, p, end, classes, marker_space, bullets)
                 if skip > p:
                     pending_space = True
                     p = skip
                     continue
             b = data[p]
-            if b < 0x80:  # ASCII: a letter or digit (a run of them), or else a separator
-                fold = byte_folds[b]
-                if fold == 0:
+            if b < 0x80:  # ASCII is white space (and controls) or folds to one ASCII character
+                kind = classes[b]
+                if kind == SPACE:
                     pending_space = True
                     line_start = b == 10
                     p += 1
@@ -234,34 +321,33 @@ def _simple_batch(data, offsets, classes, folds, byte_folds):
                     out[w] = 32
                     w += 1
                 pending_space = False
-                while fold != 0:
-                    out[w] = fold
-                    w += 1
-                    p += 1
-                    if p == end:
-                        break
-                    fold = byte_folds[data[p]]
+                out[w] = folds[b, 0]  # an ASCII character folds to one ASCII character
+                w += 1
+                p += 1
                 continue
             cp, width = decode_utf8(data, p)
             kind = _class_of(cp, classes)
             if kind == FALLBACK:
                 simple[i] = False
                 break
-            if kind == KEEP:
-                # Never ahead of the input: the ASCII runs write over their own bytes.
-                if w + (pending_space and w > base) + _fold_bytes(folds, cp) > p + width:
-                    simple[i] = False
-                    break
-                if pending_space and w > base:
-                    out[w] = 32
-                    w += 1
-                for k in range(MAX_FOLD):
-                    if folds[cp, k] < 0:
-                        break
-                    w = _encode_utf8(folds[cp, k], out, w)
-                pending_space = False
-            else:
+            if kind == DROP:
+                p += width
+                continue
+            if kind == SPACE:  # only a line feed starts a line for the polars path's markers, as for "^"
                 pending_space = True
+                p += width
+                continue
+            if w + (pending_space and w > base) + _fold_bytes(folds, cp) > p + width:
+                simple[i] = False
+                break
+            if pending_space and w > base:
+                out[w] = 32
+                w += 1
+            for k in range(MAX_FOLD):
+                if folds[cp, k] < 0:
+                    break
+                w = _encode_utf8(folds[cp, k], out, w)
+            pending_space = False
             p += width
         sizes[i] = w - base if simple[i] else 0
     new_offsets = np.zeros(n + 1, np.int64)
@@ -272,23 +358,77 @@ def _simple_batch(data, offsets, classes, folds, byte_folds):
     return packed, new_offsets, simple
 
 
-def normalize_texts(texts: pl.Series | Utf8Texts) -> Utf8Texts:
-    """Normalize every text of a batch (texts of simple characters on the compiled fast path)."""
-    batch = as_utf8(texts)
-    packed, new_offsets, simple = _simple_batch(batch.data, batch.offsets, *_simple_tables())
+@njit(cache=True, nogil=True)
+def _near_batch(data, offsets, punctuation):
+    """The near form of texts in the exact form made of characters below ``SIMPLE_LIMIT``."""
+    n = offsets.shape[0] - 1
+    simple = np.ones(n, np.bool_)
+    out = np.empty(data.shape[0], np.uint8)
+    sizes = np.zeros(n, np.int64)
+    for i in range(n):
+        start, end = offsets[i], offsets[i + 1]
+        w = start
+        pending_space = False
+        p = start
+        while p < end:
+            cp, width = decode_utf8(data, p)
+            if cp >= SIMPLE_LIMIT:
+                simple[i] = False
+                break
+            if cp == 32 or punctuation[cp]:
+                pending_space = True
+            else:
+                if pending_space and w > start:
+                    out[w] = 32
+                    w += 1
+                pending_space = False
+                for k in range(width):
+                    out[w + k] = data[p + k]
+                w += width
+            p += width
+        sizes[i] = w - start if simple[i] else 0
+    new_offsets = np.zeros(n + 1, np.int64)
+    new_offsets[1:] = np.cumsum(sizes)
+    packed = np.empty(new_offsets[n], np.uint8)
+    for i in range(n):
+        packed[new_offsets[i] : new_offsets[i + 1]] = out[offsets[i] : offsets[i] + sizes[i]]
+    return packed, new_offsets, simple
+
+
+def _merged(fast: Utf8Texts, simple: np.ndarray, batch: Utf8Texts, slow_path: object) -> Utf8Texts:
+    """The fast path's texts, with those it could not do replaced by the polars path's."""
     others = np.flatnonzero(~simple)
     if not others.size:
-        return Utf8Texts(packed, new_offsets)
-    slow = _unicode_path(batch.take(~simple).to_series("t"))
-    result = Utf8Texts(packed, new_offsets).to_series("t").scatter(others, slow)
-    return Utf8Texts.from_series(result)
+        return fast
+    slow = slow_path(batch.take(~simple).to_series("t"))  # type: ignore[operator]
+    return Utf8Texts.from_series(fast.to_series("t").scatter(others, slow))
+
+
+def normalize_texts(texts: pl.Series | Utf8Texts) -> Utf8Texts:
+    """The exact form of every text of a batch (texts of simple characters on the compiled fast path)."""
+    batch = as_utf8(texts)
+    classes, folds, marker_space, _ = _simple_tables()
+    packed, offsets, simple = _exact_batch(batch.data, batch.offsets, classes, folds, marker_space, _bullet_codes())
+    return _merged(Utf8Texts(packed, offsets), simple, batch, _unicode_path)
+
+
+def near_form(exact: pl.Series | Utf8Texts) -> Utf8Texts:
+    """The near form (words only) of texts in the exact form."""
+    batch = as_utf8(exact)
+    packed, offsets, simple = _near_batch(batch.data, batch.offsets, _simple_tables()[3])
+    return _merged(Utf8Texts(packed, offsets), simple, batch, _near_unicode_path)
 
 
 def normalize_series(texts: pl.Series) -> pl.Series:
-    """Normalize every text of a batch, as a polars Series."""
+    """The exact form of every text of a batch, as a polars Series."""
     return normalize_texts(texts).to_series(texts.name)
 
 
 def normalize(text: str) -> str:
-    """Normalize one text (the same steps as for a batch)."""
+    """The exact form of one text (the same steps as for a batch)."""
     return normalize_series(pl.Series([text], dtype=pl.String))[0]
+
+
+def near_words(text: str) -> str:
+    """The near form of one text: the words its shingles are made of."""
+    return near_form(normalize_texts(pl.Series([text], dtype=pl.String))).to_series("t")[0]

@@ -6,6 +6,7 @@ another engine with nothing but its options object.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,7 @@ FailOn = Literal["exact", "near", "any"]
 
 
 MIN_MEMORY_BUDGET = 256 * 2**20
+MAX_MIN_SHINGLES = 2**31 - 1  # with a threshold and containment of 1, near matching has nothing to add
 
 
 def _require(condition: bool, message: str) -> None:
@@ -179,10 +181,10 @@ class ScanOptions:
     """Everything ``dedup.scan`` needs; every part has working defaults.
 
     Attributes:
-        min_words: blocks with fewer normalized words (characters, for text
-            written without spaces) are *short*: they are matched only exactly
-            (a repeated heading still shows up, as a short exact cluster),
-            never as near repeats.
+        min_shingles: blocks with fewer distinct content shingles are *short*: they
+            are matched only exactly (a repeated heading still shows up, as a short
+            exact cluster), never as near repeats. ``None`` (the default) computes it
+            from the other options (see ``near_min_shingles``).
         batch_chars: characters of text per batch; memory for text is bounded
             by this.
         memory_budget: bytes the corpus-wide steps may hold at once beyond the state
@@ -195,9 +197,28 @@ class ScanOptions:
     shingle: ShingleOptions = field(default_factory=ShingleOptions)
     minhash: MinHashOptions = field(default_factory=MinHashOptions)
     lsh: LSHOptions = field(default_factory=LSHOptions)
-    min_words: int = 8
+    min_shingles: int | None = None
     batch_chars: int = 8_000_000
     memory_budget: int = 2 * 2**30
+
+    def near_min_shingles(self, by_char: bool) -> int:
+        """The fewest distinct content shingles a block needs to take part in near matching.
+
+        Computed so that one changed word (or character, for character shingles) anywhere in a block
+        still leaves it a near repeat of itself: a change touches up to ``n`` of its ``k`` shingles, which
+        leaves Jaccard (k - n) / (k + n) and containment (k - n) / k, so ``k`` must reach the smaller
+        of n (1 + threshold) / (1 - threshold) and n / (1 - containment). A block with fewer shingles
+        cannot take even one edit: near matching would only find it inside longer blocks by chance.
+        With the defaults (word 3-grams, 0.5, 0.8) that is 9 shingles, 11 words.
+        """
+        if self.min_shingles is not None:
+            return self.min_shingles
+        n = self.shingle.char_n if by_char else self.shingle.n
+        threshold, containment = self.lsh.threshold, self.lsh.containment
+        by_jaccard = n * (1 + threshold) / (1 - threshold) if threshold < 1 else math.inf
+        by_containment = n / (1 - containment) if containment < 1 else math.inf
+        least = min(by_jaccard, by_containment)
+        return MAX_MIN_SHINGLES if math.isinf(least) else min(math.ceil(round(least, 9)), MAX_MIN_SHINGLES)
 
     @property
     def partition_bytes(self) -> int:
@@ -205,7 +226,8 @@ class ScanOptions:
         return self.memory_budget // 8
 
     def __post_init__(self) -> None:
-        _require(self.min_words >= 1, f"min_words must be >= 1, got {self.min_words}")
+        if self.min_shingles is not None:
+            _require(self.min_shingles >= 1, f"min_shingles must be >= 1, got {self.min_shingles}")
         _require(self.batch_chars >= 1, f"batch_chars must be >= 1, got {self.batch_chars}")
         _require(
             self.memory_budget >= MIN_MEMORY_BUDGET,

@@ -7,8 +7,9 @@ but its arguments, writes nothing, and keeps no state, so any runner can map it 
 corpus (the local runner over batches on threads, a Spark runner inside ``mapInArrow``) and combine
 the tables by their keys, ``(doc_key, block)``.
 
-Only the first block of each exact key in the batch that is long enough gets shingles, a signature
-and band keys (``near_candidate``): a later copy of the same text would only repeat them. The
+Only the first block of each exact key in the batch is shingled; it takes part in near matching
+(``near_candidate``: shingles, a signature and band keys) when it has enough distinct content
+shingles (``ScanOptions.near_min_shingles``), and is *short* otherwise, as are its copies. The
 corpus-wide steps keep the first occurrence of each key in the whole corpus, which is always the
 first one in its batch, so the result does not depend on how the corpus was cut into batches.
 """
@@ -23,7 +24,7 @@ import polars as pl
 from dedup import candidates, fingerprint
 from dedup import schema as S
 from dedup._arrow import list_series
-from dedup.normalize import normalize_texts
+from dedup.normalize import near_form, normalize_texts
 from dedup.options import ScanOptions
 from dedup.segment import segment_with_texts
 
@@ -39,7 +40,7 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
     Args:
         documents: a table with at least ``doc_key`` (Int64) and ``text`` (String), as in
             ``schema.BATCH_DOCUMENTS_SCHEMA``; other columns are ignored.
-        options: the scan options (segmentation, shingles, MinHash, LSH banding, ``min_words``).
+        options: the scan options (segmentation, shingles, MinHash, LSH banding, ``min_shingles``).
 
     Returns:
         One row per block, in document and block order, with the columns of
@@ -47,15 +48,24 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
         ``near_candidate`` blocks and null for the others.
     """
     blocks, block_texts = segment_with_texts(documents.select(S.DOC_KEY, S.TEXT), options.segment)
-    normalized = normalize_texts(block_texts)
-    plan = fingerprint.shingle_plan(normalized, options.shingle)
-    exact = fingerprint.exact_keys(normalized)
-    matchable = plan.units > 0  # a block of only punctuation matches nothing
-    short = plan.units < options.min_words
+    exact_forms = normalize_texts(block_texts)
+    exact = fingerprint.exact_keys(exact_forms)
+    matchable = np.diff(exact_forms.offsets) > 0  # a block of nothing but white space and markers matches nothing
     first_in_batch = np.zeros(exact.size, dtype=bool)
     first_in_batch[np.unique(exact, return_index=True)[1]] = True
-    near = matchable & ~short & first_in_batch
-    sets = fingerprint.shingle_hashes(normalized.take(near), options.shingle, plan.take(near))
+    # Shingles of the first block of each text in the batch; a later copy would only repeat them.
+    shingled = matchable & first_in_batch
+    near = near_form(exact_forms.take(shingled))
+    plan = fingerprint.shingle_plan(near, options.shingle)
+    shingle_sets = fingerprint.shingle_sets(near, options.shingle, plan)
+    least = np.where(plan.by_char, options.near_min_shingles(True), options.near_min_shingles(False))
+    long_enough = shingle_sets.sizes >= least
+    short = np.ones(exact.size, dtype=bool)
+    short[shingled] = ~long_enough
+    short[~shingled] = _copied(short, exact, shingled)[~shingled]
+    near_candidate = np.zeros(exact.size, dtype=bool)
+    near_candidate[shingled] = long_enough
+    sets = shingle_sets.take(long_enough)
     signatures = fingerprint.signatures(sets, options.minhash)
     bands, rows = _banding(options)
     keys = candidates.band_keys(signatures, bands, rows)
@@ -64,11 +74,21 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
         pl.Series(S.EXACT_HASH, exact, dtype=pl.UInt64),
         pl.Series(S.MATCHABLE, matchable),
         pl.Series(S.SHORT, short),
-        pl.Series(S.NEAR_CANDIDATE, near),
-        list_series(S.SHINGLES, sets.values, sets.offsets, near, pl.List(pl.UInt32)),
-        list_series(S.SIGNATURE, signatures.ravel(), _strided(near, num_perm), near, pl.List(pl.UInt32)),
-        list_series(S.BAND_KEYS, keys.ravel(), _strided(near, bands), near, pl.List(pl.UInt64)),
+        pl.Series(S.NEAR_CANDIDATE, near_candidate),
+        list_series(S.SHINGLES, sets.values, sets.offsets, near_candidate, pl.List(pl.UInt32)),
+        list_series(
+            S.SIGNATURE, signatures.ravel(), _strided(near_candidate, num_perm), near_candidate, pl.List(pl.UInt32)
+        ),
+        list_series(S.BAND_KEYS, keys.ravel(), _strided(near_candidate, bands), near_candidate, pl.List(pl.UInt64)),
     ).select(list(S.BATCH_BLOCKS_SCHEMA))
+
+
+def _copied(values: np.ndarray, exact: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """Each block's value taken from the first block of its exact key in the batch (``firsts``)."""
+    keys, where = exact[firsts], np.flatnonzero(firsts)
+    order = np.argsort(keys, kind="stable")
+    found = where[order][np.searchsorted(keys[order], exact)]
+    return values[found]
 
 
 def _strided(rows: np.ndarray, width: int) -> np.ndarray:

@@ -4,14 +4,15 @@ datasketch user would build them from a normalized text."""
 from __future__ import annotations
 
 
-def reference_shingles(normalized: str, n: int = 3, by_char: bool = False) -> set[str]:
-    units: list[str] = list(normalized) if by_char else normalized.split(" ")
-    if not normalized:
+def reference_shingles(near: str, n: int = 3, by_char: bool = False) -> set[str]:
+    """The content shingles of a text in the near form: n words (or characters), leaving out the
+    shingles made of nothing but digits and spaces."""
+    units: list[str] = list(near) if by_char else near.split(" ")
+    if not near:
         return set()
-    if len(units) < n:
-        return {normalized}
     joiner = "" if by_char else " "
-    return {joiner.join(units[k : k + n]) for k in range(len(units) - n + 1)}
+    shingles = {near} if len(units) < n else {joiner.join(units[k : k + n]) for k in range(len(units) - n + 1)}
+    return {shingle for shingle in shingles if shingle.replace(" ", "").strip("0123456789")}
 
 
 def jaccard(a: set[str], b: set[str]) -> float:

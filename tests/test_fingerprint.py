@@ -15,7 +15,7 @@ from dedup.normalize import normalize_series
 from dedup.options import MinHashOptions, ShingleOptions
 from tests.shingles import reference_shingles
 
-WORDS = st.sampled_from(["steph", "ali", "der", "die", "fünfjährigen", "kino", "ß", "a", "x"])
+WORDS = st.sampled_from(["steph", "ali", "der", "die", "fünfjährigen", "kino", "ß", "a", "x", "3", "12", "5x"])
 TEXTS = st.lists(WORDS, max_size=30).map(" ".join)
 
 
@@ -70,10 +70,19 @@ def test_text_with_spaces_keeps_word_shingles() -> None:
     assert plan.units.tolist() == [1, 5]
 
 
-def test_exact_keys_equal_exactly_when_normalized_forms_are_equal() -> None:
-    raw = pl.Series(["- Marion Cotillard,", "  • Marion Cotillard", "Marion Cotillard!", "Marion Cotillar"])
+def test_exact_keys_equal_exactly_when_exact_forms_are_equal() -> None:
+    raw = pl.Series(["- Marion Cotillard,", "  • MARION  Cotillard,", "Marion Cotillard!", "Marion Cotillar,"])
     keys = exact_keys(normalize_series(raw))
-    assert keys[0] == keys[1] == keys[2] != keys[3]
+    assert keys[0] == keys[1]
+    assert len({keys[0], keys[2], keys[3]}) == 3
+
+
+def test_shingles_of_numbers_alone_carry_no_weight() -> None:
+    sets = shingle_sets(
+        pl.Series(["0 1 2 3 4 5 6 7 30 37", "json dumps 1 2 3 4 5 6 7 separators", "42"]), ShingleOptions()
+    )
+    assert sets.sizes.tolist() == [0, 3, 0]  # "json dumps 1", "dumps 1 2" and "6 7 separators" hold a word
+    assert sets.sizes[1] == len(reference_shingles("json dumps 1 2 3 4 5 6 7 separators"))
 
 
 def test_word_counts() -> None:

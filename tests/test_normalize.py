@@ -2,32 +2,54 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.normalize import normalize, normalize_series
+from dedup.normalize import near_form, near_words, normalize, normalize_series, normalize_texts
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"),
+    ("raw", "exact", "near"),
     [
-        ("„ Der Geschmack von Rost und Knochen“ im Kino", "der geschmack von rost und knochen im kino"),
-        ("  • Martine Cassinelli,\n  - Pascal Caucheteux", "martine cassinelli pascal caucheteux"),
-        ("    1. Mit seiner sechsten Regiearbeit", "mit seiner sechsten regiearbeit"),
-        ("2) zweitens", "zweitens"),
-        ("STRASSE Straße", "strasse strasse"),
-        ("ﬁne Ｆｕｌｌ－ｗｉｄｔｈ", "fine full width"),
-        ("don’t “quote” — dash – x", "don t quote dash x"),
-        ("zero\u200bwidth soft\u00adhyphen", "zerowidth softhyphen"),
-        ("tabs\tand\r\nnewlines  \u00a0 nbsp", "tabs and newlines nbsp"),
-        ("漢字 テキスト", "漢字 テキスト"),
-        ("***", ""),
+        ("„ Der Geschmack“ im Kino", "„ der geschmack“ im kino", "der geschmack im kino"),
+        (
+            "  • Martine Cassinelli,\n  - Pascal Caucheteux",
+            "martine cassinelli, pascal caucheteux",
+            "martine cassinelli pascal caucheteux",
+        ),
+        (
+            "    1. Mit seiner sechsten Regiearbeit",
+            "mit seiner sechsten regiearbeit",
+            "mit seiner sechsten regiearbeit",
+        ),
+        ("2) zweitens", "zweitens", "zweitens"),
+        ("1234. no item", "1234. no item", "1234 no item"),
+        ("-5 degrees", "-5 degrees", "5 degrees"),
+        ("STRASSE Straße", "strasse strasse", "strasse strasse"),
+        ("ﬁne Ｆｕｌｌ－ｗｉｄｔｈ", "fine full-width", "fine full width"),
+        ("don’t “quote” — dash", "don’t “quote” — dash", "don t quote dash"),
+        ("zero\u200bwidth soft\u00adhyphen", "zerowidth softhyphen", "zerowidth softhyphen"),
+        ("tabs\tand\r\nnewlines  \u00a0 nbsp", "tabs and newlines nbsp", "tabs and newlines nbsp"),
+        ("expr * expr", "expr * expr", "expr expr"),
+        ("++ var", "++ var", "var"),
+        ("漢字 テキスト", "漢字 テキスト", "漢字 テキスト"),
+        ("***", "***", ""),
     ],
 )
-def test_examples(raw: str, expected: str) -> None:
-    assert normalize(raw) == expected
+def test_examples(raw: str, exact: str, near: str) -> None:
+    assert normalize(raw) == exact
+    assert near_words(raw) == near
+
+
+def test_operators_digits_and_symbols_are_content() -> None:
+    forms = {normalize(t) for t in ("expr * expr", "expr / expr", "expr % expr", "expr + expr")}
+    assert len(forms) == 4
+    assert normalize("++ var") != normalize("-- var")
+    assert normalize("x = 10") != normalize("x = 11")
 
 
 # Each example is a batch of texts: one polars call checks many texts.
@@ -100,4 +122,53 @@ def test_every_character_below_u3000_alone_and_in_context() -> None:
 
 def test_mixed_batches_keep_their_order() -> None:
     texts = ["Plain ASCII.", "Straße", "1. eins", "Ｆｕｌｌ", ""]
-    assert normalize_series(pl.Series(texts)).to_list() == ["plain ascii", "strasse", "eins", "full", ""]
+    assert normalize_series(pl.Series(texts)).to_list() == ["plain ascii.", "strasse", "eins", "full", ""]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=SIMPLE_RANGE, max_size=40), min_size=1, max_size=40))
+def test_near_form_fast_path_equals_the_unicode_path(texts: list[str]) -> None:
+    from dedup.normalize import _near_unicode_path
+
+    exact = normalize_texts(pl.Series(texts, dtype=pl.String)).to_series("t")
+    assert near_form(exact).to_series("t").to_list() == _near_unicode_path(exact).to_list()
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXT_BATCHES)
+def test_near_form_is_idempotent_and_has_no_punctuation(texts: list[str]) -> None:
+    near = near_form(normalize_texts(pl.Series(texts, dtype=pl.String))).to_series("t")
+    assert near_form(near).to_series("t").to_list() == near.to_list()
+    assert not any(unicodedata.category(c)[0] in "PS" for text in near for c in text)
+
+
+WORDS = st.lists(st.text(alphabet="abcxyzÄöß012.,;:*/+%()", min_size=1, max_size=6), min_size=1, max_size=6)
+SPACING = st.sampled_from([" ", "  ", "\t", "\u00a0", " \u200b", "\u3000"])
+MARKERS = st.sampled_from(["", "- ", "• ", "* ", "1. ", "12) ", "  – "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(WORDS, min_size=1, max_size=4), st.data())
+def test_exact_forms_agree_exactly_up_to_space_case_markers_and_compatibility(
+    lines: list[list[str]], data: st.DataObject
+) -> None:
+    """Two renderings of the same lines (other spacing, case, bullets, full-width letters) share their exact
+    form; changing one punctuation mark, symbol or digit of the content never does."""
+    lines = [["line", *words] for words in lines]  # no line starts with what could be a marker
+
+    def render(words: list[str]) -> str:
+        line = data.draw(MARKERS) + "".join(word + data.draw(SPACING) for word in words)
+        if data.draw(st.booleans()):
+            line = line.upper()
+        if data.draw(st.booleans()):  # full-width forms are compatibility forms of ASCII
+            line = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in line)
+        return line
+
+    first = "\n".join(render(words) for words in lines)
+    second = "\n".join(render(words) for words in lines)
+    assert normalize(first) == normalize(second)
+    content = normalize(first)
+    for position, char in enumerate(content):
+        if char in ".,;:*/+%()0123456789":
+            changed = content[:position] + ("#" if char != "#" else "$") + content[position + 1 :]
+            assert normalize(changed) != content
