@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -37,17 +38,24 @@ class Finished:
     stderr: str
 
 
-def run_child(command: list[str], cpus: set[int], timeout: float | None, cwd: Path = ROOT) -> Finished:
+def run_child(
+    command: list[str], cpus: set[int], timeout: float | None, cwd: Path = ROOT, data_limit: int | None = None
+) -> Finished:
     """Run ``command`` pinned to ``cpus``; its own resource usage, from ``wait4`` on its pid.
 
-    ``wait4`` reports the one child it waited for, so runs never mix (``RUSAGE_CHILDREN`` would add
-    up every child this process has waited for). Output goes to files: a pipe could fill and block.
+    ``wait4`` reports the one child it waited for, so runs never mix (``RUSAGE_CHILDREN`` sums the
+    times and takes the largest peak of every child this process has waited for). Output goes to
+    files: a pipe could fill and block. ``data_limit`` (bytes) is the child's ``RLIMIT_DATA``.
     """
+
+    def in_child() -> None:
+        os.sched_setaffinity(0, cpus)
+        if data_limit is not None:
+            resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=cwd, stdout=out, stderr=err, preexec_fn=lambda: os.sched_setaffinity(0, cpus)
-        )
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, preexec_fn=in_child)
         watchdog = threading.Timer(timeout, process.kill) if timeout else None
         if watchdog:
             watchdog.start()
@@ -235,8 +243,6 @@ def thin(points: list[Any], keep: int) -> list[Any]:
 
 def child_stages(corpus: Path, threshold: float, out: Path) -> dict[str, Any]:
     """Run inside the child process: one library scan writing its files, with its stages measured."""
-    import resource
-
     recorder = StageRecorder()
     import dedup  # imported under the recorder, as the CLI imports it: start-up includes it
 
