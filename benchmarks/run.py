@@ -55,7 +55,7 @@ from benchmarks.corpus import (  # noqa: E402
     write_corpus,
 )
 from benchmarks.quality import quality, s_curve, truth_recall  # noqa: E402
-from benchmarks.scans import measure_cli, measure_stages  # noqa: E402
+from benchmarks.scans import Guard, measure_cli, measure_stages  # noqa: E402
 
 CORPORA = ROOT / "benchmarks" / "corpora"
 
@@ -205,6 +205,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--datasketch-blocks", type=int, default=200_000, help="at most this many for datasketch")
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage library runs")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before a scan is killed")
+    parser.add_argument(
+        "--memory-limit", type=parse_size, default=None, help="RLIMIT_DATA of every scan, e.g. 20GB (none by default)"
+    )
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
@@ -224,6 +227,7 @@ def arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = arguments()
+    guard = Guard(timeout_s=args.timeout, data_limit_bytes=args.memory_limit)
     corpora = {p: {s: corpus_path(p, parse_size(s), args.seed) for s in args.sizes} for p in args.profiles}
     results: dict[str, Any] = {
         "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
@@ -241,6 +245,8 @@ def main() -> None:
             "threshold": args.threshold,
             "seed": args.seed,
             "baseline_size": args.baseline_size,
+            "timeout_s": args.timeout,
+            "memory_limit_bytes": args.memory_limit,
         },
         "corpora": {
             p: {
@@ -260,7 +266,7 @@ def main() -> None:
             for size, corpus in by_size.items():
                 for cores in args.cores:
                     print(f"{profile} {size}: dedup scan, {cores} core(s) × {args.repeat} …", flush=True)
-                    measured = measure_cli(corpus, scratch, args.threshold, cores, args.repeat, args.timeout)
+                    measured = measure_cli(corpus, scratch, args.threshold, cores, args.repeat, guard)
                     results["cli"].setdefault(profile, {}).setdefault(size, {})[str(cores)] = measured
                     print(f"  {summary_line(measured)}", flush=True)
                     if size == args.baseline_size and cores == args.cores[0] and "error" not in measured:
@@ -273,7 +279,7 @@ def main() -> None:
                         }
                     if not args.no_stages:
                         print(f"{profile} {size}: stages, {cores} core(s) …", flush=True)
-                        stages = measure_stages(corpus, scratch, args.threshold, cores, args.timeout)
+                        stages = measure_stages(corpus, scratch, args.threshold, cores, guard)
                         results["stages"].setdefault(profile, {}).setdefault(size, {})[str(cores)] = stages
             print(f"{profile} {args.baseline_size}: baselines …", flush=True)
             dedup_scan = results["cli"][profile][args.baseline_size][str(args.cores[0])]

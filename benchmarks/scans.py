@@ -38,25 +38,36 @@ class Finished:
     stderr: str
 
 
-def run_child(
-    command: list[str], cpus: set[int], timeout: float | None, cwd: Path = ROOT, data_limit: int | None = None
-) -> Finished:
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """What keeps a child from taking the machine down: a time limit, and optionally its ``RLIMIT_DATA``.
+
+    ``RLIMIT_DATA`` caps the private writable memory the child maps; a scan's need of it is about
+    twice its peak RSS (the allocators map ahead), so a limit fails a scan before the kernel's OOM
+    killer picks a victim on a shared machine.
+    """
+
+    timeout_s: float | None = None
+    data_limit_bytes: int | None = None
+
+
+def run_child(command: list[str], cpus: set[int], guard: Guard, cwd: Path = ROOT) -> Finished:
     """Run ``command`` pinned to ``cpus``; its own resource usage, from ``wait4`` on its pid.
 
     ``wait4`` reports the one child it waited for, so runs never mix (``RUSAGE_CHILDREN`` sums the
     times and takes the largest peak of every child this process has waited for). Output goes to
-    files: a pipe could fill and block. ``data_limit`` (bytes) is the child's ``RLIMIT_DATA``.
+    files: a pipe could fill and block.
     """
 
     def in_child() -> None:
         os.sched_setaffinity(0, cpus)
-        if data_limit is not None:
-            resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+        if guard.data_limit_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_DATA, (guard.data_limit_bytes, guard.data_limit_bytes))
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, preexec_fn=in_child)
-        watchdog = threading.Timer(timeout, process.kill) if timeout else None
+        watchdog = threading.Timer(guard.timeout_s, process.kill) if guard.timeout_s else None
         if watchdog:
             watchdog.start()
         _, status, usage = os.wait4(process.pid, 0)
@@ -115,11 +126,11 @@ def dedup_command() -> list[str]:
     return [str(script)]
 
 
-def cli_scan(corpus: Path, out: Path, threshold: float, cpus: set[int], timeout: float | None) -> dict[str, Any]:
+def cli_scan(corpus: Path, out: Path, threshold: float, cpus: set[int], guard: Guard) -> dict[str, Any]:
     """One ``dedup scan CORPUS --out OUT``, the report printed to a file as a user's terminal would get it."""
     shutil.rmtree(out, ignore_errors=True)
     command = [*dedup_command(), "scan", str(corpus), "--out", str(out), "--threshold", str(threshold)]
-    finished = run_child(command, cpus, timeout)
+    finished = run_child(command, cpus, guard)
     if finished.exit_code != 0:
         return failure(finished)
     summary = json.loads((out / "scan.json").read_text())
@@ -159,12 +170,10 @@ def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def measure_cli(
-    corpus: Path, scratch: Path, threshold: float, cores: int, repeat: int, timeout: float | None
-) -> dict[str, Any]:
+def measure_cli(corpus: Path, scratch: Path, threshold: float, cores: int, repeat: int, guard: Guard) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     for _ in range(repeat):
-        runs.append(cli_scan(corpus, scratch / f"cli-{cores}", threshold, first_cpus(cores), timeout))
+        runs.append(cli_scan(corpus, scratch / f"cli-{cores}", threshold, first_cpus(cores), guard))
         if "error" in runs[-1]:  # a scan that ran out of memory once will again: no need to wait for it twice
             break
     return median_of_runs(runs)
@@ -266,14 +275,14 @@ def child_stages(corpus: Path, threshold: float, out: Path) -> dict[str, Any]:
     }
 
 
-def measure_stages(corpus: Path, scratch: Path, threshold: float, cores: int, timeout: float | None) -> dict[str, Any]:
+def measure_stages(corpus: Path, scratch: Path, threshold: float, cores: int, guard: Guard) -> dict[str, Any]:
     out = scratch / f"stages-{cores}"
     shutil.rmtree(out, ignore_errors=True)
     code = (
         "import json; from pathlib import Path; from benchmarks.scans import child_stages; "
         f"print(json.dumps(child_stages(Path({str(corpus)!r}), {threshold}, Path({str(out)!r}))))"
     )
-    finished = run_child([sys.executable, "-c", code], first_cpus(cores), timeout)
+    finished = run_child([sys.executable, "-c", code], first_cpus(cores), guard)
     if finished.exit_code != 0:
         return failure(finished)
     return json.loads(finished.stdout.strip().splitlines()[-1])

@@ -40,7 +40,7 @@ import pytest
 
 import dedup
 from benchmarks.corpus import documents_of, write_corpus
-from benchmarks.scans import run_child
+from benchmarks.scans import Guard, run_child
 from dedup import schema as S
 
 CORPUS_CHARS = 20_000_000
@@ -78,7 +78,7 @@ def test_crawl_scan_stays_under_the_memory_ceiling(
     corpus, truth = crawl_corpus
     out = tmp_path / "scan"
     command = [sys.executable, "-c", "from dedup.cli import main; main()", "scan", str(corpus), "--out", str(out)]
-    finished = run_child(command, CPUS, GUARD_SECONDS, cwd=tmp_path, data_limit=DATA_LIMIT_BYTES)
+    finished = run_child(command, CPUS, Guard(GUARD_SECONDS, DATA_LIMIT_BYTES), cwd=tmp_path)
 
     assert finished.exit_code == 0, (
         f"dedup scan failed under RLIMIT_DATA of {DATA_LIMIT_BYTES / 2**30:.1f} GiB (exit {finished.exit_code}, "
