@@ -37,7 +37,7 @@ import platform
 import sys
 import tempfile
 import time
-from itertools import pairwise
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def ratios(cli: dict[str, dict[str, dict[str, Any]]], sizes: list[str], cores: l
 
     scaling: dict[str, Any] = {}
     for profile in cli:
-        for small, large in pairwise(sizes):
+        for small, large in combinations(sizes, 2):  # sizes are sorted: every pair, small to large
             entry = {
                 f"time_ratio_{n}_cores": value(profile, large, n, "wall_s") / value(profile, small, n, "wall_s")
                 for n in cores
