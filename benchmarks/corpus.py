@@ -1,10 +1,7 @@
-"""Deterministic corpora with known duplicates, for benchmarks and tests.
+"""Deterministic corpora with known duplicates, for benchmarks and tests, in two profiles.
 
-The text comes from CPython's own documentation (``pydoc_data.topics``, shipped
-with every Python): its real paragraphs, and new paragraphs walked from a word
-bigram model of it, so that a corpus of any size reads like documentation
-while its unique paragraphs really are unique. Into the documents go, at known
-places and rates:
+``light`` (``make_corpus``, here): documentation prose (``benchmarks/prose.py``) in documents of
+a header, fresh paragraphs and a footer, with about 10% of the paragraphs repeated:
 
 - exact copies of earlier paragraphs;
 - near copies: an earlier paragraph with a known share of its words
@@ -12,35 +9,43 @@ places and rates:
 - extended copies: an earlier paragraph plus a clause (like the seeds' synopsis);
 - boilerplate: a site header and footer shared by many documents.
 
-``make_corpus`` returns the documents and the truth (which block copies which),
-so that recall and precision can be measured.
+``crawl`` (``benchmarks/crawl.py``): what a real crawl dump looks like, where most of the text
+repeats: many versions of each page, site boilerplate on every page, short lines everywhere;
+over 90% of the characters duplicated.
 
-Usage: python benchmarks/corpus.py --size 100MB --out benchmarks/corpora/100MB.jsonl
+Both come with their truth: which block copies which, and how (``benchmarks/truth.py``), so
+that recall and precision can be measured.
+
+Usage:
+    python benchmarks/corpus.py --size 100MB --out benchmarks/corpora/light-100MB-seed0.jsonl
+    python benchmarks/corpus.py --profile crawl --size 100MB --out benchmarks/corpora/crawl-100MB-seed0.jsonl
+
+Beside the JSONL file (``{"id", "text"}`` per line) go ``<name>.truth.parquet`` (one row per copied
+block) and ``<name>.truth.json`` (counts, the duplicated share, the largest cluster).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import pydoc_data.topics
+import os
 import re
-from dataclasses import dataclass, field
-from functools import cache
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+if __package__ in (None, ""):  # run as a script: make the benchmarks package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-@dataclass(frozen=True, slots=True)
-class Copy:
-    """Block ``block`` of document ``doc`` copies block ``source_block`` of ``source_doc``."""
+from benchmarks.crawl import CrawlShape, crawl_documents
+from benchmarks.prose import edit_words, fresh_paragraphs, language
+from benchmarks.truth import Copy, Document, Truth, doc_id, jsonl_line
 
-    doc: int
-    block: int
-    source_doc: int
-    source_block: int
-    kind: str  # "exact" | "near" | "extended" | "boilerplate"
-    edit_rate: float = 0.0
+PROFILES = ("light", "crawl")
 
 
 @dataclass(slots=True)
@@ -49,67 +54,20 @@ class Corpus:
     copies: list[Copy] = field(default_factory=list)
 
     def ids(self) -> list[str]:
-        return [f"doc-{i:07d}" for i in range(len(self.documents))]
+        return [doc_id(i) for i in range(len(self.documents))]
 
     def write_jsonl(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
-            for doc_id, text in zip(self.ids(), self.documents, strict=True):
-                handle.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+            for number, text in enumerate(self.documents):
+                handle.write(jsonl_line(number, text))
 
     @property
     def n_chars(self) -> int:
         return sum(len(d) for d in self.documents)
 
 
-@cache
-def _language() -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Real paragraphs, the vocabulary, and a bigram successor table over it."""
-    text = "\n\n".join(pydoc_data.topics.topics[k] for k in sorted(pydoc_data.topics.topics))
-    paragraphs = sorted({" ".join(p.split()) for p in re.split(r"\n\s*\n", text)})
-    paragraphs = [p for p in paragraphs if len(p.split()) >= 20]
-    words = " ".join(paragraphs).split()
-    vocabulary = sorted(set(words))
-    index = {w: i for i, w in enumerate(vocabulary)}
-    ids = np.array([index[w] for w in words], dtype=np.int64)
-    order = np.argsort(ids[:-1], kind="stable")
-    successors = ids[1:][order]
-    counts = np.bincount(ids[:-1], minlength=len(vocabulary))
-    offsets = np.concatenate(([0], np.cumsum(counts)))
-    return paragraphs, vocabulary, successors, offsets, counts
-
-
-def fresh_paragraphs(count: int, rng: np.random.Generator, min_words: int = 25, max_words: int = 120) -> list[str]:
-    """New paragraphs walked from the bigram model, all walks in step at once."""
-    _, vocabulary, successors, offsets, counts = _language()
-    lengths = rng.integers(min_words, max_words + 1, size=count)
-    current = rng.integers(0, len(vocabulary), size=count)
-    walk = np.empty((count, max_words), dtype=np.int64)
-    for step in range(max_words):
-        dead = counts[current] == 0
-        current = np.where(dead, rng.integers(0, len(vocabulary), size=count), current)
-        walk[:, step] = current
-        pick = offsets[current] + (rng.random(count) * counts[current]).astype(np.int64)
-        current = successors[np.minimum(pick, successors.size - 1)]
-    vocab = np.array(vocabulary, dtype=object)
-    return [" ".join(vocab[row[:n]]) for row, n in zip(walk, lengths, strict=True)]
-
-
-def edit_words(paragraph: str, rate: float, rng: np.random.Generator) -> str:
-    """Substitute, delete or insert about ``rate`` of the words."""
-    _, vocabulary, *_ = _language()
-    out: list[str] = []
-    for word in paragraph.split():
-        roll = rng.random()
-        if roll < rate / 3:
-            out.append(vocabulary[rng.integers(len(vocabulary))])
-        elif roll < 2 * rate / 3:
-            continue
-        elif roll < rate:
-            out.extend((word, vocabulary[rng.integers(len(vocabulary))]))
-        else:
-            out.append(word)
-    return " ".join(out)
+# ---------------------------------------------------------------- light profile
 
 
 def make_corpus(
@@ -122,14 +80,34 @@ def make_corpus(
     sites: int = 20,
     paragraphs_per_doc: tuple[int, int] = (3, 12),
 ) -> Corpus:
-    """A corpus of about ``target_chars`` characters with known copies.
+    """A light-profile corpus of about ``target_chars`` characters with known copies, in memory.
 
     Documents are paragraphs separated by blank lines: a site header, body
     paragraphs, a site footer. Each body paragraph is fresh text, or with the
     given rates a copy of a fresh paragraph of an earlier document.
     """
+    corpus = Corpus()
+    for document in light_documents(
+        target_chars, seed, exact_rate, near_rate, extended_rate, edit_rates, sites, paragraphs_per_doc
+    ):
+        corpus.documents.append(document.text)
+        corpus.copies.extend(document.copies)
+    return corpus
+
+
+def light_documents(
+    target_chars: int,
+    seed: int = 0,
+    exact_rate: float = 0.04,
+    near_rate: float = 0.04,
+    extended_rate: float = 0.02,
+    edit_rates: tuple[float, ...] = (0.02, 0.05, 0.1),
+    sites: int = 20,
+    paragraphs_per_doc: tuple[int, int] = (3, 12),
+) -> Iterator[Document]:
+    """The documents of ``make_corpus``, one at a time (its arguments)."""
     rng = np.random.default_rng(seed)
-    real, *_ = _language()
+    real, *_ = language()
     headers = [
         f"Site {s} navigation: Home | Docs | Blog | About | Contact | Search the site {s} archive" for s in range(sites)
     ]
@@ -137,43 +115,117 @@ def make_corpus(
         f"Copyright {2000 + s} Example Site {s}. All rights reserved. Privacy policy, terms of use and cookie settings."
         for s in range(sites)
     ]
-    corpus = Corpus()
     originals: list[tuple[int, int, str]] = []  # (doc, block, text) of fresh paragraphs
     pool: list[str] = []
+    doc = 0
     size = 0  # a running total: summing every document on each loop is quadratic
     while size < target_chars:
         if len(pool) < paragraphs_per_doc[1]:
             pool.extend(fresh_paragraphs(4096, rng))
             # A few real documentation paragraphs keep real phrasing in the mix.
             pool.extend(real[int(i)] for i in rng.integers(0, len(real), size=8))
-        doc = len(corpus.documents)
         site = int(rng.integers(sites))
         blocks = [headers[site]]
-        corpus.copies.append(Copy(doc, 0, -1, site, "boilerplate"))
+        copies = [Copy(doc, 0, -1, site, "boilerplate")]
         for _ in range(int(rng.integers(paragraphs_per_doc[0], paragraphs_per_doc[1] + 1))):
             block = len(blocks)
             roll = rng.random()
             if originals and roll < exact_rate + near_rate + extended_rate:
                 source_doc, source_block, text = originals[int(rng.integers(len(originals)))]
                 if roll < exact_rate:
-                    corpus.copies.append(Copy(doc, block, source_doc, source_block, "exact"))
+                    copies.append(Copy(doc, block, source_doc, source_block, "exact"))
                 elif roll < exact_rate + near_rate:
                     rate = float(edit_rates[int(rng.integers(len(edit_rates)))])
                     text = edit_words(text, rate, rng)
-                    corpus.copies.append(Copy(doc, block, source_doc, source_block, "near", rate))
+                    copies.append(Copy(doc, block, source_doc, source_block, "near", rate))
                 else:
                     text = text + " " + pool.pop()[:120].rsplit(" ", 1)[0] + "."
-                    corpus.copies.append(Copy(doc, block, source_doc, source_block, "extended"))
+                    copies.append(Copy(doc, block, source_doc, source_block, "extended"))
                 blocks.append(text)
             else:
                 text = pool.pop()
                 originals.append((doc, block, text))
                 blocks.append(text)
         blocks.append(footers[site])
-        corpus.copies.append(Copy(doc, len(blocks) - 1, -1, sites + site, "boilerplate"))
-        corpus.documents.append("\n\n".join(blocks) + "\n")
-        size += len(corpus.documents[-1])
-    return corpus
+        copies.append(Copy(doc, len(blocks) - 1, -1, sites + site, "boilerplate"))
+        text = "\n\n".join(blocks) + "\n"
+        yield Document(text, [len(block) for block in blocks], copies)
+        doc += 1
+        size += len(text)
+
+
+def documents_of(profile: str, target_chars: int, seed: int) -> Iterator[Document]:
+    """The documents of a profile with its benchmark settings.
+
+    Raises:
+        ValueError: an unknown profile.
+    """
+    if profile == "light":
+        return light_documents(target_chars, seed)
+    if profile == "crawl":
+        return crawl_documents(target_chars, seed)
+    raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+
+
+# --------------------------------------------------------------------- files
+
+
+TRUTH_ROWS_PER_GROUP = 1_000_000
+
+
+def truth_paths(path: Path) -> tuple[Path, Path]:
+    """The truth table and its summary beside a corpus file."""
+    return path.with_name(f"{path.stem}.truth.parquet"), path.with_name(f"{path.stem}.truth.json")
+
+
+def write_corpus(documents: Iterable[Document], path: Path, description: dict[str, Any]) -> dict[str, Any]:
+    """Write the documents as JSON lines (``{"id", "text"}``), the truth beside them; return its summary.
+
+    Everything is written under temporary names and renamed into place, the corpus last, so an
+    interrupted run never leaves a corpus file that a later run would take for a finished one.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table_path, summary_path = truth_paths(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = {p: p.with_name(p.name + ".partial") for p in (path, table_path, summary_path)}
+    schema = pa.schema(
+        [(name, pa.int32()) for name in ("doc", "block", "source_doc", "source_block")]
+        + [("kind", pa.string()), ("edit_rate", pa.float32())]
+    )
+    truth = Truth()
+    chars = 0
+    with (
+        partial[path].open("w", encoding="utf-8") as handle,
+        pq.ParquetWriter(partial[table_path], schema) as table,
+    ):
+        pending: list[Copy] = []
+        for number, document in enumerate(documents):
+            handle.write(jsonl_line(number, document.text))
+            chars += len(document.text)
+            truth.add(document)
+            pending.extend(document.copies)
+            if len(pending) >= TRUTH_ROWS_PER_GROUP:
+                table.write_table(_copies_table(pending, schema))
+                pending = []
+        table.write_table(_copies_table(pending, schema))
+    summary = {**description, "chars": chars, "file_bytes": partial[path].stat().st_size, **truth.summary()}
+    partial[summary_path].write_text(json.dumps(summary, indent=2) + "\n")
+    for final in (table_path, summary_path, path):
+        os.replace(partial[final], final)
+    return summary
+
+
+def _copies_table(copies: list[Copy], schema: Any) -> Any:
+    import pyarrow as pa
+
+    columns = {name: [getattr(copy, name) for copy in copies] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def read_truth_summary(path: Path) -> dict[str, Any]:
+    return json.loads(truth_paths(path)[1].read_text())
 
 
 def parse_size(text: str) -> int:
@@ -185,17 +237,41 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * scale)
 
 
+def size_label(chars: int) -> str:
+    """100_000_000 -> '100MB', 1_200_000_000 -> '1.2GB': the inverse of ``parse_size`` for names."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if chars >= scale:
+            return f"{chars / scale:g}{unit}"
+    return str(chars)
+
+
+def corpus_name(profile: str, chars: int, seed: int) -> str:
+    return f"{profile}-{size_label(chars)}-seed{seed}.jsonl"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=PROFILES, default="light")
     parser.add_argument("--size", type=parse_size, default=parse_size("10MB"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    corpus = make_corpus(args.size, seed=args.seed)
-    corpus.write_jsonl(args.out)
-    print(
-        f"wrote {len(corpus.documents)} documents, {corpus.n_chars:,} characters, "
-        f"{len(corpus.copies)} copies to {args.out}"
+    description = {"profile": args.profile, "size": size_label(args.size), "seed": args.seed}
+    if args.profile == "crawl":
+        description["shape"] = asdict(CrawlShape())
+    summary = write_corpus(documents_of(args.profile, args.size, args.seed), args.out, description)
+    print(describe(summary, args.out))
+
+
+def describe(summary: dict[str, Any], path: Path) -> str:
+    return (
+        f"wrote {summary['documents']:,} documents, {summary['chars']:,} characters, {summary['blocks']:,} blocks "
+        f"({summary['mean_chars_per_block']:.0f} characters a block) to {path}\n"
+        f"truth: {summary['duplicated_share']:.1%} of the block characters duplicated; "
+        f"{summary['clusters']:,} clusters, the largest {summary['largest_cluster_blocks']:,} blocks in "
+        f"{summary['largest_cluster_documents']:,} documents; "
+        + ", ".join(f"{v['blocks']:,} {k}" for k, v in summary["copies_by_kind"].items())
+        + " copies"
     )
 
 

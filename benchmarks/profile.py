@@ -1,6 +1,6 @@
 """Profile of the hot path: each batch stage alone, on one thread, in ns per byte of document text.
 
-    python benchmarks/profile.py --size 100MB --docs 20000 --out benchmarks/results/
+    python benchmarks/profile.py --profile light --size 100MB --docs 20000 --out benchmarks/results/
 
 The first ``--docs`` documents of the corpus are one batch; every stage runs three times on it (after
 a run that loads the kernels) and the fastest is reported. Reading is timed over the whole corpus file.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from benchmarks.corpus import parse_size  # noqa: E402
+from benchmarks.corpus import PROFILES, parse_size  # noqa: E402
 from benchmarks.run import corpus_path  # noqa: E402
 
 
@@ -92,12 +92,13 @@ def profile(corpus: Path, n_docs: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=PROFILES, default="light")
     parser.add_argument("--size", type=parse_size, default=parse_size("100MB"), help="corpus size")
     parser.add_argument("--docs", type=int, default=20_000, help="documents in the profiled batch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
-    corpus = corpus_path(args.size, args.seed)
+    corpus = corpus_path(args.profile, args.size, args.seed)
     measured = profile(corpus, args.docs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"profile-{corpus.stem}.json").write_text(json.dumps(measured, indent=2) + "\n")
