@@ -27,25 +27,24 @@ def baseline_blocks(corpus: Path) -> tuple[list[str], int]:
     """
     import dedup
     from dedup import schema as S
-    from dedup.fingerprint import shingle_plan
-    from dedup.normalize import normalize_series
-    from dedup.segment import segment
+    from dedup.normalize import near_form, normalize_texts
+    from dedup.stage import fingerprint_batch
 
     texts = pl.read_ndjson(corpus, schema={"id": pl.String, "text": pl.String})["text"]
     options = dedup.ScanOptions()
-    docs = pl.DataFrame({S.DOC_INDEX: np.arange(len(texts)), S.TEXT: texts})
-    normalized = normalize_series(segment(docs, options.segment)[S.TEXT])
-    units = shingle_plan(normalized, options.shingle).units
-    long = normalized.filter(pl.Series(units >= options.min_words))
-    return long.unique(maintain_order=True).to_list(), long.len()
+    docs = pl.DataFrame({S.DOC_KEY: np.arange(len(texts)), S.TEXT: texts})
+    blocks = fingerprint_batch(docs, options).filter(~pl.col(S.SHORT))
+    near = near_form(normalize_texts(blocks[S.TEXT])).to_series("near")
+    distinct = near.filter(blocks[S.EXACT_HASH].is_first_distinct())
+    return distinct.to_list(), blocks.height
 
 
 def word_shingles(text: str, n: int = 3) -> list[str]:
-    """dedup's word 3-gram shingles of a normalized text (one shingle for fewer than ``n`` words)."""
+    """dedup's word 3-gram shingles of a text in the near form (one shingle for fewer than ``n`` words),
+    without the shingles of digits alone, which carry no weight in dedup either."""
     words = text.split(" ")
-    if len(words) < n:
-        return [text]
-    return [" ".join(words[k : k + n]) for k in range(len(words) - n + 1)]
+    shingles = [text] if len(words) < n else [" ".join(words[k : k + n]) for k in range(len(words) - n + 1)]
+    return [shingle for shingle in shingles if shingle.replace(" ", "").strip("0123456789")]
 
 
 def components(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
@@ -141,7 +140,7 @@ def _dedup_stages(series: pl.Series, options: Any, bands: int, rows: int) -> int
     left, right = candidates.candidate_pairs(keys, np.arange(len(series)), options.lsh.max_bucket_pairs)
     jaccard, containment = cluster.similarities(sets, left, right)
     keep = cluster.accepted(jaccard, containment, options.lsh)
-    cluster.components(len(series), left[keep], right[keep])
+    cluster.CentreAssignment(len(series)).add(left[keep], right[keep], jaccard[keep], containment[keep])
     return int(left.size)
 
 

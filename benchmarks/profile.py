@@ -58,7 +58,7 @@ def profile(corpus: Path, n_docs: int) -> dict[str, Any]:
     import dedup
     from dedup import candidates, fingerprint
     from dedup import schema as S
-    from dedup.normalize import normalize_texts
+    from dedup.normalize import near_form, normalize_texts
     from dedup.segment import segment_with_texts
 
     with corpus.open(encoding="utf-8") as handle:
@@ -71,9 +71,10 @@ def profile(corpus: Path, n_docs: int) -> dict[str, Any]:
     seconds: dict[str, float] = {}
     seconds["segment"], (blocks, block_texts) = fastest(lambda: segment_with_texts(batch, options.segment))
     seconds["normalize"], normalized = fastest(lambda: normalize_texts(block_texts))
-    seconds["shingle counts"], plan = fastest(lambda: fingerprint.shingle_plan(normalized, options.shingle))
+    seconds["near form"], near = fastest(lambda: near_form(normalized))
+    seconds["shingle counts"], plan = fastest(lambda: fingerprint.shingle_plan(near, options.shingle))
     seconds["exact keys"], _ = fastest(lambda: fingerprint.exact_keys(normalized))
-    seconds["shingle hashes"], hashes = fastest(lambda: fingerprint.shingle_hashes(normalized, options.shingle, plan))
+    seconds["shingle hashes"], hashes = fastest(lambda: fingerprint.shingle_hashes(near, options.shingle, plan))
     seconds["MinHash"], signatures = fastest(lambda: fingerprint.signatures(hashes, options.minhash))
     seconds["band keys"], _ = fastest(lambda: candidates.band_keys(signatures, bands, rows))
     seconds["read (JSON lines to batches)"] = read_seconds(corpus) * text_bytes / corpus.stat().st_size

@@ -28,11 +28,11 @@ def quality(scan_dir: Path, threshold: float, queries: int, seed: int) -> dict[s
     from dedup import _kernels
     from dedup import schema as S
     from dedup.fingerprint import shingle_sets
-    from dedup.normalize import normalize_series
+    from dedup.normalize import near_form, normalize_texts
 
     blocks = pl.read_parquet(scan_dir / "blocks.parquet")
     long_blocks = blocks.filter(~pl.col(S.SHORT))
-    sets = shingle_sets(normalize_series(long_blocks[S.TEXT]), dedup.ShingleOptions())
+    sets = shingle_sets(near_form(normalize_texts(long_blocks[S.TEXT])), dedup.ShingleOptions())
     _, columns = np.unique(sets.values, return_inverse=True)
     frequency = np.bincount(columns)
     n_columns = int(columns.max()) + 1
@@ -93,6 +93,37 @@ def quality(scan_dir: Path, threshold: float, queries: int, seed: int) -> dict[s
         )
         if together.sum()
         else None,
+    }
+
+
+def members_below_floor(scan_dir: Path, threshold: float, containment: float) -> dict[str, Any]:
+    """Every distinct text of every near cluster against its cluster's representative, on exact shingle
+    sets recomputed here: how many fall below both the threshold and the containment floor (0 by design)."""
+    import dedup
+    from dedup import cluster as clustering
+    from dedup import schema as S
+    from dedup.fingerprint import shingle_sets
+    from dedup.normalize import near_form, normalize_texts
+
+    near = pl.read_parquet(scan_dir / "clusters.parquet").filter(pl.col(S.KIND) == S.NEAR)
+    members = (
+        pl.scan_parquet(scan_dir / "blocks.parquet")
+        .select(S.CLUSTER, S.EXACT_HASH, S.TEXT)
+        .filter(pl.col(S.CLUSTER).is_in(near[S.CLUSTER].implode()))
+        .unique([S.CLUSTER, S.EXACT_HASH], keep="first", maintain_order=True)
+        .collect()
+        .join(near.select(S.CLUSTER, pl.col(S.TEXT).alias("representative")), on=S.CLUSTER)
+    )
+    texts = pl.concat([members[S.TEXT], members["representative"]])
+    sets = shingle_sets(near_form(normalize_texts(texts)), dedup.ShingleOptions())
+    rows = np.arange(members.height)
+    jaccard, contained = clustering.similarities(sets, rows, rows + members.height)
+    below = (jaccard < threshold) & (contained < containment)
+    return {
+        "near_clusters": near.height,
+        "distinct_members": members.height,
+        "below_floor": int(below.sum()),
+        "lowest_jaccard": float(jaccard.min()) if jaccard.size else None,
     }
 
 

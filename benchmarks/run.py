@@ -54,7 +54,7 @@ from benchmarks.corpus import (  # noqa: E402
     size_label,
     write_corpus,
 )
-from benchmarks.quality import quality, s_curve, truth_recall  # noqa: E402
+from benchmarks.quality import members_below_floor, quality, s_curve, truth_recall  # noqa: E402
 from benchmarks.scans import Guard, measure_cli, measure_stages  # noqa: E402
 
 CORPORA = ROOT / "benchmarks" / "corpora"
@@ -226,6 +226,8 @@ def arguments() -> argparse.Namespace:
 
 
 def main() -> None:
+    from dedup.options import LSHOptions
+
     args = arguments()
     guard = Guard(timeout_s=args.timeout, data_limit_bytes=args.memory_limit)
     corpora = {p: {s: corpus_path(p, parse_size(s), args.seed) for s in args.sizes} for p in args.profiles}
@@ -274,6 +276,9 @@ def main() -> None:
                         results["quality"][profile] = {
                             **quality(scratch / f"cli-{cores}", args.threshold, args.queries, args.seed),
                             "truth_recall": truth_recall(scratch / f"cli-{cores}", corpus),
+                            "members": members_below_floor(
+                                scratch / f"cli-{cores}", args.threshold, LSHOptions().containment
+                            ),
                             "dup_fraction_found": measured["dup_fraction"],
                             "dup_share_truth": results["corpora"][profile][size]["duplicated_share"],
                         }
@@ -289,7 +294,6 @@ def main() -> None:
 
     results["ratios"] = ratios(results["cli"], args.sizes, args.cores)
     from dedup import candidates
-    from dedup.options import LSHOptions
 
     bands, rows = candidates.banding(LSHOptions(threshold=args.threshold), NUM_PERM)
     results["s_curve"] = {"bands": bands, "rows": rows, "p_candidate": s_curve(bands, rows)}
