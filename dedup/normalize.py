@@ -138,7 +138,8 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         space or a control character), DROP (an invisible format character), FALLBACK (anything else);
         ``folds``: each KEEP character's fold, up to ``MAX_FOLD`` code points, -1 padded;
         ``marker_space``: the white space a list marker may have around it (any but the line feed);
-        ``punctuation``: for the near form, the punctuation and symbols (after folding they stand for themselves).
+        ``punctuation``: for the near form, 1 for punctuation and symbols (after folding they stand for
+        themselves), -1 for unassigned code points (left to the polars path).
 
     A character is simple when its fold is made of characters that fold to themselves, that are below
     ``SIMPLE_LIMIT`` and that no combining character can join. A character whose fold holds a digit,
@@ -148,11 +149,13 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     classes = np.zeros(SIMPLE_LIMIT, dtype=np.int8)
     folds = np.full((SIMPLE_LIMIT, MAX_FOLD), -1, dtype=np.int64)
     marker_space = np.zeros(SIMPLE_LIMIT, dtype=np.bool_)
-    punctuation = np.zeros(SIMPLE_LIMIT, dtype=np.bool_)
+    punctuation = np.zeros(SIMPLE_LIMIT, dtype=np.int8)
     for code in range(SIMPLE_LIMIT):
         char = chr(code)
         category = unicodedata.category(char)
-        punctuation[code] = category[0] in "PS"
+        # For the near form: 1 punctuation or a symbol, 0 anything else, -1 a character Python's Unicode
+        # database does not know, which the polars path's newer one may (U+2FFC is a symbol there).
+        punctuation[code] = 1 if category[0] in "PS" else (-1 if category == "Cn" else 0)
         if _is_space(char):
             classes[code] = SPACE
             marker_space[code] = char != "\n"
@@ -372,10 +375,10 @@ def _near_batch(data, offsets, punctuation):
         p = start
         while p < end:
             cp, width = decode_utf8(data, p)
-            if cp >= SIMPLE_LIMIT:
+            if cp >= SIMPLE_LIMIT or punctuation[cp] < 0:
                 simple[i] = False
                 break
-            if cp == 32 or punctuation[cp]:
+            if cp == 32 or punctuation[cp] == 1:
                 pending_space = True
             else:
                 if pending_space and w > start:

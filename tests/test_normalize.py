@@ -172,3 +172,12 @@ def test_exact_forms_agree_exactly_up_to_space_case_markers_and_compatibility(
         if char in ".,;:*/+%()0123456789":
             changed = content[:position] + ("#" if char != "#" else "$") + content[position + 1 :]
             assert normalize(changed) != content
+
+
+def test_near_form_of_every_character_below_u3000_equals_the_unicode_path() -> None:
+    from dedup.normalize import _near_unicode_path
+
+    chars = [chr(c) for c in range(0x3000) if not 0xD800 <= c <= 0xDFFF]
+    exact = normalize_texts(pl.Series([t for c in chars for t in (c, f"a{c}b", f"{c}{c} x")])).to_series("t")
+    fast, reference = near_form(exact).to_series("t").to_list(), _near_unicode_path(exact).to_list()
+    assert [t for t, a, b in zip(exact, fast, reference, strict=True) if a != b] == []
