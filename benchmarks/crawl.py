@@ -6,12 +6,13 @@
   carry a note of their own (the only text that never repeats).
 - Site boilerplate on every page: a menu of short lines, a navigation list, a cookie banner (each
   site's a near copy of one wording), a footer.
-- Short lines everywhere: Markdown code samples (``{``, ``import json``, ``>>> x = 1``), table rows
-  (``| a | b |``), headings, bullet lists.
+- Short lines everywhere: menus, headings, bullet lists; Markdown code samples (lines like ``{``,
+  ``import json``, ``>>> x = 1``) and tables (``| a | b |``), each of which is one block.
 
 So clusters span thousands of documents and over 90% of the characters are duplicated; the truth
 of every document says which block copies which (``Copy``), as dedup segments them: a blank line
-ends a block, every other line starts one, and a bullet list is one block.
+ends a block, every other line starts one, and a bullet list, a code sample and a table are one
+block each.
 """
 
 from __future__ import annotations
@@ -286,25 +287,27 @@ class _CrawlWriter:
         return _Page(site, self._between(self.shape.versions), title, body, paragraphs)
 
     def _code_sample(self, site: _Site) -> Section:
-        lines = [self._pick(self.fences)]
+        """A fenced code sample of shared, site and new lines: one block, as dedup keeps code whole."""
+        lines = [self._pick(self.fences).text]
         for _ in range(self._between((3, 12))):
             roll = self.rng.random()
             if roll < 0.45:
-                lines.append(self._pick(self.common_code))
+                lines.append(self._pick(self.common_code).text)
             elif roll < 0.75:
-                lines.append(self._pick(site.code))
+                lines.append(self._pick(site.code).text)
             else:
-                lines.append(_Slot(self._code_line(), "exact"))
-        lines.append(self.fence_end)
-        return lines
+                lines.append(self._code_line())
+        lines.append(self.fence_end.text)
+        return [_Slot("\n".join(lines), "exact")]
 
     def _table(self) -> Section:
+        """A Markdown table: one block, as dedup keeps a table whole."""
         head, rule = self._pick(self.table_headers)
         rows = [
-            _Slot(f"| `{self._pick(self.identifiers)}` | {self._pick(TYPES)} | {self._phrase(3, 7)} |", "exact")
+            f"| `{self._pick(self.identifiers)}` | {self._pick(TYPES)} | {self._phrase(3, 7)} |"
             for _ in range(self._between((3, 10)))
         ]
-        return [head, rule, *rows]
+        return [_Slot("\n".join([head.text, rule.text, *rows]), "exact")]
 
     def next_version(self, page: _Page) -> None:
         """Edit the page's state into its next version."""

@@ -12,6 +12,13 @@ The rules:
     prose lines, the longest at most 100 characters, half of them at least
     0.6 of the longest) are joined into paragraphs; ``split="paragraph"``
     joins all consecutive lines, ``split="line"`` none.
+- Code and tables are one block each, so that a code sample is kept or cut
+  whole, never torn: Markdown fenced code (```` ``` ```` or ``~~~`` to the
+  closing fence, blank lines included), indented code (lines indented four
+  columns or more after a blank line), RST literal blocks (the indented lines
+  after a line ending in ``::``) and table runs (two or more lines starting
+  with ``|``, or RST grid borders ``+-``/``+=``). HTML ``<pre>`` and tables
+  come out of the HTML reader in these forms.
 - A block spans from the first to the last visible character of its lines,
   so ``text[start:end]`` is the block and indentation is left out.
 
@@ -34,6 +41,7 @@ from dedup.options import SegmentOptions
 NEWLINE = 10
 _BULLETS = np.array([ord(c) for c in "-*+•‣◦▪▫●○·–—⁃∙■□➢➤►▸"], dtype=np.int64)
 WRAP_MAX_WIDTH = 100
+CODE_MAX_WIDTH = 160  # a longer line in an indented run is prose, not code
 _SPLIT_CODES = {"auto": 0, "line": 1, "paragraph": 2}
 
 
@@ -70,6 +78,110 @@ def _is_item(data, p, line_end, bullets):
     if digits == 0 or digits > 3 or (cp != 46 and cp != 41):  # "." or ")"
         return False
     return q < line_end and _is_space(decode_utf8(data, q)[0])
+
+
+@njit(inline="always")
+def _indent(data, line_start, first):
+    """Columns of indentation before a line's first visible byte (a tab counts 4)."""
+    columns = 0
+    for p in range(line_start, first):
+        columns += 4 if data[p] == 9 else 1
+    return columns
+
+
+@njit(inline="always")
+def _fence(data, first, end):
+    """The fence character (` or ~) and its length when a line opens or closes a fenced code block, else (0, 0)."""
+    c = data[first]
+    if c != 96 and c != 126:
+        return 0, 0
+    count = 0
+    while first + count < end and data[first + count] == c:
+        count += 1
+    return (c, count) if count >= 3 else (0, 0)
+
+
+@njit(inline="always")
+def _is_table_row(data, first, end):
+    """A Markdown or RST table row: starts with "|", or with "+-" / "+=" (an RST grid border)."""
+    c = data[first]
+    if c == 124:
+        return True
+    return c == 43 and first + 1 < end and (data[first + 1] == 45 or data[first + 1] == 61)
+
+
+@njit(cache=True, nogil=True)
+def _verbatim_runs(data, n_lines, blank, first_b, end_b, line_start, width, item):
+    """Number the runs of lines that must stay one block (code and tables), -1 for other lines.
+
+    Fenced code (``` or ~~~, to the closing fence or the document's end), tables (two or more rows in a
+    row), RST literal blocks (the indented lines after a line ending in "::" and a blank line) and
+    indented code (lines indented 4 columns or more after a blank line and a shallower line, none of
+    them a list item or longer than ``CODE_MAX_WIDTH``); blank lines inside code belong to it.
+    """
+    run = np.full(n_lines, -1, np.int64)
+    number = 0
+    i = 0
+    while i < n_lines:
+        if blank[i]:
+            i += 1
+            continue
+        fence, length = _fence(data, first_b[i], end_b[i])
+        last = -1
+        if fence:
+            last = n_lines - 1
+            for j in range(i + 1, n_lines):
+                if not blank[j]:
+                    closing, size = _fence(data, first_b[j], end_b[j])
+                    if closing == fence and size >= length and size == end_b[j] - first_b[j]:
+                        last = j
+                        break
+        elif _is_table_row(data, first_b[i], end_b[i]):
+            j = i
+            while j + 1 < n_lines and not blank[j + 1] and _is_table_row(data, first_b[j + 1], end_b[j + 1]):
+                j += 1
+            if j > i:
+                last = j
+        elif _indent(data, line_start[i], first_b[i]) >= 4 and (i == 0 or blank[i - 1]) and not item[i]:
+            # Indented code stands deeper than the text before it and holds no long line of prose:
+            # scraped pages indent whole paragraphs, and those must stay paragraphs.
+            before = i - 1
+            while before >= 0 and blank[before]:
+                before -= 1
+            if before < 0 or _indent(data, line_start[before], first_b[before]) < 4:
+                last = i
+                for j in range(i + 1, n_lines):
+                    if blank[j]:
+                        continue
+                    if _indent(data, line_start[j], first_b[j]) < 4:
+                        break
+                    last = j
+                for j in range(i, last + 1):
+                    if width[j] > CODE_MAX_WIDTH:
+                        last = -1
+                        break
+        elif end_b[i] - first_b[i] >= 2 and data[end_b[i] - 1] == 58 and data[end_b[i] - 2] == 58:
+            # An RST "::" paragraph: its literal block is what follows a blank line, indented deeper.
+            depth = _indent(data, line_start[i], first_b[i])
+            start = i + 1
+            while start < n_lines and blank[start]:
+                start += 1
+            if start > i + 1 and start < n_lines and _indent(data, line_start[start], first_b[start]) > depth:
+                last = start
+                for j in range(start + 1, n_lines):
+                    if blank[j]:
+                        continue
+                    if _indent(data, line_start[j], first_b[j]) <= depth:
+                        break
+                    last = j
+                i = start
+        if last >= i:
+            run[i : last + 1] = number
+            number += 1
+            i = last + 1
+        else:
+            i += 1
+    return run
 
 
 @njit(cache=True, nogil=True)
@@ -126,37 +238,48 @@ def _segment_document(data, start, end, n_lines, bullets, split, runs, heading_m
 
     blank = first_b < 0
     width = end_c - first_c
+    line_start = np.empty(n_lines, np.int64)
+    line_start[0] = start
+    line_start[1:] = line_end[:-1] + 1
     for i in range(n_lines):
         if not blank[i]:
             item[i] = _is_item(data, first_b[i], line_end[i], bullets)
+    verbatim = _verbatim_runs(data, n_lines, blank, first_b, end_b, line_start, width, item)
+    for i in range(n_lines):
+        if verbatim[i] >= 0:
+            item[i] = False
 
     wrapped = False
     if split == 0:
         longest, prose, full = 0, 0, 0
         for i in range(n_lines):
-            if not blank[i] and not item[i]:
+            if not blank[i] and not item[i] and verbatim[i] < 0:
                 prose += 1
                 longest = max(longest, width[i])
         for i in range(n_lines):
-            if not blank[i] and not item[i] and width[i] >= 0.6 * longest:
+            if not blank[i] and not item[i] and verbatim[i] < 0 and width[i] >= 0.6 * longest:
                 full += 1
         wrapped = longest <= WRAP_MAX_WIDTH and prose >= 4 and full >= 0.5 * prose
 
     in_run = np.zeros(n_lines, np.bool_)
     if runs:
         for i in range(n_lines):
-            heading = not blank[i] and not item[i] and i + 1 < n_lines and item[i + 1] and width[i] <= heading_max
+            heading = (not blank[i] and verbatim[i] < 0 and not item[i] and i + 1 < n_lines and item[i + 1]) and width[
+                i
+            ] <= heading_max
             in_run[i] = item[i] or heading
 
     count = 0
+    previous = -1  # the last line that is not blank
     for i in range(n_lines):
         if blank[i]:
             continue
-        joins = (
-            i > 0
-            and not blank[i - 1]
+        prose_pair = previous >= 0 and previous == i - 1 and verbatim[i] < 0 and verbatim[previous] < 0
+        joins = (previous >= 0 and verbatim[i] >= 0 and verbatim[i] == verbatim[previous]) or (
+            prose_pair
             and (split == 2 or (in_run[i] and in_run[i - 1]) or (wrapped and not item[i] and not item[i - 1]))
         )
+        previous = i
         if joins:
             out[base + count - 1, 1] = end_b[i]
             out[base + count - 1, 3] = end_c[i]

@@ -2,7 +2,7 @@
 
 ``dedup scan --out`` runs in a child process pinned to (at most) two CPUs, so that the threads and
 their allocator arenas are the same on any machine, under ``RLIMIT_DATA`` of 1.25 GiB, on the
-benchmarks' crawl profile at 20 MB (seed 0: 2,381 documents, 291,000 blocks, 98.6% of the block
+benchmarks' crawl profile at 20 MB (seed 0: 2,381 documents, 108,600 blocks, most of the block
 characters duplicated by the truth, clusters spanning every document).
 
 Why ``RLIMIT_DATA``: it caps the private writable memory a process maps (heap and anonymous ``mmap``),
@@ -20,10 +20,11 @@ The ceiling, measured on the 2-core development machine (bisecting the limit, pi
 | light profile, 20 MB (50,000 blocks) | 454 MiB | 814 MiB |
 | crawl profile, 10 MB, the pipeline before issue #12 | 1,427 MiB | 3.0 GiB |
 | crawl profile, 20 MB, the pipeline before issue #12 | 2,685 MiB | 6.0 GiB |
-| crawl profile, 20 MB, the local runner (state per distinct text) | 491 MiB | 796 MiB |
+| crawl profile, 20 MB, the local runner (state per distinct text) | 434 MiB | 724 MiB |
 
 The pipeline before needed 4.8 times the ceiling on this corpus (polars aborted on a failed
-allocation); the local runner needs about two thirds of it.
+allocation; then with a block per code line, 291,000 blocks); the local runner, with code samples
+and tables a block each (108,600 blocks), needs about 57% of it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,12 @@ def _texts(texts: list[str], **options: object) -> list[list[str]]:
 
 LINE = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=40),
-    st.sampled_from(["", "   ", "- item", "  • item", "1. first", "Heading", "\t", "\r", "\u00a0", "\u3000x"]),
+    st.sampled_from(
+        [
+            *("", "   ", "- item", "  • item", "1. first", "Heading", "\t", "\r", "\u00a0", "\u3000x"),
+            *("```", "~~~~", "    code()", "| a | b |", "+---+", "Example::", "\tx = 1", "}"),
+        ]
+    ),
 )
 DOCUMENT = st.lists(LINE, max_size=12).map("\n".join)
 
@@ -117,3 +122,67 @@ def test_a_text_that_ends_with_line_breaks_is_segmented() -> None:
     (first, second) = _texts(["One.\n\nTwo.\n", "Three.\n\n\n"])
     assert (first, second) == (["One.", "Two."], ["Three."])
     assert _blocks(["One.\n\nTwo.\n"])[S.LINE].to_list() == [1, 3]
+
+
+CODE = """Some prose before the sample.
+
+```python
+import json
+{
+    "a": 1,
+
+}
+```
+
+Prose between.
+
+~~~~
+~~~ not the end
+~~~~
+"""
+
+
+def test_fenced_code_is_one_block_with_its_blank_lines() -> None:
+    blocks = _texts([CODE])[0]
+    assert blocks == [
+        "Some prose before the sample.",
+        '```python\nimport json\n{\n    "a": 1,\n\n}\n```',
+        "Prose between.",
+        "~~~~\n~~~ not the end\n~~~~",
+    ]
+
+
+def test_an_unclosed_fence_runs_to_the_end_of_the_document() -> None:
+    assert _texts(["Text.\n\n```\nx = 1\n\ny = 2"])[0] == ["Text.", "```\nx = 1\n\ny = 2"]
+
+
+def test_indented_code_after_a_blank_line_is_one_block() -> None:
+    text = "Run this:\n\n    make\n    make install\n\n    make check\nThen read on.\n"
+    assert _texts([text])[0] == ["Run this:", "make\n    make install\n\n    make check", "Then read on."]
+
+
+def test_an_rst_literal_block_is_one_block() -> None:
+    text = "An example::\n\n   >>> import json\n   >>> json.dumps([1, 2])\n\n   '[1, 2]'\n\nAfter it.\n"
+    assert _texts([text])[0] == [
+        "An example::",
+        ">>> import json\n   >>> json.dumps([1, 2])\n\n   '[1, 2]'",
+        "After it.",
+    ]
+
+
+def test_a_table_is_one_block() -> None:
+    text = "Options:\n| name | default |\n|------|---------|\n| n    | 3       |\nThe end.\n"
+    assert _texts([text], split="line")[0] == [
+        "Options:",
+        "| name | default |\n|------|---------|\n| n    | 3       |",
+        "The end.",
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["x = 1", "}", "{", "", "  return x", "- not an item"]), min_size=1, max_size=8))
+def test_no_line_of_fenced_code_ever_stands_in_a_block_of_its_own(code: list[str]) -> None:
+    body = "\n".join(code)
+    text = f"Before.\n\n```\n{body}\n```\n\nAfter.\n"
+    for options in ({"split": "auto"}, {"split": "line"}, {"split": "paragraph"}, {"lists": "item"}):
+        assert _texts([text], **options)[0] == ["Before.", f"```\n{body}\n```", "After."]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,7 +22,12 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def _spill_folders() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
+    return set(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}{os.getpid()}-*"))
+
+
+def _own_folders() -> set[Path]:
+    """This process's spill and result folders (other processes may be scanning beside the tests)."""
+    return {path for path in Path(tempfile.gettempdir()).glob("dedup-*") if f"-{os.getpid()}-" in path.name}
 
 
 def test_the_spill_folder_is_gone_when_the_scan_returns_and_the_result_stays_usable(tmp_path: Path) -> None:
@@ -46,13 +52,13 @@ def test_the_private_folder_of_a_result_goes_with_it_without_a_warning() -> None
 
 
 def test_a_scan_that_stops_on_an_error_leaves_no_folder_and_no_open_file(tmp_path: Path) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("dedup-*"))
+    before = _own_folders()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(dedup.NoDocumentsError):
             dedup.scan([tmp_path])
         gc.collect()
-    assert set(Path(tempfile.gettempdir()).glob("dedup-*")) == before
+    assert _own_folders() == before
 
 
 BATCHES = st.lists(st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=5), max_size=4), min_size=1, max_size=5)
