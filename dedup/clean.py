@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from dedup import schema as S
 from dedup.errors import InputError, OutputError
+from dedup.keep import Decisions, block_batches, decide, dropped_documents
 from dedup.options import CleanOptions
 from dedup.output import atomic_write
 from dedup.pipeline import scan
@@ -48,108 +49,65 @@ _AUDIT_ROWS = 50_000  # rows of the audit table buffered before they are written
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a clean removes, decided from the scan tables alone.
+    """What a clean removes, decided from the scan tables alone (see ``dedup.keep``).
 
     Attributes:
-        blocks: every block in read order: ``doc_pos``, ``start``, ``end`` and
-            whether it is ``removed``.
-        removals: the removed blocks in read order, each with its cluster,
-            ``kind`` (``exact`` when its matching form equals the kept one's,
-            else ``near``) and the kept occurrence (``kept_doc_id``, ``kept_block``, ``kept_line``).
+        decisions: what happens to each cluster's blocks.
         dropped: the dropped documents: ``doc_pos``, ``doc_id``, ``contained_in``, ``containment``.
         doc_ids: the id of every document, in read order.
+        result: the scan, whose blocks are read again as the documents are.
     """
 
-    blocks: pl.DataFrame
-    removals: pl.DataFrame
+    decisions: Decisions
     dropped: pl.DataFrame
     doc_ids: list[str]
+    result: ScanResult
+
+    def blocks_by_document(self) -> Iterator[tuple[int, pl.DataFrame]]:
+        """Every document's blocks in read order, with ``removed``: its position and its blocks."""
+        pending: list[pl.DataFrame] = []
+        for frame in block_batches(self.result, self.doc_ids):
+            frame = frame.with_columns(pl.Series("removed", self._removed(frame)))
+            positions = frame[DOC_POS].to_numpy()
+            cuts = np.flatnonzero(np.diff(positions)) + 1
+            pieces = np.split(np.arange(frame.height), cuts)
+            for piece in pieces[:-1]:
+                pending.append(frame[int(piece[0]) : int(piece[-1]) + 1])
+                yield _joined(pending)
+                pending = []
+            if pieces[-1].size:
+                pending.append(frame[int(pieces[-1][0]) :])
+        if pending:
+            yield _joined(pending)
+
+    def _removed(self, frame: pl.DataFrame) -> np.ndarray:
+        cluster = frame[S.CLUSTER].fill_null(-1).to_numpy()
+        held = cluster >= 0
+        removed = np.zeros(frame.height, dtype=bool)
+        c = cluster[held]
+        removed[held] = self.decisions.cut[c] & (self.decisions.kept_order[c] != frame[ORDER].to_numpy()[held])
+        return removed
+
+
+def _joined(pieces: list[pl.DataFrame]) -> tuple[int, pl.DataFrame]:
+    frame = pieces[0] if len(pieces) == 1 else pl.concat(pieces)
+    return int(frame[DOC_POS][0]), frame
 
 
 def plan(result: ScanResult, options: CleanOptions) -> Plan:
-    """Decide which documents are dropped and which blocks are removed.
+    """Decide which documents are dropped and what happens to each cluster.
 
-    Dropped documents come first, so that the kept occurrence of every
-    cluster is one that stays in the output.
+    Dropped documents come first, so that the kept occurrence of every cluster is one that stays in
+    the output.
     """
-    blocks = (
-        result.blocks_in_documents()
-        .select(ORDER, DOC_POS, S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE, S.CLUSTER, S.SHORT, S.EXACT_HASH)
-        .collect()
+    documents = (
+        result.lazy("documents").select(S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT).collect().with_row_index(DOC_POS)
     )
-    documents = result.documents.with_row_index(DOC_POS)
     dropped = dropped_documents(documents, options.drop_docs_over)
-    candidates = blocks.filter(
-        pl.col(S.CLUSTER).is_not_null(),
-        ~pl.col(DOC_POS).is_in(dropped[DOC_POS].implode()),
-        ~pl.col(S.SHORT) if options.keep_short else pl.lit(True),
-    )
-    keepers = _keepers(candidates, options.keep).select(
-        S.CLUSTER,
-        pl.col(ORDER).alias("kept_order"),
-        pl.col(S.DOC_ID).alias(S.KEPT_DOC_ID),
-        pl.col(S.BLOCK).alias(S.KEPT_BLOCK),
-        pl.col(S.LINE).alias(S.KEPT_LINE),
-        pl.col(S.EXACT_HASH).alias("kept_hash"),
-    )
-    removals = (
-        candidates.join(keepers, on=S.CLUSTER)
-        .filter(pl.col(ORDER) != pl.col("kept_order"))
-        .with_columns(
-            pl.when(pl.col(S.EXACT_HASH) == pl.col("kept_hash"))
-            .then(pl.lit(S.EXACT))
-            .otherwise(pl.lit(S.NEAR))
-            .alias(S.KIND)
-        )
-        .sort(ORDER)
-        .select(ORDER, DOC_POS, S.BLOCK, S.LINE, S.CLUSTER, S.KIND, S.SHORT, S.KEPT_DOC_ID, S.KEPT_BLOCK, S.KEPT_LINE)
-    )
-    removed = blocks[ORDER].is_in(removals[ORDER].implode())
-    return Plan(
-        blocks=blocks.select(DOC_POS, S.START, S.END).with_columns(removed.alias("removed")),
-        removals=removals,
-        dropped=dropped,
-        doc_ids=documents[S.DOC_ID].to_list(),
-    )
-
-
-def _keepers(candidates: pl.DataFrame, keep: str) -> pl.DataFrame:
-    """The kept block of every cluster: first or last in read order, or the longest (ties: the first)."""
-    if keep == "longest":
-        ordered = candidates.sort([S.CLUSTER, pl.col(S.END) - pl.col(S.START), ORDER], descending=[False, True, False])
-    else:
-        ordered = candidates.sort([S.CLUSTER, ORDER], descending=[False, keep == "last"])
-    return ordered.group_by(S.CLUSTER, maintain_order=True).first()
-
-
-def dropped_documents(documents: pl.DataFrame, over: float | None) -> pl.DataFrame:
-    """The documents to drop: contained in a kept document to at least ``over``.
-
-    The most contained go first (ties: the later one). A document is not
-    dropped when it contains an already dropped one, or when its own container
-    is dropped: so two documents never drop each other, and every dropped
-    document's text stands in a document that is kept.
-
-    Args:
-        documents: the documents table with a ``doc_pos`` column.
-        over: the containment from which a document is dropped; ``None`` drops none.
-    """
-    columns = [DOC_POS, S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT]
-    if over is None:
-        return documents.select(columns).clear()
-    candidates = documents.filter(pl.col(S.CONTAINMENT) >= over, pl.col(S.CONTAINED_IN).is_not_null()).sort(
-        [S.CONTAINMENT, DOC_POS], descending=True
-    )
-    dropped: set[str] = set()
-    containers: set[str] = set()
-    rows: list[int] = []
-    for position, doc_id, container in candidates.select(DOC_POS, S.DOC_ID, S.CONTAINED_IN).iter_rows():
-        if doc_id in containers or container in dropped:
-            continue
-        dropped.add(doc_id)
-        containers.add(container)
-        rows.append(position)
-    return documents.filter(pl.col(DOC_POS).is_in(rows)).select(columns)
+    doc_ids = documents[S.DOC_ID].to_list()
+    is_dropped = np.zeros(len(doc_ids), dtype=bool)
+    is_dropped[dropped[DOC_POS].to_numpy()] = True
+    return Plan(decide(result, options, is_dropped, doc_ids), dropped, doc_ids, result)
 
 
 def cut_spans(text: str, starts: Sequence[int], ends: Sequence[int], removed: Sequence[bool]) -> list[tuple[int, int]]:
@@ -260,6 +218,7 @@ class CleanStats:
     blocks_removed: int = 0
     removed_by_kind: dict[str, int] = field(default_factory=dict)  # exact / near copies of the kept block
     short_removed: int = 0  # of them, repeated short lines
+    boilerplate_removed: int = 0  # of them, blocks of clusters that stand in many documents
     chars: int = 0  # characters of the documents read
     chars_removed: int = 0  # characters cut, white space of the seams and dropped documents included
 
@@ -289,7 +248,13 @@ class CleanResult:
 
 
 def _clean_settings(options: CleanOptions) -> dict[str, Any]:
-    return {"keep": options.keep, "drop_docs_over": options.drop_docs_over, "keep_short": options.keep_short}
+    return {
+        "keep": options.keep,
+        "drop_docs_over": options.drop_docs_over,
+        "cut_short": options.cut_short,
+        "boilerplate_docs": options.boilerplate_docs,
+        "drop_boilerplate": options.drop_boilerplate,
+    }
 
 
 def default_removed_path(out: str | Path) -> Path:
@@ -472,13 +437,9 @@ def _cleaned(
     documents: Iterable[Document], decided: Plan, audit: _AuditWriter, stats: CleanStats
 ) -> Iterator[CleanedDocument]:
     """Every document with its cleaned text, its cuts recorded in the audit table."""
-    positions = decided.blocks[DOC_POS].to_numpy()
-    starts = decided.blocks[S.START].to_numpy()
-    ends = decided.blocks[S.END].to_numpy()
-    removed = decided.blocks["removed"].to_numpy()
-    bounds = np.searchsorted(positions, np.arange(len(decided.doc_ids) + 1))
     dropped = {row[DOC_POS]: row for row in decided.dropped.iter_rows(named=True)}  # few: only documents over the limit
-    removals = decided.removals.iter_rows(named=True)
+    by_document = decided.blocks_by_document()
+    upcoming = next(by_document, None)
     count = 0
     for position, document in enumerate(documents):
         if position >= len(decided.doc_ids) or document.doc_id != decided.doc_ids[position]:
@@ -486,36 +447,61 @@ def _cleaned(
         count += 1
         stats.documents += 1
         stats.chars += len(document.text)
+        blocks = None
+        if upcoming is not None and upcoming[0] == position:
+            blocks = upcoming[1]
+            upcoming = next(by_document, None)
         if position in dropped:
             audit.document(document, dropped[position])
             stats.dropped += 1
             stats.chars_removed += len(document.text)
             yield CleanedDocument(document, None)
             continue
-        first, last = bounds[position], bounds[position + 1]
-        if not removed[first:last].any():
+        if blocks is None or not blocks["removed"].any():
             stats.written += 1
             yield CleanedDocument(document, document.text)
             continue
-        block_starts, block_ends = starts[first:last].tolist(), ends[first:last].tolist()
-        if block_ends[-1] > len(document.text):
-            raise InputError(f"{document.source}: changed since it was scanned; run clean again")
-        cuts = cut_spans(document.text, block_starts, block_ends, removed[first:last].tolist())
-        for (cut_start, cut_end), removal in zip(cuts, removals, strict=False):
-            block = removal[S.BLOCK]
-            audit.block(document, removal, (block_starts[block], block_ends[block]), (cut_start, cut_end))
-            stats.blocks_removed += 1
-            stats.removed_by_kind[removal[S.KIND]] = stats.removed_by_kind.get(removal[S.KIND], 0) + 1
-            stats.short_removed += bool(removal[S.SHORT])
-            stats.chars_removed += cut_end - cut_start
-        text = apply_cuts(document.text, cuts)
-        if text:
-            stats.written += 1
-        else:
-            stats.emptied += 1
-        yield CleanedDocument(document, text or None)
+        yield CleanedDocument(document, _cut_document(document, blocks, decided, audit, stats))
     if count != len(decided.doc_ids):
         raise InputError("the inputs changed since they were scanned; run clean again")
+
+
+def _cut_document(
+    document: Document, blocks: pl.DataFrame, decided: Plan, audit: _AuditWriter, stats: CleanStats
+) -> str | None:
+    """The document without its removed blocks, every cut recorded; ``None`` when nothing is left."""
+    starts, ends = blocks[S.START].to_list(), blocks[S.END].to_list()
+    if ends[-1] > len(document.text):
+        raise InputError(f"{document.source}: changed since it was scanned; run clean again")
+    removed = blocks["removed"].to_list()
+    cuts = cut_spans(document.text, starts, ends, removed)
+    decisions = decided.decisions
+    for (cut_start, cut_end), row in zip(cuts, blocks.filter(pl.col("removed")).iter_rows(named=True), strict=True):
+        cluster = row[S.CLUSTER]
+        kept = decisions.kept_order[cluster] >= 0
+        kind = S.EXACT if row[S.EXACT_HASH] == decisions.kept_hash[cluster] else S.NEAR
+        removal = {
+            S.BLOCK: row[S.BLOCK],
+            S.LINE: row[S.LINE],
+            S.CLUSTER: cluster,
+            S.KIND: kind,
+            S.SHORT: row[S.SHORT],
+            S.KEPT_DOC_ID: decided.doc_ids[decisions.kept_doc[cluster]] if kept else None,
+            S.KEPT_BLOCK: int(decisions.kept_block[cluster]) if kept else None,
+            S.KEPT_LINE: int(decisions.kept_line[cluster]) if kept else None,
+        }
+        audit.block(document, removal, (row[S.START], row[S.END]), (cut_start, cut_end))
+        stats.blocks_removed += 1
+        stats.removed_by_kind[kind] = stats.removed_by_kind.get(kind, 0) + 1
+        stats.short_removed += bool(row[S.SHORT])
+        stats.boilerplate_removed += bool(decisions.boilerplate[cluster])
+        stats.chars_removed += cut_end - cut_start
+    text = apply_cuts(document.text, cuts)
+    if text:
+        stats.written += 1
+    else:
+        stats.emptied += 1
+    return text or None
 
 
 class _AuditWriter:

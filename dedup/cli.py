@@ -251,13 +251,22 @@ def clean(
         Path,
         typer.Option(help="Folder for the cleaned copies: same relative paths, same formats.", show_default=False),
     ],
-    keep: Annotated[str, typer.Option(help="Which occurrence of a repeat stays: first, longest or last.")] = "first",
+    keep: Annotated[
+        str, typer.Option(help="Which occurrence of a repeat stays: first, longest, last or none (cut them all).")
+    ] = "first",
     drop_docs_over: Annotated[
         float | None,
         typer.Option(help="Also drop whole documents contained in a kept one to at least this share (e.g. 0.9)."),
     ] = None,
-    keep_short: Annotated[
-        bool, typer.Option("--keep-short", help="Leave repeated short lines (headings, labels) in place.")
+    boilerplate_docs: Annotated[
+        int, typer.Option(help="A repeat standing in at least this many documents is boilerplate.")
+    ] = 10,
+    drop_boilerplate: Annotated[
+        bool, typer.Option("--drop-boilerplate", help="Cut every occurrence of boilerplate, not all but one.")
+    ] = False,
+    cut_short: Annotated[
+        bool,
+        typer.Option("--cut-short", help="Also cut repeated short lines that are not boilerplate (kept by default)."),
     ] = False,
     removed: Annotated[
         Path | None,
@@ -277,7 +286,9 @@ def clean(
             scan=scan_options,
             keep=keep,  # type: ignore[arg-type]
             drop_docs_over=drop_docs_over,
-            keep_short=keep_short,
+            boilerplate_docs=boilerplate_docs,
+            drop_boilerplate=drop_boilerplate,
+            cut_short=cut_short,
         )
         result = run_clean(paths, out, options, removed=removed, overwrite=overwrite)
 

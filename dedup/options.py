@@ -18,7 +18,7 @@ SplitMode = Literal["auto", "line", "paragraph"]
 ShingleKind = Literal["word", "char"]
 Scheme = Literal["affine32", "legacy"]
 HashFunc = Literal["xxh32"]
-Keep = Literal["first", "longest", "last"]
+Keep = Literal["first", "longest", "last", "none"]
 FailOn = Literal["exact", "near", "any"]
 
 
@@ -242,27 +242,36 @@ class ScanOptions:
 
 @dataclass(frozen=True, slots=True)
 class CleanOptions:
-    """What ``dedup.clean`` removes and which occurrence it keeps.
+    """What ``dedup.clean`` removes and which occurrence it keeps (see ``dedup.keep``).
 
     Attributes:
         scan: how duplicates are found (the same options as ``dedup.scan``).
         keep: which occurrence of each cluster stays: ``first`` in read order,
-            ``longest`` (ties: the first), or ``last``.
+            ``longest`` (ties: the first), ``last``, or ``none`` (every occurrence
+            is cut: what a decontamination wants).
         drop_docs_over: drop a whole document whose containment in a kept
             document is at least this; ``None`` drops no document.
-        keep_short: leave the blocks of short clusters (repeated headings and
-            labels, matched only exactly) in place. By default they are
-            removed like every other repeat, so that a scan of the output
-            finds no repeat at all.
+        boilerplate_docs: a cluster whose blocks stand in at least this many
+            documents is boilerplate (a site's footer, menu, cookie banner).
+        drop_boilerplate: cut every occurrence of boilerplate, not all but one.
+        cut_short: cut repeated short lines (headings, labels, a ``}``) that are not
+            boilerplate too; by default they stay, as a line used twice in a few
+            documents is no duplicate content.
     """
 
     scan: ScanOptions = field(default_factory=ScanOptions)
     keep: Keep = "first"
     drop_docs_over: float | None = None
-    keep_short: bool = False
+    boilerplate_docs: int = 10
+    drop_boilerplate: bool = False
+    cut_short: bool = False
 
     def __post_init__(self) -> None:
-        _require(self.keep in ("first", "longest", "last"), f"keep must be first, longest or last, got {self.keep!r}")
+        _require(
+            self.keep in ("first", "longest", "last", "none"),
+            f"keep must be first, longest, last or none, got {self.keep!r}",
+        )
+        _require(self.boilerplate_docs >= 2, f"boilerplate_docs must be >= 2, got {self.boilerplate_docs}")
         if self.drop_docs_over is not None:
             _require(
                 0.0 < self.drop_docs_over <= 1.0,

@@ -331,7 +331,7 @@ def render_clean(result: CleanResult) -> str:
         f"Cleaned {_count(stats.documents, 'document')}: wrote {stats.written:,} to {result.out}/ "
         f"({_count(stats.files, 'file')}).",
         f"Removed {_count(stats.blocks_removed, 'repeated block')} "
-        f"({kinds}; {stats.short_removed:,} of them short lines).",
+        f"({kinds}; {stats.boilerplate_removed:,} of them boilerplate, {stats.short_removed:,} short lines).",
     ]
     if stats.dropped:
         lines.append(f"Dropped {_count(stats.dropped, 'document')} contained in a kept one.")

@@ -29,12 +29,13 @@ class Corpus:
     list_docs: list[str] = field(default_factory=list)
     headings: dict[str, list[str]] = field(default_factory=dict)  # heading -> doc ids
 
-    @property
-    def expected_removals(self) -> int:
-        """Blocks a clean with the defaults removes: every copy but one of each repeat."""
+    def expected_removals(self, boilerplate_docs: int = 10, cut_short: bool = False) -> int:
+        """Blocks a clean removes: every copy but one of each repeat; a repeated heading (a short line)
+        only when it is boilerplate (in ``boilerplate_docs`` documents or more) or with ``cut_short``."""
         copies = [len(docs) for docs in self.exact.values()]
         copies += [len(group) for group in self.near]
-        copies += [len(self.list_docs)] + [len(docs) for docs in self.headings.values()]
+        copies += [len(self.list_docs)]
+        copies += [len(docs) for docs in self.headings.values() if cut_short or len(docs) >= boilerplate_docs]
         return sum(n - 1 for n in copies if n > 1)
 
 

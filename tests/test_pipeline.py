@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dedup
 from benchmarks.corpus import make_corpus
@@ -316,3 +318,37 @@ def test_document_roll_up_adds_up(seed_scan: dedup.ScanResult) -> None:
     docs = seed_scan.documents.sort(S.DOC_ID)
     assert docs.select(S.DOC_ID, S.N_CHARS, S.DUP_CHARS).equals(expected)
     assert ((docs[S.DUP_FRACTION] >= 0) & (docs[S.DUP_FRACTION] <= 1)).all()
+
+
+VOCABULARY = [f"w{n}" for n in range(40)]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(VOCABULARY), min_size=12, max_size=30), min_size=1, max_size=3),
+    st.lists(
+        st.tuples(st.integers(0, 2), st.lists(st.tuples(st.integers(0, 29), st.sampled_from(VOCABULARY)))),
+        min_size=2,
+        max_size=12,
+    ),
+)
+def test_no_near_member_falls_below_the_floor_against_its_representative(
+    tmp_path_factory: pytest.TempPathFactory, bases: list[list[str]], variants: list[tuple[int, list[tuple[int, str]]]]
+) -> None:
+    """Variants of a few paragraphs, each a chain of edits away from the others: whatever the chains,
+    every near member is a verified near repeat of its cluster's representative."""
+    folder = tmp_path_factory.mktemp("variants")
+    for number, (base, edits) in enumerate(variants):
+        words = list(bases[base % len(bases)])
+        for position, word in edits:
+            words[position % len(words)] = word
+        (folder / f"v{number:02d}.txt").write_text(" ".join(words) + "\n", encoding="utf-8")
+    options = dedup.ScanOptions()
+    result = dedup.scan([folder], options)
+    blocks = result.blocks.filter(pl.col(S.CLUSTER).is_not_null())
+    for cluster in result.clusters.filter(pl.col(S.KIND) == S.NEAR).iter_rows(named=True):
+        representative = reference_shingles(near_words(cluster[S.TEXT]))
+        for text in blocks.filter(pl.col(S.CLUSTER) == cluster[S.CLUSTER])[S.TEXT].unique().to_list():
+            member = reference_shingles(near_words(text))
+            similar = jaccard(member, representative) >= options.lsh.threshold
+            assert similar or containment(member, representative) >= options.lsh.containment, text
