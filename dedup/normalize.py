@@ -314,8 +314,7 @@ def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
                     continue
             b = data[p]
             if b < 0x80:  # ASCII is white space (and controls) or folds to one ASCII character
-                kind = classes[b]
-                if kind == SPACE:
+                if classes[b] == SPACE:
                     pending_space = True
                     line_start = b == 10
                     p += 1
@@ -324,9 +323,16 @@ def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
                     out[w] = 32
                     w += 1
                 pending_space = False
-                out[w] = folds[b, 0]  # an ASCII character folds to one ASCII character
-                w += 1
-                p += 1
+                # A run of visible ASCII, the bulk of most text: one table lookup per byte.
+                while True:
+                    out[w] = folds[b, 0]
+                    w += 1
+                    p += 1
+                    if p == end:
+                        break
+                    b = data[p]
+                    if b >= 0x80 or classes[b] == SPACE:
+                        break
                 continue
             cp, width = decode_utf8(data, p)
             kind = _class_of(cp, classes)
@@ -374,11 +380,25 @@ def _near_batch(data, offsets, punctuation):
         pending_space = False
         p = start
         while p < end:
+            b = data[p]
+            if b < 0x80:
+                if b == 32 or punctuation[b] == 1:
+                    pending_space = True
+                    p += 1
+                    continue
+                if pending_space and w > start:
+                    out[w] = 32
+                    w += 1
+                pending_space = False
+                out[w] = b
+                w += 1
+                p += 1
+                continue
             cp, width = decode_utf8(data, p)
             if cp >= SIMPLE_LIMIT or punctuation[cp] < 0:
                 simple[i] = False
                 break
-            if cp == 32 or punctuation[cp] == 1:
+            if punctuation[cp] == 1:
                 pending_space = True
             else:
                 if pending_space and w > start:
