@@ -52,6 +52,7 @@ from dedup.formats.tables import read_csv, read_parquet, read_tsv
 from dedup.formats.text import read_text
 from dedup.formats.warc import read_warc
 from dedup.options import ReadOptions
+from dedup.terminal import printable
 
 __all__ = [
     "READERS",
@@ -137,6 +138,11 @@ def _shown(path: str | Path) -> str:
     return replace_lone_surrogates(str(path))[0]
 
 
+def _printed(path: str | Path) -> str:
+    """A path as an error message shows it: every output can hold it, and a terminal prints it as it is."""
+    return printable(_shown(path))
+
+
 def reader_for(path: str | Path) -> Reader | None:
     """The reader for a file by its extension, under any compression extension (case-insensitive)."""
     path = Path(path)
@@ -195,14 +201,14 @@ def check_paths(paths: Sequence[str | Path]) -> None:
             continue
         if any(ch in str(given) for ch in "*?["):
             if not glob.glob(str(given), recursive=True):
-                raise InputError(f"{given}: the pattern matches no file")
+                raise InputError(f"{_printed(given)}: the pattern matches no file")
         else:
-            raise InputError(f"{given}: no such file or folder")
+            raise InputError(f"{_printed(given)}: no such file or folder")
 
 
 def _spool(spool: Path | None, given: str | Path) -> Path:
     if spool is None:
-        raise InputError(f"{given}: standard input and pipes can be scanned, not read here")
+        raise InputError(f"{_printed(given)}: standard input and pipes can be scanned, not read here")
     return spool
 
 
@@ -218,21 +224,26 @@ def _walk(folder: Path) -> Iterator[Path | Skip]:
     errors: list[OSError] = []
     seen = {_identity(folder)}
     for root, dirs, files in os.walk(folder, followlinks=True, onerror=errors.append):
-        yield from (Skip(str(e.filename), None, "unreadable", f"cannot list folder: {e.strerror}") for e in errors)
+        yield from (_unlisted(error) for error in errors)
         errors.clear()
         kept = []
         for name in sorted(d for d in dirs if not d.startswith(".")):
             identity = _identity(Path(root) / name)
             if identity in seen:
-                real = os.path.realpath(Path(root) / name)
-                yield Skip(str(Path(root) / name), None, "symlink loop", f"folder already read (a symlink to {real})")
+                real = _shown(os.path.realpath(Path(root) / name))
+                message = f"folder already read (a symlink to {real})"
+                yield Skip(_shown(Path(root) / name), None, "symlink loop", message)
             else:
                 seen.add(identity)
                 kept.append(name)
         dirs[:] = kept
         for name in sorted(f for f in files if not f.startswith(".")):
             yield _regular(Path(root) / name)
-    yield from (Skip(str(e.filename), None, "unreadable", f"cannot list folder: {e.strerror}") for e in errors)
+    yield from (_unlisted(error) for error in errors)
+
+
+def _unlisted(error: OSError) -> Skip:
+    return Skip(_shown(error.filename), None, "unreadable", f"cannot list folder: {error.strerror}")
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -465,6 +476,6 @@ def require_documents(stats: ReadStats, paths: Sequence[str | Path]) -> None:
         NoDocumentsError: nothing was scanned.
     """
     if stats.documents == 0:
-        shown = ", ".join(str(p) for p in paths)
+        shown = ", ".join(_printed(p) for p in paths)
         detail = f" ({len(stats.skips)} skipped: {stats.skipped_by_reason})" if stats.skips else ""
         raise NoDocumentsError(f"no documents found in {shown}{detail}")

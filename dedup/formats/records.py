@@ -19,6 +19,7 @@ from dedup import schema as S
 from dedup.formats.detect import decompress
 from dedup.formats.encoding import Decoded, clean_controls, replace_lone_surrogates
 from dedup.options import ReadOptions
+from dedup.terminal import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +58,18 @@ class Skip:
     expected: bool = False
 
     def __str__(self) -> str:
+        """The skip as people read it, made safe to print (see ``dedup.terminal``).
+
+        This is where every skip and warning becomes text, so escaping here covers each place one is
+        shown; the fields themselves keep the input's exact text (for ``--json`` and ``scan.json``).
+        """
         if self.line is None:
-            return f"{self.source}: {self.message}"
-        if self.unit == "line":
-            return f"{self.source}:{self.line}: {self.message}"
-        return f"{self.source}, {self.unit} {self.line}: {self.message}"
+            where = self.source
+        elif self.unit == "line":
+            where = f"{self.source}:{self.line}"
+        else:
+            where = f"{self.source}, {self.unit} {self.line}"
+        return printable(f"{where}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
