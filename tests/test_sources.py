@@ -22,8 +22,10 @@ import zstandard
 import dedup
 from dedup import schema as S
 from dedup.errors import InputError, NoDocumentsError
+from dedup.formats.detect import HEAD_BYTES, decompressed_head
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, batches, read_documents, require_documents
+from tests.builders import COMPRESSIONS, jsonl_records
 
 
 def _read(paths: list[str | Path], **options: str) -> tuple[list, ReadStats]:
@@ -239,6 +241,28 @@ def test_cut_off_compressed_data_keeps_the_records_before_it(tmp_path: Path) -> 
     assert [(s.source, s.reason) for s in stats.skips] == [(str(path), "corrupt compressed data")]
     assert stats.skips[0].message.startswith("compressed data cut off or corrupt (Compressed file ended")
     assert stats.skips[0].message.endswith(f"; the {len(documents)} records before were read")
+
+
+@pytest.mark.parametrize("suffix", COMPRESSIONS)
+@pytest.mark.parametrize(("name", "data"), [("pages.jsonl", jsonl_records(400)), ("page.txt", b"word " * 200_000)])
+def test_cut_compressed_data_is_detected_in_every_compression(
+    tmp_path: Path, suffix: str, name: str, data: bytes
+) -> None:
+    compressed = COMPRESSIONS[suffix](data)
+    path = tmp_path / f"{name}{suffix}"
+    path.write_bytes(compressed[: len(compressed) * 3 // 4])  # zstd read this as complete, and kept a line cut short
+    documents, stats = _read([path])
+    if name.endswith(".jsonl"):
+        assert len(documents) < 400 and [d.doc_id for d in documents] == [f"r{i}" for i in range(len(documents))]
+        assert all(d.text == json.loads(data.splitlines()[i])["text"] for i, d in enumerate(documents))
+    else:
+        assert documents == []  # a document the cut goes through is never read
+    assert [s.reason for s in stats.skips] == ["corrupt compressed data"] and "cut off" in stats.skips[0].message
+
+
+def test_the_head_of_a_zstd_bomb_is_decompressed_only_as_far_as_it_is_looked_at() -> None:
+    bomb = zstandard.ZstdCompressor().compress(bytes(64 << 20))  # 64 MiB of zeros in 2 KB
+    assert len(bomb) < 16_384 and decompressed_head(bomb, "zstd") == bytes(HEAD_BYTES)
 
 
 def test_a_mixed_folder_reads_each_file_by_its_format(tmp_path: Path) -> None:
