@@ -47,7 +47,17 @@ from dedup.formats.detect import (
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import read_html
 from dedup.formats.jsonl import read_json, read_jsonl
-from dedup.formats.records import DOCUMENT_COLUMNS, Document, DocumentFrame, Input, Reader, ReadWarning, Record, Skip
+from dedup.formats.records import (
+    DOCUMENT_COLUMNS,
+    Document,
+    DocumentFrame,
+    Input,
+    Reader,
+    ReadWarning,
+    Record,
+    Skip,
+    error_text,
+)
 from dedup.formats.tables import read_csv, read_parquet, read_tsv
 from dedup.formats.text import read_text
 from dedup.formats.warc import read_warc
@@ -386,13 +396,19 @@ class _DistinctIds:
 
 
 def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
+    """The documents of one file; whatever goes wrong in reading it is a skip of that file, never an error.
+
+    The readers turn each bad record into a skip of its own. What is left for here: a file the system
+    will not read, compressed data that is cut off or corrupt, and, as the one backstop, any other
+    exception a reader raises: a reader can fail only its own file, and the records before are kept.
+    """
     try:
         resolved = resolve(found)
-    except OSError as exc:
-        stats.skips.append(_failure(found.name, exc))
+    except _READ_ERRORS as exc:
+        stats.skips.append(_failure(found.name, exc, after=0))
         return
-    except DECOMPRESSION_ERRORS as exc:
-        stats.skips.append(Skip(found.name, None, "corrupt compressed data", f"cannot decompress ({exc})"))
+    except Exception as exc:  # the backstop (see above)
+        stats.skips.append(_reader_error(found.name, exc, after=0))
         return
     if isinstance(resolved, Skip):
         stats.skips.append(resolved)
@@ -416,16 +432,30 @@ def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator
     except _READ_ERRORS as exc:
         stats.skips.append(_failure(found.name, exc, after=records))
         return
+    except Exception as exc:  # the backstop (see above)
+        stats.skips.append(_reader_error(found.name, exc, after=records))
+        return
     if records == 0:
         stats.skips.append(Skip(found.name, None, "empty", "empty file (no records)"))
 
 
-def _failure(name: str, exc: BaseException, after: int | None = None) -> Skip:
-    """The skip of a file that failed: the file system refused it, or its compressed data is broken."""
-    kept = "" if not after else f"; the {after} records before were read"
+def _failure(name: str, exc: BaseException, after: int) -> Skip:
+    """The skip of a file that failed: the file system refused it, or its compressed data is broken.
+
+    A cut-off stream stands for the record it cuts: that record is never read, the ones before are.
+    """
     if isinstance(exc, OSError) and exc.errno is not None:
+        kept = f"; the {after:,} record(s) before were read" if after else ""
         return Skip(name, None, "unreadable", f"cannot read: {exc.strerror}{kept}")
-    return Skip(name, None, "corrupt compressed data", f"compressed data cut off or corrupt ({exc}){kept}")
+    damage = "cut off" if isinstance(exc, EOFError) else "corrupt"
+    where = f"after {after:,} record(s), which are kept" if after else "before its first record"
+    return Skip(name, None, "corrupt compressed data", f"compressed data {damage} {where} ({error_text(exc)})")
+
+
+def _reader_error(name: str, exc: Exception, after: int) -> Skip:
+    """The skip of a file whose reader failed in a way no reader foresaw (a bug to report)."""
+    where = f"after {after:,} record(s), which are kept" if after else "before its first record"
+    return Skip(name, None, "reader error", f"reading failed {where} ({type(exc).__name__}: {error_text(exc)})")
 
 
 def batches(documents: Iterable[Document | DocumentFrame], batch_chars: int) -> Iterator[pl.DataFrame]:

@@ -10,7 +10,7 @@ import lzma
 import os
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -21,10 +21,11 @@ import zstandard
 
 import dedup
 from dedup import schema as S
+from dedup import sources
 from dedup.errors import InputError, NoDocumentsError
 from dedup.formats.detect import HEAD_BYTES, decompressed_head
 from dedup.options import ReadOptions
-from dedup.sources import ReadStats, batches, read_documents, require_documents
+from dedup.sources import Document, Input, ReadStats, Record, Skip, batches, read_documents, require_documents
 from tests.builders import COMPRESSIONS, jsonl_records
 
 
@@ -239,8 +240,10 @@ def test_cut_off_compressed_data_keeps_the_records_before_it(tmp_path: Path) -> 
     assert 0 < len(documents) < 400
     assert [d.doc_id for d in documents] == [f"r{i}" for i in range(len(documents))]
     assert [(s.source, s.reason) for s in stats.skips] == [(str(path), "corrupt compressed data")]
-    assert stats.skips[0].message.startswith("compressed data cut off or corrupt (Compressed file ended")
-    assert stats.skips[0].message.endswith(f"; the {len(documents)} records before were read")
+    assert stats.skips[0].message == (
+        f"compressed data cut off after {len(documents)} record(s), which are kept"
+        " (Compressed file ended before the end-of-stream marker was reached)"
+    )
 
 
 @pytest.mark.parametrize("suffix", COMPRESSIONS)
@@ -399,6 +402,45 @@ def test_json_lines_that_orjson_refuses_are_read_as_json_reads_them(tmp_path: Pa
         ("latin", "caf\ufffd in Latin-1 bytes"),
     ]
     assert sorted(w.reason for w in stats.warnings) == ["control characters", "undecodable bytes"]
+
+
+def test_a_reader_that_fails_unforeseen_fails_only_its_file_and_keeps_what_it_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(source: Input, options: ReadOptions) -> Iterator[Record]:
+        yield Document("first", "read before the failure", source.name)
+        yield Skip(source.name, 2, "empty", "empty text")
+        raise KeyError("\x1b[2J an internal bug")
+
+    monkeypatch.setitem(sources.READERS, ".md", failing)
+    (tmp_path / "a.md").write_text("anything")
+    (tmp_path / "b.txt").write_text("the next file is read")
+    documents, stats = _read([tmp_path])
+    assert [d.doc_id for d in documents] == ["first", "b.txt"]
+    assert [(s.reason, str(s)) for s in stats.skips] == [
+        ("empty", f"{tmp_path / 'a.md'}:2: empty text"),
+        (
+            "reader error",
+            f"{tmp_path / 'a.md'}: reading failed after 2 record(s), which are kept"
+            " (KeyError: '\\x1b[2J an internal bug')",
+        ),
+    ]
+    assert stats.records == 4 and not stats.skips[1].expected
+
+
+def test_a_file_whose_recognition_fails_unforeseen_is_a_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(head: bytes) -> str | None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(sources, "sniff", failing)
+    (tmp_path / "no-extension").write_text("sniffed by content")
+    (tmp_path / "b.txt").write_text("read by its extension")
+    documents, stats = _read([tmp_path])
+    assert [d.doc_id for d in documents] == ["b.txt"]
+    assert [str(s) for s in stats.skips] == [
+        f"{tmp_path / 'no-extension'}: reading failed before its first record"
+        " (RecursionError: maximum recursion depth exceeded)"
+    ]
 
 
 def test_unreadable_files_are_named_and_the_rest_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -159,3 +159,9 @@ def finish_text(
         yield Skip(source, line, "empty", f"empty {what}", unit)
         return
     yield Document(doc_id, cleaned, source, line or 1)
+
+
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message for a skip: on one line, at most ``limit`` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "…"
