@@ -26,10 +26,10 @@ from dedup.errors import InputError, NoDocumentsError
 from dedup.formats.detect import HEAD_BYTES, decompressed_head
 from dedup.options import ReadOptions
 from dedup.sources import Document, Input, ReadStats, Record, Skip, batches, read_documents, require_documents
-from tests.builders import COMPRESSIONS, jsonl_records
+from tests.builders import COMPRESSIONS, gzip_bomb, jsonl_records, peak_python_bytes
 
 
-def _read(paths: list[str | Path], **options: str) -> tuple[list, ReadStats]:
+def _read(paths: list[str | Path], **options: str | int) -> tuple[list, ReadStats]:
     stats = ReadStats()
     documents = list(read_documents(paths, ReadOptions(**options), stats))
     return documents, stats
@@ -343,6 +343,59 @@ def test_a_100_mb_document_is_read_whole(tmp_path: Path) -> None:
     documents, stats = _read([path])
     assert [(d.doc_id, len(d.text)) for d in documents] == [("small", 12), ("huge", len(words))]
     assert not stats.skips and not stats.warnings
+
+
+@pytest.mark.parametrize("depth", [1_024, 100_000])
+def test_json_nested_deeper_than_json_reads_is_a_skip_of_its_line(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.jsonl"
+    deep = '{"text": "hello", "x": ' + "[" * depth + "]" * depth + "}"
+    path.write_text(f'{{"id": "a", "text": "before"}}\n{deep}\n{{"id": "b", "text": "after"}}\n')
+    documents, stats = _read([path])
+    assert [d.doc_id for d in documents] == ["a", "b"]
+    assert [str(s) for s in stats.skips] == [f"{path}:2: malformed JSON (nested too deep to read)"]
+
+
+def test_a_json_file_of_100_000_nested_objects_is_a_skip(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    documents, stats = _read([path])
+    assert documents == [] and [str(s) for s in stats.skips] == [f"{path}:1: malformed JSON (nested too deep to read)"]
+
+
+def test_a_json_line_over_the_limit_is_skipped_without_being_held(tmp_path: Path) -> None:
+    (tmp_path / "warm.jsonl").write_bytes(jsonl_records(3))
+    _read([tmp_path / "warm.jsonl"])  # the bulk reader's kernel compiled before the measure
+    path = tmp_path / "bomb.jsonl.gz"
+    gzip_bomb(
+        path, 64 << 20, line=b'{"id": "a", "text": "before"}\n{"text": "', tail=b'"}\n{"id": "b", "text": "after"}\n'
+    )
+    (documents, stats), peak = peak_python_bytes(lambda: _read([path], max_document_bytes=1 << 20))
+    assert [d.doc_id for d in documents] == ["a", "b"]
+    assert [str(s) for s in stats.skips] == [
+        f"{path}:2: line of 67,108,877 bytes, over the limit of 1,048,576 (--max-document-bytes): not read"
+    ]
+    assert peak < 16 << 20  # the 64 MB line was counted, never held
+
+
+@pytest.mark.parametrize("name", ["bomb.txt.gz", "bomb.html.gz", "bomb.json.gz", "bomb.csv.gz"])
+def test_a_file_read_whole_that_expands_over_the_limit_is_skipped_when_it_reaches_it(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    gzip_bomb(path, 64 << 20, line=b"id,text\n1,")
+    (tmp_path / "good.txt").write_text("a good file beside it")
+    (documents, stats), peak = peak_python_bytes(lambda: _read([tmp_path], max_document_bytes=1 << 20))
+    assert [d.doc_id for d in documents] == ["good.txt"]
+    assert [s.reason for s in stats.skips] == ["document too large"]
+    assert "of more than 1,048,576 bytes, over the limit of 1,048,576 (--max-document-bytes)" in str(stats.skips[0])
+    assert peak < 16 << 20  # decompressed no further than the limit
+
+
+def test_a_file_over_the_limit_on_disk_is_not_read_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "large.txt"
+    path.write_bytes(b"word " * 30_000)
+    _, stats = _read([path], max_document_bytes=100_000)
+    assert [str(s) for s in stats.skips] == [
+        f"{path}: file of 150,000 bytes, over the limit of 100,000 (--max-document-bytes): not read"
+    ]
 
 
 def test_zero_width_and_control_characters(tmp_path: Path) -> None:

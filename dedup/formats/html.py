@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from dedup.formats.encoding import charset_of, decode
-from dedup.formats.records import Input, ReadWarning, Record, decoding_warnings, finish_text
+from dedup.formats.records import Input, ReadWarning, Record, Skip, decoding_warnings, finish_text, read_whole
 from dedup.options import ReadOptions
 
 BLOCK_TAGS = frozenset({
@@ -211,7 +211,10 @@ def meta_charset(raw: bytes) -> str | None:
 
 def read_html(source: Input, options: ReadOptions) -> Iterator[Record]:
     """An HTML file is one document: its text, one paragraph per block-level element."""
-    raw = source.read_bytes()
+    raw = read_whole(source, options, what="page")
+    if isinstance(raw, Skip):
+        yield raw
+        return
     decoded = decode(raw, declared=meta_charset(raw), forced=options.encoding)
     yield from decoding_warnings(decoded, source.name, None)
     yield from page_document(decoded.text, options, source.doc_id, source.name, None)
