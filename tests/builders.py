@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
+import re
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import zstandard
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 T = TypeVar("T")
 
@@ -66,3 +70,28 @@ def peak_python_bytes(work: Callable[[], T]) -> tuple[T, int]:
         return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def warc_responses(count: int, gzip: bool = False, prefix: str = "https://x/") -> tuple[bytes, list[int]]:
+    """A WARC file of ``count`` HTML responses (``<prefix>0``, ...), and where each record starts (and the end)."""
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gzip)
+    starts = []
+    for i in range(count):
+        starts.append(out.tell())
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        body = f"<html><body><p>Page {i} of the crawl, with words of its own: {'lorem ' * i}</p></body></html>"
+        record = writer.create_warc_record(
+            f"{prefix}{i}", "response", payload=io.BytesIO(body.encode()), http_headers=http
+        )
+        writer.write_record(record)
+        record.raw_stream.close()  # warcio may buffer a record in a temporary file it leaves open
+    starts.append(out.tell())
+    return out.getvalue(), starts
+
+
+def with_content_length(data: bytes, start: int, length: bytes) -> bytes:
+    """A WARC file with the Content-Length of the record at ``start`` replaced."""
+    match = re.compile(rb"Content-Length: ([^\r\n]*)").search(data, start)
+    assert match is not None, "no Content-Length after that start"
+    return data[: match.start(1)] + length + data[match.end(1) :]
