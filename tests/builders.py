@@ -14,9 +14,12 @@ import lzma
 import re
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import zstandard
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -95,3 +98,59 @@ def with_content_length(data: bytes, start: int, length: bytes) -> bytes:
     match = re.compile(rb"Content-Length: ([^\r\n]*)").search(data, start)
     assert match is not None, "no Content-Length after that start"
     return data[: match.start(1)] + length + data[match.end(1) :]
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A good file of one format, and its records in order.
+
+    Attributes:
+        name: the file name (its extension picks the reader).
+        data: the bytes of the file.
+        records: (doc id, text or None when not checked, offset where the record ends in ``data``).
+        streamed: records are read in order as they come, so damage cannot undo the ones before it.
+    """
+
+    name: str
+    data: bytes
+    records: list[tuple[str, str | None, int]]
+    streamed: bool = True
+
+
+def _records(
+    ids: list[str], texts: list[str | None], data: bytes, skip_lines: int = 0
+) -> list[tuple[str, str | None, int]]:
+    """The records of a line-per-record file: each ends after its line's newline."""
+    ends = [i + 1 for i, byte in enumerate(data) if byte == 0x0A][skip_lines:]
+    return list(zip(ids, texts, ends, strict=True))
+
+
+def seed_files(count: int = 12) -> list[Seed]:
+    """A good file of every format dedup reads, with ``count`` records where a format holds more than one."""
+    texts: list[str | None] = [
+        f"record {i}: " + " ".join(f"word{i}x{j}" for j in range(8 + i % 5)) for i in range(count)
+    ]
+    jsonl = "".join(json.dumps({"id": f"j{i}", "text": text}) + "\n" for i, text in enumerate(texts)).encode()
+    csv_data = ("id,text\n" + "".join(f'c{i},"{text}, quoted"\n' for i, text in enumerate(texts))).encode()
+    tsv_data = ("id\ttext\n" + "".join(f"t{i}\t{text}\n" for i, text in enumerate(texts))).encode()
+    warc, starts = warc_responses(count)
+    warc_gz, gz_starts = warc_responses(count, gzip=True, prefix="https://g/")
+    parquet = io.BytesIO()
+    pq.write_table(pa.table({"id": [f"p{i}" for i in range(count)], "text": texts}), parquet, row_group_size=4)
+    page = "<!doctype html><html><body>" + "".join(f"<p>{text}</p>" for text in texts[:3]) + "</body></html>"
+    first = str(texts[0])
+    return [
+        Seed("page.txt", first.encode(), [("page.txt", first, len(first))], streamed=False),
+        Seed("page.html", page.encode(), [("page.html", None, len(page))], streamed=False),
+        Seed("pages.jsonl", jsonl, _records([f"j{i}" for i in range(count)], texts, jsonl)),
+        Seed("pages.json", json.dumps([{"id": f"a{i}", "text": t} for i, t in enumerate(texts)]).encode(), [], False),
+        Seed(
+            "rows.csv",
+            csv_data,
+            _records([f"c{i}" for i in range(count)], [f"{t}, quoted" for t in texts], csv_data, 1),
+        ),
+        Seed("rows.tsv", tsv_data, _records([f"t{i}" for i in range(count)], texts, tsv_data, 1)),
+        Seed("rows.parquet", parquet.getvalue(), [], streamed=False),
+        Seed("crawl.warc", warc, [(f"https://x/{i}", None, end) for i, end in enumerate(starts[1:])]),
+        Seed("members.warc.gz", warc_gz, [(f"https://g/{i}", None, end) for i, end in enumerate(gz_starts[1:])]),
+    ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from dedup.formats.detect import DECOMPRESSION_ERRORS
 from dedup.formats.records import Input, error_text
@@ -29,6 +29,16 @@ _GZIP_MEMBER = b"\x1f\x8b\x08"
 # could make that quadratic. What is decompressed again stays within this plus a share of the file.
 _REREAD_FREE_BYTES = 64 << 20
 _REREAD_SHARE = 4
+
+
+class _Stream(Protocol):
+    """What the archive reads from: a file, or a decompressing stream over one."""
+
+    def read1(self, size: int = ..., /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class Damaged(Exception):
@@ -71,7 +81,9 @@ class Archive:
 
     def _read_stream(self, size: int) -> bytes:
         try:
-            return self._stream.read(size)
+            # read1: what one step of decompression gives. A read() of many steps would lose what the steps
+            # before gave when a later one meets the cut or the damage.
+            return self._stream.read1(size)
         except EOFError:
             raise
         except OSError as exc:
@@ -203,11 +215,11 @@ def record_start_in(data: bytes, position: int) -> int | None:
     return None if match is None else position + match.start() + 1
 
 
-def _open(source: Input) -> BinaryIO | _Members:
+def _open(source: Input) -> _Stream | _Members:
     """The stream of a WARC file's bytes; a .warc.gz member by member."""
     if source.compression == "gzip":
         return _Members(source.opener())
-    return source.open()
+    return cast(_Stream, source.open())  # a buffered file, or a decompressing stream: each has read1
 
 
 class _Members:
@@ -260,6 +272,8 @@ class _Members:
                 self._input = rest
             if data:
                 return data
+
+    read1 = read
 
     def skip_member(self, position: int) -> bool:
         """Go on at the next gzip member header after the start of the current member; False when none is left."""

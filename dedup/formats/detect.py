@@ -262,6 +262,9 @@ class _Closing:
     def read(self, size: int = -1) -> bytes:
         return self._stream.read(size)
 
+    def read1(self, size: int = -1) -> bytes:
+        return self._stream.read1(size)
+
     def readline(self, size: int = -1) -> bytes:
         return self._stream.readline(size)
 
