@@ -345,23 +345,6 @@ def test_a_100_mb_document_is_read_whole(tmp_path: Path) -> None:
     assert not stats.skips and not stats.warnings
 
 
-@pytest.mark.parametrize("depth", [1_024, 100_000])
-def test_json_nested_deeper_than_json_reads_is_a_skip_of_its_line(tmp_path: Path, depth: int) -> None:
-    path = tmp_path / "deep.jsonl"
-    deep = '{"text": "hello", "x": ' + "[" * depth + "]" * depth + "}"
-    path.write_text(f'{{"id": "a", "text": "before"}}\n{deep}\n{{"id": "b", "text": "after"}}\n')
-    documents, stats = _read([path])
-    assert [d.doc_id for d in documents] == ["a", "b"]
-    assert [str(s) for s in stats.skips] == [f"{path}:2: malformed JSON (nested too deep to read)"]
-
-
-def test_a_json_file_of_100_000_nested_objects_is_a_skip(tmp_path: Path) -> None:
-    path = tmp_path / "deep.json"
-    path.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
-    documents, stats = _read([path])
-    assert documents == [] and [str(s) for s in stats.skips] == [f"{path}:1: malformed JSON (nested too deep to read)"]
-
-
 def test_a_json_line_over_the_limit_is_skipped_without_being_held(tmp_path: Path) -> None:
     (tmp_path / "warm.jsonl").write_bytes(jsonl_records(3))
     _read([tmp_path / "warm.jsonl"])  # the bulk reader's kernel compiled before the measure

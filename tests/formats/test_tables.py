@@ -114,16 +114,6 @@ def test_a_corrupt_parquet_file_is_skipped_with_the_reason(tmp_path: Path) -> No
     assert str(stats.skips[0]).startswith(f"{path}")
 
 
-def test_a_malformed_header_row_is_a_skip_of_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "header.csv"
-    path.write_text('"id"x,text\n1,hello\n')
-    documents, stats = _read(path)
-    assert documents == []
-    assert [(s.reason, str(s)) for s in stats.skips] == [
-        ("malformed CSV", f"{path}:1: malformed CSV header row (',' expected after '\"'): the file is not read")
-    ]
-
-
 def test_a_cut_compressed_csv_keeps_the_whole_rows_before_the_cut(tmp_path: Path) -> None:
     data = csv_records(3000)
     compressed = COMPRESSIONS[".zst"](data)
@@ -161,17 +151,6 @@ def test_a_csv_row_over_the_limit_ends_the_reading_of_its_file(tmp_path: Path) -
         f"{path}:3: row of more than 100,000 bytes, over the limit of 100,000 (--max-document-bytes): not read,"
         " nor the rest of the file"
     ]
-
-
-def test_parquet_whose_column_name_is_not_utf8_is_a_skip(tmp_path: Path) -> None:
-    buffer = io.BytesIO()
-    pq.write_table(pa.table({"id": ["a"], "text": ["hello"]}), buffer, store_schema=False)
-    path = tmp_path / "names.parquet"
-    path.write_bytes(buffer.getvalue().replace(b"text", b"t\xffxt"))  # the same length: the footer stays readable
-    documents, stats = _read(path)
-    assert documents == []
-    assert [s.reason for s in stats.skips] == ["malformed Parquet"]
-    assert str(stats.skips[0]).startswith(f"{path}: not a readable Parquet file ('utf-8' codec can't decode byte 0xff")
 
 
 def test_a_parquet_row_group_whose_rows_are_over_the_limit_is_not_read(tmp_path: Path) -> None:
