@@ -9,6 +9,7 @@ stops a scan, and none is lost silently.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -166,13 +167,15 @@ def read_whole(source: Input, options: ReadOptions, what: str = "file") -> bytes
 
 
 def _read_at_most(handle: BinaryIO, size: int) -> bytes:
-    """Up to ``size`` bytes, read in chunks (one read of ``size`` would allocate all of it at once)."""
-    parts: list[bytes] = []
-    wanted = size
-    while wanted > 0 and (part := handle.read(min(_CHUNK_BYTES, wanted))):
-        parts.append(part)
-        wanted -= len(part)
-    return b"".join(parts)
+    """Up to ``size`` bytes, read in chunks (one read of ``size`` would allocate all of it at once).
+
+    Gathered in a BytesIO, whose buffer grows in place and becomes the result without a copy: joining a
+    list of chunks would hold the data twice at the end.
+    """
+    gathered = io.BytesIO()
+    while (wanted := size - gathered.tell()) > 0 and (part := handle.read(min(_CHUNK_BYTES, wanted))):
+        gathered.write(part)
+    return gathered.getvalue()
 
 
 def _size_on_disk(handle: BinaryIO) -> int | None:
@@ -203,21 +206,35 @@ class LongLine:
 def bounded_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | LongLine]:
     """The lines of a stream, each with its line ending; a line of more than ``limit`` bytes is a ``LongLine``.
 
-    At most ``limit`` + 1 bytes of a line are ever held: a line of gigabytes is counted in chunks, not read whole.
+    No more of a line than the limit and a chunk (1 MiB) is ever held: a line of gigabytes is counted, not kept.
 
     Raises:
         OSError, EOFError and the other ``DECOMPRESSION_ERRORS``: from reading (a line the cut stops is lost).
     """
-    while line := handle.readline(limit + 1):
-        if len(line) <= limit or line.endswith(b"\n"):  # the line ending itself does not count
-            yield line
-            continue
-        size = len(line)
-        while part := handle.readline(_CHUNK_BYTES):
-            size += len(part)
-            if part.endswith(b"\n"):
-                break
-        yield LongLine(size)
+    while part := handle.readline(_CHUNK_BYTES):
+        line = part if part.endswith(b"\n") or len(part) < _CHUNK_BYTES else _rest_of_line(handle, part, limit)
+        if isinstance(line, bytes) and len(line) - line.endswith(b"\n") > limit:  # the line ending does not count
+            line = LongLine(len(line))
+        yield line
+
+
+def _rest_of_line(handle: BinaryIO, start: bytes, limit: int) -> bytes | LongLine:
+    """A line longer than a chunk, gathered (in a BytesIO: no copy at the end) up to just over the limit."""
+    gathered = io.BytesIO(start)
+    gathered.seek(0, io.SEEK_END)
+    while gathered.tell() <= limit + 1 and (part := handle.readline(_CHUNK_BYTES)):
+        gathered.write(part)
+        if part.endswith(b"\n"):
+            return gathered.getvalue()
+    if gathered.tell() <= limit + 1:  # the end of the stream ends the line
+        return gathered.getvalue()
+    size = gathered.tell()
+    del gathered
+    while part := handle.readline(_CHUNK_BYTES):
+        size += len(part)
+        if part.endswith(b"\n"):
+            break
+    return LongLine(size)
 
 
 def shown_bytes(data: bytes, limit: int = 40) -> str:
