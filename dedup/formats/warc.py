@@ -52,6 +52,7 @@ RECORD_TYPES = frozenset(
 UNIT = "record"
 MALFORMED = "malformed WARC"
 _FIRST_LINE_BYTES = 64  # a record's first line is "WARC/1.1\r\n"
+_RECORD_LINE_BYTES = 16  # "\nWARC/0.18\r\n" and a little more
 _HEADER_LINE_BYTES = 64 << 10
 _HEADER_BYTES = 1 << 20  # WARC headers take a few hundred bytes; a megabyte is no header block
 _HTTP_HEAD_BYTES = 256 << 10  # HTTP headers larger than this are refused by every server
@@ -191,7 +192,11 @@ def _framed(
         if http is not None and _wanted(http[0]) and length - http[1] <= options.max_document_bytes:
             rest = archive.read(length - len(head))
             body = head[http[1] :] + rest
-            got, inside = len(head) + len(rest), record_start_in(head + rest, block_start)
+            got = len(head) + len(rest)
+            overlap = head[-_RECORD_LINE_BYTES:]  # a record line across the two parts
+            inside = record_start_in(head, block_start) or record_start_in(
+                overlap + rest, block_start + len(head) - len(overlap)
+            )
         else:
             archive.unread(head)
     if body is None:
