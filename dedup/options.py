@@ -74,7 +74,7 @@ class ReadOptions:
         _require(bool(self.id_field), "id_field must not be empty")
         _require(bool(self.text_field), "text_field must not be empty")
         _require(
-            isinstance(self.max_document_bytes, int) and self.max_document_bytes >= 1,
+            type(self.max_document_bytes) is int and self.max_document_bytes >= 1,  # not a bool, not a float
             f"max_document_bytes must be a number of bytes >= 1, got {self.max_document_bytes!r}",
         )
         if self.encoding is not None:

@@ -30,6 +30,8 @@ from warcio.warcwriter import WARCWriter
 
 from dedup import schema as S
 from dedup.cli import app
+from dedup.errors import OptionsError
+from dedup.options import ReadOptions, parse_size
 from tests.builders import COMPRESSIONS, csv_records, gzip_bomb, jsonl_records, warc_responses, with_content_length
 
 runner = CliRunner()
@@ -357,3 +359,10 @@ def test_a_size_option_that_is_no_size_is_refused() -> None:
     result = runner.invoke(app, ["scan", ".", "--max-document-bytes", "0"])
     assert result.exit_code == 2
     assert result.stderr == "Error: max_document_bytes must be a number of bytes >= 1, got 0\n"
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 1.5, "1MB"])
+def test_read_options_refuse_a_limit_that_is_no_number_of_bytes(value: object) -> None:
+    with pytest.raises(OptionsError, match="max_document_bytes must be a number of bytes >= 1"):
+        ReadOptions(max_document_bytes=value)  # type: ignore[arg-type]
+    assert parse_size("512MB") == 512_000_000 and parse_size("1GiB") == 1 << 30 and parse_size(" 2 kb ") == 2_000
