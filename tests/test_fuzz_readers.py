@@ -153,6 +153,34 @@ def test_damage_inside_the_compressed_data_of_a_streamed_format(name: str, data:
     _check(seed, compression, kind, COMPRESSIONS[compression](written))  # damaged, then compressed whole
 
 
+@FUZZ
+@given(
+    seed=st.sampled_from(sorted(SEEDS)),
+    data=st.data(),
+    name=st.sampled_from(["", "file", "file.dat", "file.txt", "file.json"]),
+    options=st.builds(
+        ReadOptions,
+        id_field=st.sampled_from(["id", "meta.url", "text"]),
+        text_field=st.sampled_from(["text", "body.content", "id"]),
+        encoding=st.sampled_from([None, "cp1252", "utf-16", "shift_jis", "utf-8"]),
+        html_drop_nav=st.booleans(),
+        max_document_bytes=st.sampled_from([1, 64, 1 << 20]),
+    ),
+)
+def test_any_file_under_any_name_and_read_options(
+    seed: str, data: st.DataObject, name: str, options: ReadOptions
+) -> None:
+    _, written = data.draw(damaged(SEEDS[seed].data), label="damage")
+    with tempfile.TemporaryDirectory(prefix="dedup-fuzz-") as folder:
+        path = Path(folder) / (name or seed)  # named by its content, by another extension, or by its own
+        path.write_bytes(written)
+        stats = ReadStats()
+        documents = list(read_documents([path], options, stats))
+    assert "reader error" not in [skip.reason for skip in stats.skips], [str(s) for s in stats.skips]
+    assert documents or stats.skips
+    assert all(len(d.text.encode("utf-8", "surrogatepass")) <= 4 * options.max_document_bytes for d in documents)
+
+
 @settings(FUZZ, max_examples=max(EXAMPLES // 3, 4))
 @given(st.lists(st.tuples(st.sampled_from(sorted(SEEDS)), st.data()), max_size=3))
 def test_a_scan_of_damaged_files_accounts_for_every_record(files: list[tuple[str, st.DataObject]]) -> None:
