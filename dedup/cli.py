@@ -32,6 +32,7 @@ from dedup.options import (
     ScanOptions,
     SegmentOptions,
     ShingleOptions,
+    parse_size,
 )
 from dedup.pipeline import scan as run_scan
 from dedup.progress import progress_bars
@@ -108,6 +109,19 @@ _SCAN_PARAMETERS: dict[str, tuple[Any, Any]] = {
     "text_field": (TextField, _DEFAULTS.read.text_field),
     "encoding": (Encoding, _DEFAULTS.read.encoding),
     "html_drop_nav": (HtmlDropNav, _DEFAULTS.read.html_drop_nav),
+    "max_document_bytes": (
+        Annotated[
+            int,
+            typer.Option(
+                parser=parse_size,
+                metavar="SIZE",
+                show_default=f"{_DEFAULTS.read.max_document_bytes >> 20}MiB",
+                help="Skip a document larger than this as read (a file read whole, a line, a row, a WARC body), "
+                "e.g. 512MB or 1GiB.",
+            ),
+        ],
+        _DEFAULTS.read.max_document_bytes,
+    ),
 }
 
 
@@ -142,6 +156,7 @@ def _scan_options(given: dict[str, Any]) -> ScanOptions:
             text_field=given["text_field"],
             encoding=given["encoding"],
             html_drop_nav=given["html_drop_nav"],
+            max_document_bytes=given["max_document_bytes"],
         ),
         segment=SegmentOptions(split=given["split"], lists=given["lists"]),
         shingle=ShingleOptions(kind=given["shingle"], n=given["ngram"], char_n=given["char_ngram"]),

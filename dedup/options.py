@@ -7,6 +7,7 @@ another engine with nothing but its options object.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,6 +32,26 @@ def _require(condition: bool, message: str) -> None:
         raise OptionsError(message)
 
 
+MiB = 1 << 20
+_SIZE_UNITS = {
+    "": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+    "t": 1000**4, "tb": 1000**4, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}  # fmt: skip
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+def parse_size(text: str | int) -> int:
+    """A number of bytes from a size as people write it: ``512MB`` (powers of 1000), ``256MiB`` (of 1024), ``1000``.
+
+    Raises:
+        OptionsError: not a size.
+    """
+    match = _SIZE.fullmatch(str(text))
+    if match is None or match.group(2).lower() not in _SIZE_UNITS:
+        raise OptionsError(f"not a size: {text!r}; write a number of bytes with a unit if any, such as 512MB or 1GiB")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
 @dataclass(frozen=True, slots=True)
 class ReadOptions:
     """How documents are read.
@@ -43,16 +64,24 @@ class ReadOptions:
             None detects it: declared charsets, then UTF-8, then charset-normalizer.
         html_drop_nav: leave ``nav``, ``header``, ``footer`` and ``aside`` out of HTML
             pages (off by default: that boilerplate is often what one looks for).
+        max_document_bytes: the most bytes one document may take as read (a file read whole,
+            a JSON line, a CSV row, a WARC body, decompressed); a larger one is skipped as
+            ``document too large`` before it is read whole, so that no input can exhaust memory.
     """
 
     id_field: str = "id"
     text_field: str = "text"
     encoding: str | None = None
     html_drop_nav: bool = False
+    max_document_bytes: int = 256 * MiB
 
     def __post_init__(self) -> None:
         _require(bool(self.id_field), "id_field must not be empty")
         _require(bool(self.text_field), "text_field must not be empty")
+        _require(
+            type(self.max_document_bytes) is int and self.max_document_bytes >= 1,  # not a bool, not a float
+            f"max_document_bytes must be a number of bytes >= 1, got {self.max_document_bytes!r}",
+        )
         if self.encoding is not None:
             _require(
                 codec_name(self.encoding) is not None,

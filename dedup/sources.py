@@ -47,11 +47,22 @@ from dedup.formats.detect import (
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import read_html
 from dedup.formats.jsonl import read_json, read_jsonl
-from dedup.formats.records import DOCUMENT_COLUMNS, Document, DocumentFrame, Input, Reader, ReadWarning, Record, Skip
+from dedup.formats.records import (
+    DOCUMENT_COLUMNS,
+    Document,
+    DocumentFrame,
+    Input,
+    Reader,
+    ReadWarning,
+    Record,
+    Skip,
+    error_text,
+)
 from dedup.formats.tables import read_csv, read_parquet, read_tsv
 from dedup.formats.text import read_text
 from dedup.formats.warc import read_warc
 from dedup.options import ReadOptions
+from dedup.terminal import printable
 
 __all__ = [
     "READERS",
@@ -137,6 +148,11 @@ def _shown(path: str | Path) -> str:
     return replace_lone_surrogates(str(path))[0]
 
 
+def _printed(path: str | Path) -> str:
+    """A path as an error message shows it: every output can hold it, and a terminal prints it as it is."""
+    return printable(_shown(path))
+
+
 def reader_for(path: str | Path) -> Reader | None:
     """The reader for a file by its extension, under any compression extension (case-insensitive)."""
     path = Path(path)
@@ -195,14 +211,14 @@ def check_paths(paths: Sequence[str | Path]) -> None:
             continue
         if any(ch in str(given) for ch in "*?["):
             if not glob.glob(str(given), recursive=True):
-                raise InputError(f"{given}: the pattern matches no file")
+                raise InputError(f"{_printed(given)}: the pattern matches no file")
         else:
-            raise InputError(f"{given}: no such file or folder")
+            raise InputError(f"{_printed(given)}: no such file or folder")
 
 
 def _spool(spool: Path | None, given: str | Path) -> Path:
     if spool is None:
-        raise InputError(f"{given}: standard input and pipes can be scanned, not read here")
+        raise InputError(f"{_printed(given)}: standard input and pipes can be scanned, not read here")
     return spool
 
 
@@ -218,21 +234,26 @@ def _walk(folder: Path) -> Iterator[Path | Skip]:
     errors: list[OSError] = []
     seen = {_identity(folder)}
     for root, dirs, files in os.walk(folder, followlinks=True, onerror=errors.append):
-        yield from (Skip(str(e.filename), None, "unreadable", f"cannot list folder: {e.strerror}") for e in errors)
+        yield from (_unlisted(error) for error in errors)
         errors.clear()
         kept = []
         for name in sorted(d for d in dirs if not d.startswith(".")):
             identity = _identity(Path(root) / name)
             if identity in seen:
-                real = os.path.realpath(Path(root) / name)
-                yield Skip(str(Path(root) / name), None, "symlink loop", f"folder already read (a symlink to {real})")
+                real = _shown(os.path.realpath(Path(root) / name))
+                message = f"folder already read (a symlink to {real})"
+                yield Skip(_shown(Path(root) / name), None, "symlink loop", message)
             else:
                 seen.add(identity)
                 kept.append(name)
         dirs[:] = kept
         for name in sorted(f for f in files if not f.startswith(".")):
             yield _regular(Path(root) / name)
-    yield from (Skip(str(e.filename), None, "unreadable", f"cannot list folder: {e.strerror}") for e in errors)
+    yield from (_unlisted(error) for error in errors)
+
+
+def _unlisted(error: OSError) -> Skip:
+    return Skip(_shown(error.filename), None, "unreadable", f"cannot list folder: {error.strerror}")
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -375,13 +396,19 @@ class _DistinctIds:
 
 
 def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
+    """The documents of one file; whatever goes wrong in reading it is a skip of that file, never an error.
+
+    The readers turn each bad record into a skip of its own. What is left for here: a file the system
+    will not read, compressed data that is cut off or corrupt, and, as the one backstop, any other
+    exception a reader raises: a reader can fail only its own file, and the records before are kept.
+    """
     try:
         resolved = resolve(found)
-    except OSError as exc:
-        stats.skips.append(_failure(found.name, exc))
+    except _READ_ERRORS as exc:
+        stats.skips.append(_failure(found.name, exc, after=0))
         return
-    except DECOMPRESSION_ERRORS as exc:
-        stats.skips.append(Skip(found.name, None, "corrupt compressed data", f"cannot decompress ({exc})"))
+    except Exception as exc:  # the backstop (see above)
+        stats.skips.append(_reader_error(found.name, exc, after=0))
         return
     if isinstance(resolved, Skip):
         stats.skips.append(resolved)
@@ -405,16 +432,30 @@ def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator
     except _READ_ERRORS as exc:
         stats.skips.append(_failure(found.name, exc, after=records))
         return
+    except Exception as exc:  # the backstop (see above)
+        stats.skips.append(_reader_error(found.name, exc, after=records))
+        return
     if records == 0:
         stats.skips.append(Skip(found.name, None, "empty", "empty file (no records)"))
 
 
-def _failure(name: str, exc: BaseException, after: int | None = None) -> Skip:
-    """The skip of a file that failed: the file system refused it, or its compressed data is broken."""
-    kept = "" if not after else f"; the {after} records before were read"
+def _failure(name: str, exc: BaseException, after: int) -> Skip:
+    """The skip of a file that failed: the file system refused it, or its compressed data is broken.
+
+    A cut-off stream stands for the record it cuts: that record is never read, the ones before are.
+    """
     if isinstance(exc, OSError) and exc.errno is not None:
+        kept = f"; the {after:,} record(s) before were read" if after else ""
         return Skip(name, None, "unreadable", f"cannot read: {exc.strerror}{kept}")
-    return Skip(name, None, "corrupt compressed data", f"compressed data cut off or corrupt ({exc}){kept}")
+    damage = "cut off" if isinstance(exc, EOFError) else "corrupt"
+    where = f"after {after:,} record(s), which are kept" if after else "before its first record"
+    return Skip(name, None, "corrupt compressed data", f"compressed data {damage} {where} ({error_text(exc)})")
+
+
+def _reader_error(name: str, exc: Exception, after: int) -> Skip:
+    """The skip of a file whose reader failed in a way no reader foresaw (a bug to report)."""
+    where = f"after {after:,} record(s), which are kept" if after else "before its first record"
+    return Skip(name, None, "reader error", f"reading failed {where} ({type(exc).__name__}: {error_text(exc)})")
 
 
 def batches(documents: Iterable[Document | DocumentFrame], batch_chars: int) -> Iterator[pl.DataFrame]:
@@ -465,6 +506,6 @@ def require_documents(stats: ReadStats, paths: Sequence[str | Path]) -> None:
         NoDocumentsError: nothing was scanned.
     """
     if stats.documents == 0:
-        shown = ", ".join(str(p) for p in paths)
+        shown = ", ".join(_printed(p) for p in paths)
         detail = f" ({len(stats.skips)} skipped: {stats.skipped_by_reason})" if stats.skips else ""
         raise NoDocumentsError(f"no documents found in {shown}{detail}")

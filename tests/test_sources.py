@@ -10,7 +10,7 @@ import lzma
 import os
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -21,12 +21,15 @@ import zstandard
 
 import dedup
 from dedup import schema as S
+from dedup import sources
 from dedup.errors import InputError, NoDocumentsError
+from dedup.formats.detect import HEAD_BYTES, decompressed_head
 from dedup.options import ReadOptions
-from dedup.sources import ReadStats, batches, read_documents, require_documents
+from dedup.sources import Document, Input, ReadStats, Record, Skip, batches, read_documents, require_documents
+from tests.builders import COMPRESSIONS, gzip_bomb, jsonl_records, peak_python_bytes
 
 
-def _read(paths: list[str | Path], **options: str) -> tuple[list, ReadStats]:
+def _read(paths: list[str | Path], **options: str | int) -> tuple[list, ReadStats]:
     stats = ReadStats()
     documents = list(read_documents(paths, ReadOptions(**options), stats))
     return documents, stats
@@ -237,8 +240,32 @@ def test_cut_off_compressed_data_keeps_the_records_before_it(tmp_path: Path) -> 
     assert 0 < len(documents) < 400
     assert [d.doc_id for d in documents] == [f"r{i}" for i in range(len(documents))]
     assert [(s.source, s.reason) for s in stats.skips] == [(str(path), "corrupt compressed data")]
-    assert stats.skips[0].message.startswith("compressed data cut off or corrupt (Compressed file ended")
-    assert stats.skips[0].message.endswith(f"; the {len(documents)} records before were read")
+    assert stats.skips[0].message == (
+        f"compressed data cut off after {len(documents)} record(s), which are kept"
+        " (Compressed file ended before the end-of-stream marker was reached)"
+    )
+
+
+@pytest.mark.parametrize("suffix", COMPRESSIONS)
+@pytest.mark.parametrize(("name", "data"), [("pages.jsonl", jsonl_records(400)), ("page.txt", b"word " * 200_000)])
+def test_cut_compressed_data_is_detected_in_every_compression(
+    tmp_path: Path, suffix: str, name: str, data: bytes
+) -> None:
+    compressed = COMPRESSIONS[suffix](data)
+    path = tmp_path / f"{name}{suffix}"
+    path.write_bytes(compressed[: len(compressed) * 3 // 4])  # zstd read this as complete, and kept a line cut short
+    documents, stats = _read([path])
+    if name.endswith(".jsonl"):
+        assert len(documents) < 400 and [d.doc_id for d in documents] == [f"r{i}" for i in range(len(documents))]
+        assert all(d.text == json.loads(data.splitlines()[i])["text"] for i, d in enumerate(documents))
+    else:
+        assert documents == []  # a document the cut goes through is never read
+    assert [s.reason for s in stats.skips] == ["corrupt compressed data"] and "cut off" in stats.skips[0].message
+
+
+def test_the_head_of_a_zstd_bomb_is_decompressed_only_as_far_as_it_is_looked_at() -> None:
+    bomb = zstandard.ZstdCompressor().compress(bytes(64 << 20))  # 64 MiB of zeros in 2 KB
+    assert len(bomb) < 16_384 and decompressed_head(bomb, "zstd") == bytes(HEAD_BYTES)
 
 
 def test_a_mixed_folder_reads_each_file_by_its_format(tmp_path: Path) -> None:
@@ -318,6 +345,42 @@ def test_a_100_mb_document_is_read_whole(tmp_path: Path) -> None:
     assert not stats.skips and not stats.warnings
 
 
+def test_a_json_line_over_the_limit_is_skipped_without_being_held(tmp_path: Path) -> None:
+    (tmp_path / "warm.jsonl").write_bytes(jsonl_records(3))
+    _read([tmp_path / "warm.jsonl"])  # the bulk reader's kernel compiled before the measure
+    path = tmp_path / "bomb.jsonl.gz"
+    gzip_bomb(
+        path, 64 << 20, line=b'{"id": "a", "text": "before"}\n{"text": "', tail=b'"}\n{"id": "b", "text": "after"}\n'
+    )
+    (documents, stats), peak = peak_python_bytes(lambda: _read([path], max_document_bytes=1 << 20))
+    assert [d.doc_id for d in documents] == ["a", "b"]
+    assert [str(s) for s in stats.skips] == [
+        f"{path}:2: line of 67,108,877 bytes, over the limit of 1,048,576 (--max-document-bytes): not read"
+    ]
+    assert peak < 16 << 20  # the 64 MB line was counted, never held
+
+
+@pytest.mark.parametrize("name", ["bomb.txt.gz", "bomb.html.gz", "bomb.json.gz", "bomb.csv.gz"])
+def test_a_file_read_whole_that_expands_over_the_limit_is_skipped_when_it_reaches_it(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    gzip_bomb(path, 64 << 20, line=b"id,text\n1,")
+    (tmp_path / "good.txt").write_text("a good file beside it")
+    (documents, stats), peak = peak_python_bytes(lambda: _read([tmp_path], max_document_bytes=1 << 20))
+    assert [d.doc_id for d in documents] == ["good.txt"]
+    assert [s.reason for s in stats.skips] == ["document too large"]
+    assert "of more than 1,048,576 bytes, over the limit of 1,048,576 (--max-document-bytes)" in str(stats.skips[0])
+    assert peak < 16 << 20  # decompressed no further than the limit
+
+
+def test_a_file_over_the_limit_on_disk_is_not_read_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "large.txt"
+    path.write_bytes(b"word " * 30_000)
+    _, stats = _read([path], max_document_bytes=100_000)
+    assert [str(s) for s in stats.skips] == [
+        f"{path}: file of 150,000 bytes, over the limit of 100,000 (--max-document-bytes): not read"
+    ]
+
+
 def test_zero_width_and_control_characters(tmp_path: Path) -> None:
     clean = "The quarterly report shows that sales grew by twelve percent in the northern region this year."
     invisible = (
@@ -375,6 +438,45 @@ def test_json_lines_that_orjson_refuses_are_read_as_json_reads_them(tmp_path: Pa
         ("latin", "caf\ufffd in Latin-1 bytes"),
     ]
     assert sorted(w.reason for w in stats.warnings) == ["control characters", "undecodable bytes"]
+
+
+def test_a_reader_that_fails_unforeseen_fails_only_its_file_and_keeps_what_it_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(source: Input, options: ReadOptions) -> Iterator[Record]:
+        yield Document("first", "read before the failure", source.name)
+        yield Skip(source.name, 2, "empty", "empty text")
+        raise KeyError("\x1b[2J an internal bug")
+
+    monkeypatch.setitem(sources.READERS, ".md", failing)
+    (tmp_path / "a.md").write_text("anything")
+    (tmp_path / "b.txt").write_text("the next file is read")
+    documents, stats = _read([tmp_path])
+    assert [d.doc_id for d in documents] == ["first", "b.txt"]
+    assert [(s.reason, str(s)) for s in stats.skips] == [
+        ("empty", f"{tmp_path / 'a.md'}:2: empty text"),
+        (
+            "reader error",
+            f"{tmp_path / 'a.md'}: reading failed after 2 record(s), which are kept"
+            " (KeyError: '\\x1b[2J an internal bug')",
+        ),
+    ]
+    assert stats.records == 4 and not stats.skips[1].expected
+
+
+def test_a_file_whose_recognition_fails_unforeseen_is_a_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(head: bytes) -> str | None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(sources, "sniff", failing)
+    (tmp_path / "no-extension").write_text("sniffed by content")
+    (tmp_path / "b.txt").write_text("read by its extension")
+    documents, stats = _read([tmp_path])
+    assert [d.doc_id for d in documents] == ["b.txt"]
+    assert [str(s) for s in stats.skips] == [
+        f"{tmp_path / 'no-extension'}: reading failed before its first record"
+        " (RecursionError: maximum recursion depth exceeded)"
+    ]
 
 
 def test_unreadable_files_are_named_and_the_rest_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

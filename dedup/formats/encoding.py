@@ -14,7 +14,6 @@ import codecs
 import re
 from collections import Counter
 from dataclasses import dataclass
-from email.message import Message
 
 import charset_normalizer
 
@@ -42,6 +41,8 @@ _C1_CONTROLS_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 # A surrogate code point standing alone in a str: a JSON "\ud800" escape without its pair, or a byte of a file
 # name that is not UTF-8 (os.fsdecode's surrogateescape). No UTF-8 writer takes one.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CHARSET_PARAMETER = re.compile(r';\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))', re.IGNORECASE)
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")  # RFC 9110 tokens
 _BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 
 
@@ -60,7 +61,7 @@ def codec_name(label: str | None) -> str | None:
         return None
     try:
         info = codecs.lookup(label.strip().strip("\"'"))
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL or a character no codec name has
         return None
     if not getattr(info, "_is_text_encoding", True):  # base64, rot13, ...: not a character encoding
         return None
@@ -68,21 +69,22 @@ def codec_name(label: str | None) -> str | None:
 
 
 def charset_of(content_type: str | None) -> str | None:
-    """The charset parameter of a Content-Type value (``text/html; charset=utf-8``), if any."""
-    if not content_type:
+    """The charset parameter of a Content-Type value (``text/html; charset=utf-8``), if any.
+
+    Parsed here rather than by ``email``, which fails on some values a crawl holds (non-ASCII
+    characters) and answers others with a tuple (RFC 2231 ``charset*=``).
+    """
+    match = _CHARSET_PARAMETER.search(content_type or "")
+    if match is None:
         return None
-    message = Message()
-    message["content-type"] = content_type
-    return message.get_param("charset")  # type: ignore[return-value]
+    value = match.group(1) if match.group(1) is not None else match.group(2)
+    return value.strip() or None
 
 
 def media_type(content_type: str | None) -> str:
-    """The media type of a Content-Type value, lower case (``text/html``); empty when absent."""
-    if not content_type:
-        return ""
-    message = Message()
-    message["content-type"] = content_type
-    return message.get_content_type() if "/" in content_type else ""
+    """The media type of a Content-Type value, lower case (``text/html``); empty when absent or not a type."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media if _MEDIA_TYPE.fullmatch(media) else ""
 
 
 def bom_encoding(raw: bytes) -> str | None:
@@ -122,7 +124,7 @@ def decode(raw: bytes, declared: str | None = None, forced: str | None = None) -
         declared: an encoding label the input declares (HTTP header, HTML meta); ignored when unknown.
         forced: an encoding the user chose; only a byte order mark overrides it.
     """
-    encoding = bom_encoding(raw) or codec_name(forced) or codec_name(declared) or utf16_without_bom(raw[:SAMPLE_BYTES])
+    encoding = _named_encoding(raw, declared, forced)
     if encoding is not None:
         return _decode_with(raw, encoding)
     try:
@@ -133,6 +135,29 @@ def decode(raw: bytes, declared: str | None = None, forced: str | None = None) -
     if _mostly_utf8(damaged):
         return damaged
     return _decode_with(raw, _guess(raw[: 4 * SAMPLE_BYTES]))
+
+
+def stream_encoding(sample: bytes, forced: str | None = None) -> str:
+    """The encoding of a stream decoded piece by piece, from its first bytes, chosen as ``decode`` chooses.
+
+    Args:
+        sample: the first bytes of the stream (they may end inside a character).
+        forced: an encoding the user chose; only a byte order mark overrides it.
+    """
+    encoding = _named_encoding(sample, None, forced)
+    if encoding is not None:
+        return encoding
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample)  # not final: a character cut at the end is no error
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return "utf-8" if _mostly_utf8(_decode_with(sample, "utf-8")) else _guess(sample[: 4 * SAMPLE_BYTES])
+
+
+def _named_encoding(raw: bytes, declared: str | None, forced: str | None) -> str | None:
+    """The encoding a byte order mark, the user, the input or UTF-16's NUL bytes name, in that order."""
+    return bom_encoding(raw) or codec_name(forced) or codec_name(declared) or utf16_without_bom(raw[:SAMPLE_BYTES])
 
 
 def _guess(sample: bytes) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import page_document
-from dedup.formats.records import Input, ReadWarning, Record, Skip, finish_text
+from dedup.formats.records import Input, ReadWarning, Record, Skip, finish_text, too_large
 from dedup.options import ReadOptions
 
 
@@ -43,6 +43,10 @@ def record_document(
     if not isinstance(text, str):
         message = f"field {options.text_field!r} is {type(text).__name__}, not a string"
         yield Skip(name, number, "text not a string", message, unit)
+        return
+    limit = options.max_document_bytes
+    if len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:  # 4 bytes at most a character
+        yield too_large(name, number, unit, limit, "text", len(text.encode("utf-8", "surrogatepass")))
         return
     raw_id = lookup(record, options.id_field)
     record_id, surrogates = replace_lone_surrogates(f"{source.doc_id}:{number}" if raw_id is None else str(raw_id))

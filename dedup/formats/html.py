@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from dedup.formats.encoding import charset_of, decode
-from dedup.formats.records import Input, ReadWarning, Record, decoding_warnings, finish_text
+from dedup.formats.records import Input, ReadWarning, Record, Skip, decoding_warnings, finish_text, read_whole
 from dedup.options import ReadOptions
 
 BLOCK_TAGS = frozenset({
@@ -41,6 +41,9 @@ PREFORMATTED = frozenset({"pre", "listing", "plaintext", "textarea"})
 VOID_TAGS = frozenset({
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
 })  # fmt: skip
+# Text is collapsed a piece at a time: str.split() makes a string of every word, and a paragraph of 200 MB
+# of short words took 4.5 GB that way, where a megabyte at a time takes a few more than the paragraph.
+_PIECE_CHARS = 1 << 20
 _PRESCAN_BYTES = 1024  # where the HTML Standard looks for <meta charset>
 # A tree builder checks the stack of open elements at every one of these start tags, so a page that nests
 # them thousands deep costs it quadratic time (minutes at 100,000). Browsers cap the depth at 512;
@@ -71,6 +74,7 @@ def html_to_text(html: str, drop_layout: bool = False) -> tuple[str, str]:
     tree = LexborHTMLParser(html)
     root = tree.body or tree.root
     paragraphs = _Collector(skipped).walk(root) if root is not None else []
+    del tree, root  # the tree holds the page again: gone before the text is made (a large page costs less)
     return "\n\n".join(paragraphs), ""
 
 
@@ -151,13 +155,41 @@ class _Collector:
             return
         text = "".join(self.parts)
         self.parts.clear()
-        if self.pre_depth:
-            lines = (line.rstrip() for line in text.split("\n"))
-            paragraph = "\n".join(line for line in lines if line.strip())
-        else:
-            paragraph = " ".join(text.split())
+        paragraph = _preformatted(text) if self.pre_depth else _collapsed(text)
         if paragraph:
             self.paragraphs.append(paragraph)
+
+
+def _collapsed(text: str) -> str:
+    """White space collapsed as a browser shows it: ``" ".join(text.split())``, a piece at a time."""
+    if len(text) <= _PIECE_CHARS:
+        return " ".join(text.split())
+    pieces: list[str] = []
+    space_due = False  # white space since the last word
+    for start in range(0, len(text), _PIECE_CHARS):
+        piece = text[start : start + _PIECE_CHARS]
+        words = " ".join(piece.split())
+        if words:
+            if pieces and (space_due or piece[0].isspace()):
+                pieces.append(" ")
+            pieces.append(words)
+            space_due = piece[-1].isspace()
+        else:
+            space_due = True
+    return "".join(pieces)
+
+
+def _preformatted(text: str) -> str:
+    """The lines of preformatted text without trailing white space or blank lines, a piece at a time."""
+    kept: list[str] = []
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _PIECE_CHARS)  # pieces end at a line end: lines are independent
+        end = len(text) if end < 0 else end
+        lines = (line.rstrip() for line in text[start:end].split("\n"))
+        kept.extend(joined for joined in ["\n".join(line for line in lines if line.strip())] if joined)
+        start = end + 1
+    return "\n".join(kept)
 
 
 class _Tokenized(HTMLParser):
@@ -211,8 +243,12 @@ def meta_charset(raw: bytes) -> str | None:
 
 def read_html(source: Input, options: ReadOptions) -> Iterator[Record]:
     """An HTML file is one document: its text, one paragraph per block-level element."""
-    raw = source.read_bytes()
+    raw = read_whole(source, options, what="page")
+    if isinstance(raw, Skip):
+        yield raw
+        return
     decoded = decode(raw, declared=meta_charset(raw), forced=options.encoding)
+    del raw  # not held while the page is parsed
     yield from decoding_warnings(decoded, source.name, None)
     yield from page_document(decoded.text, options, source.doc_id, source.name, None)
 

@@ -17,6 +17,7 @@ per-line reader would make of it; any other run is read line by line.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import itertools
 import json
@@ -31,7 +32,17 @@ from dedup import schema as S
 from dedup._kernels import json_needs_care
 from dedup.formats.encoding import bom_encoding, codec_name, decode
 from dedup.formats.fields import PAGE_START_CHARS, PAGE_STARTS, lookup, record_document
-from dedup.formats.records import DocumentFrame, Input, ReadWarning, Record, Skip, decoding_warnings
+from dedup.formats.records import (
+    DocumentFrame,
+    Input,
+    LongLine,
+    Record,
+    Skip,
+    bounded_lines,
+    decoding_warnings,
+    read_whole,
+    too_large,
+)
 from dedup.options import ReadOptions
 
 # Lines are parsed in bulk in runs of about this many bytes: large enough that polars' per-call cost
@@ -42,57 +53,90 @@ BULK_BYTES = 2 << 20
 def read_jsonl(source: Input, options: ReadOptions) -> Iterator[Record]:
     """One document per JSON line; the ``id`` and ``text`` fields by default (see ``ReadOptions``).
 
-    Lines are UTF-8 (as JSON is) unless ``--encoding`` or a byte order mark says otherwise.
+    Lines are UTF-8 (as JSON is) unless ``--encoding`` or a byte order mark says otherwise. A line
+    longer than ``max_document_bytes`` is skipped without being held in memory.
     """
     with source.open() as handle:
-        lines = iter(handle)
+        lines = bounded_lines(handle, options.max_document_bytes)
         first = next(lines, b"")
-        bom = bom_encoding(first)
-        if bom in ("utf-16", "utf-32"):  # such lines cannot be split as bytes: decode the whole file
-            decoded = decode(first + b"".join(lines))
-            yield from decoding_warnings(decoded, source.name, None)
-            yield from _lines(enumerate(decoded.text.split("\n"), start=1), source, options)
+        bom = bom_encoding(first) if isinstance(first, bytes) else None
+        if bom in ("utf-16", "utf-32") and isinstance(first, bytes):  # lines not split as bytes: decode it whole
+            yield from _wide_lines(first, lines, source, options)
             return
-        if bom == "utf-8-sig":
+        if bom == "utf-8-sig" and isinstance(first, bytes):
             first = first[len(codecs.BOM_UTF8) :]
+        numbered = enumerate(itertools.chain([first], lines), start=1)
         encoding = codec_name(options.encoding) or "utf-8"
         if encoding != "utf-8":
-            numbered = enumerate(itertools.chain([first], lines), start=1)
-            yield from _lines(_decoded_lines(numbered, source.name, encoding), source, options)
+            yield from _lines(_decoded_lines(numbered, source, options, encoding), source, options)
             return
         if not _bulk_fields(options):
-            yield from _utf8_lines(enumerate(itertools.chain([first], lines), start=1), source, options)
+            yield from _utf8_lines(numbered, source, options)
             return
-        number = 1
-        for run in _runs(itertools.chain([first], lines), BULK_BYTES):
-            bulk = _bulk_documents(run, number, source, options)
+        for run in _runs(numbered, BULK_BYTES, source, options):
+            if isinstance(run, Skip):
+                yield run
+                continue
+            number, run_lines = run
+            bulk = _bulk_documents(run_lines, number, source, options)
             if bulk is None:
-                yield from _utf8_lines(enumerate(run, start=number), source, options)
+                yield from _utf8_lines(enumerate(run_lines, start=number), source, options)
             else:
                 yield bulk
-            number += len(run)
 
 
-def _runs(lines: Iterable[bytes], run_bytes: int) -> Iterator[list[bytes]]:
-    """Consecutive lines in lists of about ``run_bytes`` bytes.
+def _wide_lines(
+    first: bytes, lines: Iterator[bytes | LongLine], source: Input, options: ReadOptions
+) -> Iterator[Record]:
+    """The lines of a UTF-16 or UTF-32 file, decoded whole (within ``max_document_bytes``, as any file read whole)."""
+    limit = options.max_document_bytes
+    parts, size = [first], len(first)
+    for line in lines:
+        if isinstance(line, LongLine) or size + len(line) > limit:
+            yield too_large(source.name, None, "line", limit, "UTF-16/32 JSON Lines file, read whole,")
+            return
+        parts.append(line)
+        size += len(line)
+    decoded = decode(b"".join(parts))
+    yield from decoding_warnings(decoded, source.name, None)
+    yield from _lines(enumerate(decoded.text.split("\n"), start=1), source, options)
 
-    When reading fails (compressed data cut off), the lines read before still come out first.
+
+def _runs(
+    numbered: Iterable[tuple[int, bytes | LongLine]], run_bytes: int, source: Input, options: ReadOptions
+) -> Iterator[tuple[int, list[bytes]] | Skip]:
+    """Consecutive lines in lists of about ``run_bytes`` bytes, each with the number of its first line.
+
+    A line over ``max_document_bytes`` ends a run and is its skip. When reading fails (compressed
+    data cut off), the lines read before still come out first.
     """
     run: list[bytes] = []
-    size = 0
+    start = size = 0
     try:
-        for line in lines:
+        for number, line in numbered:
+            if isinstance(line, LongLine):
+                if run:
+                    yield start, run
+                    run, size = [], 0
+                yield _line_too_long(number, line, source, options)
+                continue
+            if not run:
+                start = number
             run.append(line)
             size += len(line)
             if size >= run_bytes:
-                yield run
+                yield start, run
                 run, size = [], 0
     except Exception:
         if run:
-            yield run
+            yield start, run
         raise
     if run:
-        yield run
+        yield start, run
+
+
+def _line_too_long(number: int, line: LongLine, source: Input, options: ReadOptions) -> Skip:
+    return too_large(source.name, number, "line", options.max_document_bytes, "line", line.size)
 
 
 # Field names whose JSON key is the name itself between quotes, found in raw lines by a pattern.
@@ -173,41 +217,50 @@ def _blank_or_page(texts: pl.Series) -> bool:
     return any(flagged.row(0))
 
 
-def _utf8_lines(numbered: Iterable[tuple[int, bytes]], source: Input, options: ReadOptions) -> Iterator[Record]:
+def _utf8_lines(
+    numbered: Iterable[tuple[int, bytes | LongLine]], source: Input, options: ReadOptions
+) -> Iterator[Record]:
     """UTF-8 lines, parsed from their bytes by orjson (several times faster than decoding, then ``json``).
 
-    A line orjson rejects (bad UTF-8, raw control characters, NaN, a lone surrogate, broken JSON) takes
-    the careful path, which repairs or reports it exactly as for any other encoding.
+    A line orjson rejects (bad UTF-8, raw control characters, NaN, a lone surrogate, broken JSON, nesting
+    over 1,024 deep) takes the careful path, which repairs or reports it exactly as for any other encoding.
     """
     for number, raw in numbered:
+        if isinstance(raw, LongLine):
+            yield _line_too_long(number, raw, source, options)
+            continue
         try:
             record = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            yield from _lines(_decoded_lines([(number, raw)], source.name, "utf-8"), source, options)
+            yield from _lines(_decoded_lines([(number, raw)], source, options, "utf-8"), source, options)
             continue
         if isinstance(record, dict) and isinstance(lookup(record, options.id_field), float):
             # orjson reads integers beyond 64 bits as floats; the id must keep every digit.
-            record = json.loads(raw)
+            with contextlib.suppress(RecursionError):  # json nests less deep than orjson: then orjson's it is
+                record = json.loads(raw)
         yield from _object(record, number, source, options, "line")
 
 
 def _decoded_lines(
-    numbered: Iterable[tuple[int, bytes]], name: str, encoding: str
-) -> Iterator[tuple[int, str | ReadWarning]]:
+    numbered: Iterable[tuple[int, bytes | LongLine]], source: Input, options: ReadOptions, encoding: str
+) -> Iterator[tuple[int, str | Skip]]:
     for number, raw in numbered:
+        if isinstance(raw, LongLine):
+            yield number, _line_too_long(number, raw, source, options)
+            continue
         try:
             yield number, raw.decode(encoding)
         except UnicodeDecodeError:
             decoded = decode(raw, forced=encoding)
-            yield from ((number, warning) for warning in decoding_warnings(decoded, name, number))
+            yield from ((number, warning) for warning in decoding_warnings(decoded, source.name, number))
             yield number, decoded.text
 
 
 def _lines(
-    lines: Iterator[tuple[int, str | ReadWarning]] | Iterator[tuple[int, str]], source: Input, options: ReadOptions
+    lines: Iterator[tuple[int, str | Skip]] | Iterator[tuple[int, str]], source: Input, options: ReadOptions
 ) -> Iterator[Record]:
     for number, line in lines:
-        if isinstance(line, ReadWarning):
+        if isinstance(line, Skip):  # a line too long, or a warning about one
             yield line
         elif line.strip():
             yield from _parsed(line, number, source, options, "line")
@@ -221,6 +274,9 @@ def _parsed(line: str, number: int, source: Input, options: ReadOptions, unit: s
     except json.JSONDecodeError as exc:
         yield Skip(source.name, number, "malformed JSON", f"malformed JSON ({exc.msg}: column {exc.colno})", unit)
         return
+    except RecursionError:  # json's parser recurses once per level: about a thousand levels is as deep as it goes
+        yield Skip(source.name, number, "malformed JSON", "malformed JSON (nested too deep to read)", unit)
+        return
     yield from _object(record, number, source, options, unit)
 
 
@@ -233,12 +289,19 @@ def _object(record: object, number: int, source: Input, options: ReadOptions, un
 
 
 def read_json(source: Input, options: ReadOptions) -> Iterator[Record]:
-    """A JSON file: an array of objects (one document each) or one object; else read as JSON Lines."""
-    decoded = decode(source.read_bytes(), forced=options.encoding)
+    """A JSON file: an array of objects (one document each) or one object; else read as JSON Lines.
+
+    The file is read whole, so ``max_document_bytes`` bounds the whole file.
+    """
+    raw = read_whole(source, options)
+    if isinstance(raw, Skip):
+        yield raw
+        return
+    decoded = decode(raw, forced=options.encoding)
     yield from decoding_warnings(decoded, source.name, None)
     try:
         whole = json.loads(decoded.text, strict=False)
-    except json.JSONDecodeError:  # JSON Lines named .json, or a broken file: read line by line
+    except (json.JSONDecodeError, RecursionError):  # JSON Lines named .json, or a broken file: read line by line
         yield from _lines(enumerate(decoded.text.split("\n"), start=1), source, options)
         return
     if isinstance(whole, list):

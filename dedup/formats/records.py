@@ -9,6 +9,8 @@ stops a scan, and none is lost silently.
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -16,9 +18,13 @@ from typing import BinaryIO
 import polars as pl
 
 from dedup import schema as S
-from dedup.formats.detect import decompress
+from dedup.formats.detect import decompress, decompressed_head
 from dedup.formats.encoding import Decoded, clean_controls, replace_lone_surrogates
 from dedup.options import ReadOptions
+from dedup.terminal import printable
+
+TOO_LARGE = "document too large"
+_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +63,18 @@ class Skip:
     expected: bool = False
 
     def __str__(self) -> str:
+        """The skip as people read it, made safe to print (see ``dedup.terminal``).
+
+        This is where every skip and warning becomes text, so escaping here covers each place one is
+        shown; the fields themselves keep the input's exact text (for ``--json`` and ``scan.json``).
+        """
         if self.line is None:
-            return f"{self.source}: {self.message}"
-        if self.unit == "line":
-            return f"{self.source}:{self.line}: {self.message}"
-        return f"{self.source}, {self.unit} {self.line}: {self.message}"
+            where = self.source
+        elif self.unit == "line":
+            where = f"{self.source}:{self.line}"
+        else:
+            where = f"{self.source}, {self.unit} {self.line}"
+        return printable(f"{where}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +131,115 @@ class Input:
         """A new stream of the (decompressed) bytes."""
         return decompress(self.opener(), self.compression)
 
-    def read_bytes(self) -> bytes:
-        """All (decompressed) bytes."""
-        with self.open() as handle:
-            return handle.read()
+    def head(self, size: int) -> bytes:
+        """The first (decompressed) bytes, at most ``size``: as far as they go in a cut or corrupt file, never an error.
+
+        Raises:
+            OSError: the file cannot be read.
+        """
+        with self.opener() as raw:
+            data = raw.read(size)
+        return data if self.compression is None else decompressed_head(data, self.compression, size)
 
 
 Reader = Callable[[Input, ReadOptions], Iterator[Record]]
+
+
+def read_whole(source: Input, options: ReadOptions, what: str = "file") -> bytes | Skip:
+    """All (decompressed) bytes of an input that is read whole, or the skip of one over ``max_document_bytes``.
+
+    No more than one byte over the limit is ever read: a file that decompresses to gigabytes costs the
+    memory of the limit, and one whose size is known is not read at all.
+
+    Raises:
+        OSError, EOFError and the other ``DECOMPRESSION_ERRORS``: the file cannot be read, or its compressed
+            data is cut off or corrupt.
+    """
+    limit = options.max_document_bytes
+    with source.open() as handle:
+        size = _size_on_disk(handle) if source.compression is None else None
+        if size is not None and size > limit:
+            return too_large(source.name, None, "line", limit, what, size)
+        data = handle.read() if size is not None else _read_at_most(handle, limit + 1)
+    if len(data) > limit:
+        return too_large(source.name, None, "line", limit, what)
+    return data
+
+
+def _read_at_most(handle: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes, read in chunks (one read of ``size`` would allocate all of it at once).
+
+    Gathered in a BytesIO, whose buffer grows in place and becomes the result without a copy: joining a
+    list of chunks would hold the data twice at the end.
+    """
+    gathered = io.BytesIO()
+    while (wanted := size - gathered.tell()) > 0 and (part := handle.read(min(_CHUNK_BYTES, wanted))):
+        gathered.write(part)
+    return gathered.getvalue()
+
+
+def _size_on_disk(handle: BinaryIO) -> int | None:
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (OSError, AttributeError, ValueError):  # not a file of its own
+        return None
+
+
+def too_large(source: str, line: int | None, unit: str, limit: int, what: str, size: int | None = None) -> Skip:
+    """The skip of a document over ``max_document_bytes``, with its size when it is known."""
+    size_text = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
+    message = f"{what} of {size_text}, over the limit of {limit:,} (--max-document-bytes): not read"
+    return Skip(source, line, TOO_LARGE, message, unit)
+
+
+@dataclass(frozen=True, slots=True)
+class LongLine:
+    """A line longer than the limit: read through to its end, not kept.
+
+    Attributes:
+        size: its length in bytes, line ending included.
+    """
+
+    size: int
+
+
+def bounded_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | LongLine]:
+    """The lines of a stream, each with its line ending; a line of more than ``limit`` bytes is a ``LongLine``.
+
+    No more of a line than the limit and a chunk (1 MiB) is ever held: a line of gigabytes is counted, not kept.
+
+    Raises:
+        OSError, EOFError and the other ``DECOMPRESSION_ERRORS``: from reading (a line the cut stops is lost).
+    """
+    while part := handle.readline(_CHUNK_BYTES):
+        line = part if part.endswith(b"\n") or len(part) < _CHUNK_BYTES else _rest_of_line(handle, part, limit)
+        if isinstance(line, bytes) and len(line) - line.endswith(b"\n") > limit:  # the line ending does not count
+            line = LongLine(len(line))
+        yield line
+
+
+def _rest_of_line(handle: BinaryIO, start: bytes, limit: int) -> bytes | LongLine:
+    """A line longer than a chunk, gathered (in a BytesIO: no copy at the end) up to just over the limit."""
+    gathered = io.BytesIO(start)
+    gathered.seek(0, io.SEEK_END)
+    while gathered.tell() <= limit + 1 and (part := handle.readline(_CHUNK_BYTES)):
+        gathered.write(part)
+        if part.endswith(b"\n"):
+            return gathered.getvalue()
+    if gathered.tell() <= limit + 1:  # the end of the stream ends the line
+        return gathered.getvalue()
+    size = gathered.tell()
+    del gathered
+    while part := handle.readline(_CHUNK_BYTES):
+        size += len(part)
+        if part.endswith(b"\n"):
+            break
+    return LongLine(size)
+
+
+def shown_bytes(data: bytes, limit: int = 40) -> str:
+    """Bytes of an input quoted in a message: as a Python bytes literal, at most ``limit`` of them."""
+    return repr(data[:limit]) + ("…" if len(data) > limit else "")
 
 
 def decoding_warnings(decoded: Decoded, source: str, line: int | None, unit: str = "line") -> Iterator[ReadWarning]:
@@ -151,3 +266,9 @@ def finish_text(
         yield Skip(source, line, "empty", f"empty {what}", unit)
         return
     yield Document(doc_id, cleaned, source, line or 1)
+
+
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message for a skip: on one line, at most ``limit`` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "…"

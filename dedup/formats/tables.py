@@ -8,21 +8,36 @@ bad row is a skip naming its line (CSV) or row (Parquet).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dedup.formats.encoding import decode
+from dedup.formats.encoding import decode, stream_encoding
 from dedup.formats.fields import record_document
-from dedup.formats.records import Input, Record, Skip, decoding_warnings
+from dedup.formats.records import (
+    TOO_LARGE,
+    Input,
+    LongLine,
+    ReadWarning,
+    Record,
+    Skip,
+    bounded_lines,
+    decoding_warnings,
+    error_text,
+    read_whole,
+    too_large,
+)
 from dedup.options import ReadOptions
 
 PARQUET_BATCH_ROWS = 1024
+ENCODING_SAMPLE_BYTES = 4 << 20  # as much as decode() looks at to guess a legacy encoding, and more
 
 
 def read_csv(source: Input, options: ReadOptions) -> Iterator[Record]:
@@ -36,22 +51,87 @@ def read_tsv(source: Input, options: ReadOptions) -> Iterator[Record]:
 
 
 def _read_delimited(source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record]:
-    # The whole file is decoded at once, so that its encoding is detected from all of it.
-    decoded = decode(source.read_bytes(), forced=options.encoding)
-    yield from decoding_warnings(decoded, source.name, None)
-    if not decoded.text.strip():
-        return
-    rows = csv.reader(io.StringIO(decoded.text, newline=""), delimiter=delimiter, strict=True)
+    """Rows from a stream of lines, decoded line by line in the encoding of the file's first megabytes.
+
+    Only one row is held at a time, so a file of any size can be read; a row over ``max_document_bytes``
+    ends the reading of its file (a row that long could be a quote never closed: what follows cannot be
+    trusted to be rows).
+    """
+    encoding = stream_encoding(source.head(ENCODING_SAMPLE_BYTES), forced=options.encoding)
     limit = csv.field_size_limit()
     csv.field_size_limit(sys.maxsize)  # a scraped page in one cell is far over the default 128 KiB
     try:
-        yield from _rows(rows, source, options)
+        if encoding.startswith(("utf-16", "utf-32")):  # lines cannot be split as bytes: decode the file whole
+            raw = read_whole(source, options)
+            if isinstance(raw, Skip):
+                yield raw
+                return
+            decoded = decode(raw, forced=encoding)
+            yield from decoding_warnings(decoded, source.name, None)
+            yield from _rows(_Lines.of_text(decoded.text), source, options, delimiter)
+            return
+        with source.open() as handle:
+            lines = _Lines(bounded_lines(handle, options.max_document_bytes), encoding, options.max_document_bytes)
+            yield from _rows(lines, source, options, delimiter)
+        if lines.replaced:
+            message = f"{lines.replaced} undecodable byte sequence(s) replaced by U+FFFD (read as {encoding})"
+            yield ReadWarning(source.name, None, "undecodable bytes", message)
     finally:
         csv.field_size_limit(limit)
 
 
-def _rows(rows: Iterator[list[str]], source: Input, options: ReadOptions) -> Iterator[Record]:
-    header = next(rows, None)
+class _RowTooLarge(Exception):
+    """A row grew past ``max_document_bytes`` while its lines were read."""
+
+
+class _Lines:
+    """The decoded lines of a CSV stream for ``csv.reader``, with the bytes of the row being read counted."""
+
+    def __init__(self, raw_lines: Iterable[bytes | LongLine], encoding: str, limit: int) -> None:
+        self._raw = iter(raw_lines)
+        self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        self._bom = codecs.BOM_UTF8 if encoding == "utf-8-sig" else b""
+        self._limit = limit
+        self._pending: Iterator[str] = iter(())
+        self.row_bytes = 0
+        self.replaced = 0
+
+    @classmethod
+    def of_text(cls, text: str) -> _Lines:
+        """The lines of a text decoded whole."""
+        lines = cls((), "utf-8", sys.maxsize)
+        lines._pending = io.StringIO(text, newline="")
+        return lines
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        for line in self._pending:
+            return line
+        raw = next(self._raw)
+        if isinstance(raw, LongLine) or self.row_bytes + len(raw) > self._limit:
+            raise _RowTooLarge
+        self.row_bytes += len(raw)
+        if self._bom:
+            raw, self._bom = raw.removeprefix(self._bom), b""
+        decoded = decode(raw, forced=self._encoding)
+        self.replaced += decoded.replaced
+        # Split again as csv's own reading of a file would (newline=""): a lone CR ends a line too.
+        self._pending = io.StringIO(decoded.text, newline="")
+        return next(self._pending)
+
+
+def _rows(lines: _Lines, source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record]:
+    rows = csv.reader(lines, delimiter=delimiter, strict=True)
+    try:
+        header = next(rows, None)
+    except csv.Error as exc:
+        yield Skip(source.name, 1, "malformed CSV", f"malformed CSV header row ({exc}): the file is not read")
+        return
+    except _RowTooLarge:
+        yield too_large(source.name, 1, "line", options.max_document_bytes, "header row")
+        return
     if header is None:
         return
     missing = _missing_column(options.text_field, header, source.name)
@@ -60,15 +140,20 @@ def _rows(rows: Iterator[list[str]], source: Input, options: ReadOptions) -> Ite
         return
     line = 2  # where the next row starts: rows may span lines (quoted newlines)
     while True:
+        lines.row_bytes = 0
         try:
             row = next(rows)
         except StopIteration:
             return
         except csv.Error as exc:
             yield Skip(source.name, line, "malformed CSV", f"malformed CSV row ({exc})")
-            line = rows.line_num + 1  # type: ignore[attr-defined]
+            line = rows.line_num + 1
             continue
-        number, line = line, rows.line_num + 1  # type: ignore[attr-defined]
+        except _RowTooLarge:
+            skip = too_large(source.name, line, "line", options.max_document_bytes, "row")
+            yield replace(skip, message=f"{skip.message}, nor the rest of the file")
+            return
+        number, line = line, rows.line_num + 1
         if not row:
             continue  # a blank line holds no record
         if len(row) != len(header):
@@ -88,29 +173,71 @@ def _missing_column(text_field: str, columns: Sequence[str], name: str, unit: st
 
 
 def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record]:
-    """A Parquet file; one document per row, read in batches of rows."""
-    with source.open() as raw:
-        stream: BinaryIO = raw if source.compression is None else io.BytesIO(raw.read())  # Parquet needs to seek
+    """A Parquet file; one document per row, read in batches of rows, row group by row group."""
+    if source.compression is None:
+        stream: BinaryIO = source.opener()
+    else:  # Parquet needs to seek: the file is decompressed into memory, within max_document_bytes
+        raw = read_whole(source, options, "compressed Parquet file")
+        if isinstance(raw, Skip):
+            yield raw
+            return
+        stream = io.BytesIO(raw)
+    with stream:
         try:
             table = pq.ParquetFile(stream)
-        except (pa.ArrowException, OSError) as exc:
-            yield Skip(source.name, None, "malformed Parquet", f"not a readable Parquet file ({exc})")
+            columns = table.schema_arrow.names
+        except _PARQUET_ERRORS as exc:
+            yield Skip(source.name, None, "malformed Parquet", f"not a readable Parquet file ({error_text(exc)})")
             return
-        columns = table.schema_arrow.names
         missing = _missing_column(options.text_field, columns, source.name, "row")
         if missing is not None:
             yield missing
             return
         wanted = [c for c in columns if c in (options.text_field, options.id_field) or c in _heads(options)]
         number = 0
-        try:
-            for batch in table.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted):
-                for row in batch.to_pylist():
-                    number += 1
-                    yield from record_document(row, number, source, options, "row")
-        except (pa.ArrowException, OSError) as exc:
-            message = f"cannot read rows {number + 1} to {table.metadata.num_rows} ({exc})"
-            yield Skip(source.name, number + 1, "malformed Parquet", message, "row")
+        for group in range(table.num_row_groups):
+            rows = table.metadata.row_group(group).num_rows
+            oversized = _oversized_rows(table, group, wanted, options.max_document_bytes, number + 1)
+            if oversized is not None:
+                yield Skip(source.name, number + 1, TOO_LARGE, oversized, "row")
+                number += rows
+                continue
+            try:
+                for batch in table.iter_batches(PARQUET_BATCH_ROWS, row_groups=[group], columns=wanted):
+                    for row in batch.to_pylist():
+                        number += 1
+                        yield from record_document(row, number, source, options, "row")
+            except _PARQUET_ERRORS as exc:
+                message = f"cannot read rows {number + 1} to {table.metadata.num_rows} ({error_text(exc)})"
+                yield Skip(source.name, number + 1, "malformed Parquet", message, "row")
+                return
+
+
+# pyarrow's errors on a damaged file; ValueError: a column name or value that is not UTF-8.
+_PARQUET_ERRORS = (pa.ArrowException, OSError, ValueError)
+
+
+def _oversized_rows(table: pq.ParquetFile, group: int, columns: list[str], limit: int, first: int) -> str | None:
+    """Why a row group is not read: its rows hold more than ``limit`` bytes each on average, uncompressed.
+
+    pyarrow decompresses a page at a time, and a page as large as the one value in it: a row of gigabytes
+    packed into a few kilobytes (a decompression bomb) would be in memory before its size could be seen.
+    The metadata tells a row group's size before it is read; rows that large on average hold at least
+    one document over the limit. None when the row group can be read.
+    """
+    metadata = table.metadata.row_group(group)
+    wanted = set(columns)
+    size = sum(
+        metadata.column(index).total_uncompressed_size
+        for index in range(metadata.num_columns)
+        if metadata.column(index).path_in_schema.split(".")[0] in wanted
+    )
+    if metadata.num_rows == 0 or size <= limit * metadata.num_rows:
+        return None
+    return (
+        f"rows {first:,} to {first + metadata.num_rows - 1:,}: a row group holding {size:,} bytes uncompressed,"
+        f" more than the limit of {limit:,} (--max-document-bytes) for each row: not read"
+    )
 
 
 def _heads(options: ReadOptions) -> tuple[str, str]:

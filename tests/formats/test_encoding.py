@@ -75,6 +75,22 @@ def test_charset_and_media_type_of_a_content_type() -> None:
     assert codec_name("base64") is None and codec_name("nonsense") is None
 
 
+@pytest.mark.parametrize(
+    ("content_type", "charset", "media"),
+    [
+        ("text/html; charset=utf\x00-8", "utf\x00-8", "text/html"),  # codecs.lookup raised ValueError on the NUL
+        ("text/html; charset*=utf-8''%ff", None, "text/html"),  # email answered a tuple
+        ("text/htmlé; charset=ü", "ü", ""),  # email raised UnicodeEncodeError
+        ("text/html\r\nX-Injected: 1", None, ""),
+        ("TEXT/Plain;CHARSET = 'latin1' ;", "'latin1'", "text/plain"),
+        ('text/html; charset="', '"', "text/html"),
+    ],
+)
+def test_odd_content_types_are_parsed_never_an_error(content_type: str, charset: str | None, media: str) -> None:
+    assert (charset_of(content_type), media_type(content_type)) == (charset, media)
+    assert codec_name(charset) in (None, "cp1252")  # "latin1" is windows-1252 on the web; nothing else is a codec
+
+
 def test_control_characters_become_spaces_and_are_counted() -> None:
     text, note = clean_controls("a\x00b\x00c\x1b[31md\te\nf\u200bg")
     assert text == "a b c [31md\te\nf\u200bg"  # tab, newline and zero-width characters are kept

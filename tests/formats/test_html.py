@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dedup
 from dedup import schema as S
@@ -13,6 +16,7 @@ from dedup.formats import html as html_module
 from dedup.formats.html import html_to_text, meta_charset
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, read_documents
+from tests.builders import peak_python_bytes
 
 HEADER = (
     "<header><nav><ul><li><a href='/'>Home</a></li><li><a href='/shop'>Shop</a></li></ul></nav>"
@@ -184,3 +188,19 @@ def test_near_duplicate_pages_in_chinese_japanese_and_thai_are_found(tmp_path: P
         ("a.html", 2, "b.html", 2),
     ]
     assert result.clusters[S.SHORT].to_list() == [False, False, False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abé \n\t\xa0\u3000", max_size=60))
+def test_white_space_is_collapsed_a_piece_at_a_time_as_split_would(text: str) -> None:
+    with mock.patch.object(html_module, "_PIECE_CHARS", 7):  # pieces cut through words and runs of white space
+        assert html_module._collapsed(text) == " ".join(text.split())
+        lines = (line.rstrip() for line in text.split("\n"))
+        assert html_module._preformatted(text) == "\n".join(line for line in lines if line.strip())
+
+
+def test_a_paragraph_of_millions_of_words_costs_a_few_times_its_size() -> None:
+    page = "<p>" + "word " * 2_000_000 + "</p>"  # 10 MB: 2 million strings of 50 bytes each, split
+    (text, _), peak = peak_python_bytes(lambda: html_to_text(page))
+    assert text == ("word " * 2_000_000).strip()
+    assert peak < 8 * len(page)  # split() into words took 16 times it

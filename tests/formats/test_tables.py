@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,9 +11,10 @@ import pyarrow.parquet as pq
 
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, read_documents
+from tests.builders import COMPRESSIONS, csv_records
 
 
-def _read(path: Path, **options: str) -> tuple[list, ReadStats]:
+def _read(path: Path, **options: str | int) -> tuple[list, ReadStats]:
     stats = ReadStats()
     documents = list(read_documents([path], ReadOptions(**options), stats))
     return documents, stats
@@ -110,3 +112,64 @@ def test_a_corrupt_parquet_file_is_skipped_with_the_reason(tmp_path: Path) -> No
     assert documents == []
     assert [s.reason for s in stats.skips] == ["malformed Parquet"]
     assert str(stats.skips[0]).startswith(f"{path}")
+
+
+def test_a_cut_compressed_csv_keeps_the_whole_rows_before_the_cut(tmp_path: Path) -> None:
+    data = csv_records(3000)
+    compressed = COMPRESSIONS[".zst"](data)
+    path = tmp_path / "rows.csv.zst"
+    path.write_bytes(compressed[: len(compressed) // 2])
+    documents, stats = _read(path)
+    rows = list(csv.reader(io.StringIO(data.decode())))[1:]
+    assert 0 < len(documents) < 3000
+    assert [(d.doc_id, d.text) for d in documents] == [(r[0], r[1]) for r in rows[: len(documents)]]  # none cut short
+    assert [s.reason for s in stats.skips] == ["corrupt compressed data"]
+    assert stats.skips[0].message.startswith(f"compressed data cut off after {len(documents):,} record(s)")
+
+
+def test_csv_is_read_row_by_row_in_one_encoding_with_bad_bytes_counted(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("id,text\n1,café crème\n2,\r\n".encode("cp1252") + b"3,bad \x81 byte\r\n4,\xe9t\xe9\n")
+    documents, stats = _read(path, encoding="cp1252")
+    assert [(d.doc_id, d.text, d.source_line) for d in documents] == [
+        ("1", "café crème", 2),
+        ("3", "bad \ufffd byte", 4),  # 0x81 is no windows-1252 character
+        ("4", "été", 5),
+    ]
+    assert [str(s) for s in [*stats.skips, *stats.warnings]] == [
+        f"{path}:3: empty text",
+        f"{path}: 1 undecodable byte sequence(s) replaced by U+FFFD (read as cp1252)",
+    ]
+
+
+def test_a_csv_row_over_the_limit_ends_the_reading_of_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text('id,text\n1,small\n2,"' + "word " * 50_000 + '\nstill the same cell"\n3,never read\n')
+    documents, stats = _read(path, max_document_bytes=100_000)
+    assert [d.doc_id for d in documents] == ["1"]
+    assert [str(s) for s in stats.skips] == [
+        f"{path}:3: row of more than 100,000 bytes, over the limit of 100,000 (--max-document-bytes): not read,"
+        " nor the rest of the file"
+    ]
+
+
+def test_a_parquet_row_group_whose_rows_are_over_the_limit_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "large.parquet"
+    with pq.ParquetWriter(path, pa.schema({"id": pa.string(), "text": pa.string()})) as writer:
+        writer.write_table(pa.table({"id": ["a", "b"], "text": ["small one", "small two"]}))
+        writer.write_table(pa.table({"id": ["huge"], "text": ["x" * 300_000]}))  # one row group, compressed to bytes
+        writer.write_table(pa.table({"id": ["c"], "text": ["after it"]}))
+    documents, stats = _read(path, max_document_bytes=100_000)
+    assert [d.doc_id for d in documents] == ["a", "b", "c"]
+    assert [(s.line, s.reason) for s in stats.skips] == [(3, "document too large")]
+    assert str(stats.skips[0]).startswith(f"{path}, row 3: rows 3 to 3: a row group holding ")
+
+
+def test_a_parquet_text_over_the_limit_is_skipped_as_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "large.parquet"
+    pq.write_table(pa.table({"id": [str(i) for i in range(100)], "text": ["x" * 2_000] * 99 + ["é" * 40_000]}), path)
+    documents, stats = _read(path, max_document_bytes=50_000)
+    assert len(documents) == 99
+    assert [str(s) for s in stats.skips] == [
+        f"{path}, row 100: text of 80,000 bytes, over the limit of 50,000 (--max-document-bytes): not read"
+    ]

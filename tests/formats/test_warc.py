@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +19,7 @@ from dedup import schema as S
 from dedup.cli import app
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, read_documents
+from tests.builders import COMPRESSIONS, warc_responses, with_content_length
 
 FOOTER = (
     "<footer><p>Example News, 1 Press Lane. Reproduction of these articles without permission is prohibited.</p>"
@@ -56,9 +59,9 @@ def write_warc(path: Path, gzip: bool) -> None:
         _write(writer, writer.create_warc_record("https://news.example/a", "metadata", payload=io.BytesIO(b"via: x")))
 
 
-def _read(path: Path) -> tuple[list, ReadStats]:
+def _read(path: Path, **options: int) -> tuple[list, ReadStats]:
     stats = ReadStats()
-    documents = list(read_documents([path], ReadOptions(), stats))
+    documents = list(read_documents([path], ReadOptions(**options), stats))
     return documents, stats
 
 
@@ -148,3 +151,128 @@ def test_a_file_cut_inside_record_headers_is_named(tmp_path: Path) -> None:
     assert [d.doc_id for d in documents] == ["https://news.example/a"]
     assert [(s.line, s.unit) for s in stats.skips] == [(2, "record")]
     assert str(stats.skips[0]).startswith(f"{path}, record 2: ")
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])
+@pytest.mark.parametrize(
+    ("length", "message"),
+    [
+        (b"999999", "https://x/1: Content-Length 999,999 runs over the records after it: read on at the record found"),
+        (b"1000", "https://x/1: Content-Length 1,000 runs over the records after it: read on at the record found"),
+        (b"60", "https://x/1: Content-Length 60 is less than the record holds: read on at the next record, "),
+        (b"12x", "Content-Length '12x' is not a number of bytes: read on at the next record, "),
+        (b"-5", "Content-Length '-5' is not a number of bytes: read on at the next record, "),
+        (b"", "Content-Length '' is not a number of bytes: read on at the next record, "),
+    ],
+)
+def test_a_wrong_content_length_is_malformed_and_the_records_after_it_are_kept(
+    tmp_path: Path, suffix: str, length: bytes, message: str
+) -> None:
+    data, starts = warc_responses(5)
+    damaged = with_content_length(data, starts[1], length)
+    path = tmp_path / f"crawl.warc{suffix}"
+    path.write_bytes(COMPRESSIONS[suffix](damaged) if suffix else damaged)  # a gzip of the whole: one member
+    documents, stats = _read(path)
+    assert [d.doc_id for d in documents] == ["https://x/0", "https://x/2", "https://x/3", "https://x/4"]
+    assert [(s.line, s.reason, s.expected) for s in stats.skips] == [(2, "malformed WARC", False)]
+    assert stats.skips[0].message.startswith(message)
+
+
+def test_a_damaged_gzip_member_costs_only_its_record(tmp_path: Path) -> None:
+    data, starts = warc_responses(5, gzip=True)
+    damaged = bytearray(data)
+    middle = (starts[1] + starts[2]) // 2
+    damaged[middle : middle + 2] = bytes(b ^ 0xFF for b in damaged[middle : middle + 2])
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(bytes(damaged))
+    documents, stats = _read(path)
+    assert [d.doc_id for d in documents] == ["https://x/0", "https://x/2", "https://x/3", "https://x/4"]
+    assert [(s.line, s.reason) for s in stats.skips] == [(2, "corrupt compressed data")]
+    assert stats.skips[0].message.startswith("the compressed data of this record is corrupt (Error -3 while")
+    assert stats.skips[0].message.endswith("): read on at the next gzip member")
+
+
+def test_bytes_that_are_no_record_are_one_skip_shown_escaped(tmp_path: Path) -> None:
+    data, starts = warc_responses(3)
+    path = tmp_path / "crawl.warc"
+    path.write_bytes(data[: starts[1]] + b"\x00\x1b[2J\xff junk\n" * 3 + data[starts[1] :])
+    documents, stats = _read(path)
+    assert [d.doc_id for d in documents] == ["https://x/0", "https://x/1", "https://x/2"]
+    assert [str(s) for s in stats.skips] == [
+        f"{path}, record 2: 36 bytes that are no WARC record (starting b'\\x00\\x1b[2J\\xff junk\\n'): "
+        "read on at the next record"
+    ]
+
+
+def test_content_encodings_and_odd_charsets(tmp_path: Path) -> None:
+    page = b"<p>une page en fran\xe7ais, d\xe9j\xe0 vue</p>"
+    compressor = zlib.compressobj(wbits=-15)
+    path = tmp_path / "crawl.warc"
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        for uri, headers, body in [
+            ("https://x/gzip", [("Content-Encoding", "gzip")], gzip.compress(page)),
+            (
+                "https://x/raw-deflate",
+                [("Content-Encoding", "deflate")],
+                compressor.compress(page) + compressor.flush(),
+            ),
+            ("https://x/chunked", [("Transfer-Encoding", "chunked")], b"%x\r\n%s\r\n0\r\n\r\n" % (len(page), page)),
+            ("https://x/nul", [], page),
+            ("https://x/brotli", [("Content-Encoding", "br")], b"\x1b\x03\x00\xf8"),
+            ("https://x/broken", [("Content-Encoding", "gzip")], b"\x1f\x8b not gzip at all"),
+        ]:
+            content_type = "text/html; charset=utf\x00-8" if uri.endswith("nul") else "text/html; charset=latin-1"
+            http = StatusAndHeaders("200 OK", [("Content-Type", content_type), *headers], protocol="HTTP/1.1")
+            record = writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=http)
+            _write(writer, record)
+    documents, stats = _read(path)
+    text = "une page en français, déjà vue"
+    assert [(d.doc_id, d.text) for d in documents] == [
+        ("https://x/gzip", text),
+        ("https://x/raw-deflate", text),
+        ("https://x/chunked", text),
+        ("https://x/nul", text),  # the charset with a NUL is no charset: detected
+    ]
+    assert [str(s) for s in stats.skips] == [
+        f"{path}, record 5: https://x/brotli: body in content-encoding 'br', which dedup does not decode",
+        f"{path}, record 6: https://x/broken: its gzip-encoded body does not decompress",
+    ]
+
+
+def test_a_body_over_the_limit_is_skipped_and_the_records_after_it_read(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.warc.gz"
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        _response(writer, "https://x/small", b"<p>a small page</p>", "text/html")
+        _response(writer, "https://x/huge", b"<p>" + b"huge " * 100_000 + b"</p>", "text/html")
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/plain"), ("Content-Encoding", "gzip")], "HTTP/1.1")
+        bomb = io.BytesIO(gzip.compress(b"bomb " * 1_000_000))  # 5 MB in 10 KB
+        _write(writer, writer.create_warc_record("https://x/bomb", "response", payload=bomb, http_headers=http))
+        _response(writer, "https://x/after", b"<p>the page after</p>", "text/html")
+    documents, stats = _read(path, max_document_bytes=100_000)
+    assert [d.doc_id for d in documents] == ["https://x/small", "https://x/after"]
+    limit = "over the limit of 100,000 (--max-document-bytes): not read"
+    assert [str(s) for s in stats.skips] == [
+        f"{path}, record 2: https://x/huge: body of 500,007 bytes, {limit}",
+        f"{path}, record 3: https://x/bomb: gzip-encoded body of more than 100,000 bytes, {limit}",
+    ]
+
+
+def test_a_warc_gzipped_whole_is_read_to_its_end(tmp_path: Path) -> None:
+    data, _ = warc_responses(4)
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(gzip.compress(data))  # one member for all records: warcio stopped after the first
+    documents, stats = _read(path)
+    assert len(documents) == 4 and not stats.skips
+
+
+def test_damaged_archives_print_nothing_of_their_own(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    data, starts = warc_responses(3, gzip=True)
+    (tmp_path / "a.warc.gz").write_bytes(data[: starts[1] + 30] + data[starts[1] + 40 :])
+    plain, plain_starts = warc_responses(3)
+    (tmp_path / "b.warc").write_bytes(with_content_length(plain, plain_starts[0], b"70"))
+    result = runner.invoke(app, ["scan", str(tmp_path), "-q"])
+    assert result.exit_code == 0
+    assert all(line.startswith("Skipped ") for line in result.stderr.splitlines())
+    assert capfd.readouterr().err == ""  # warcio wrote "WARNING: Record not followed by newline" there
