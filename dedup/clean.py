@@ -21,8 +21,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import secrets
-import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -34,10 +32,11 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from dedup import schema as S
+from dedup.commit import LOCK_NAME, commit, fsync_file, fsync_folder, recover, remove, temporary_name, writer_lock
 from dedup.errors import InputError, OutputError
 from dedup.keep import Decisions, block_batches, decide, dropped_documents
 from dedup.options import CleanOptions
-from dedup.output import atomic_write
+from dedup.output import output_errors
 from dedup.pipeline import scan
 from dedup.result import DOC_POS, ORDER, ScanResult
 from dedup.sources import Document, ReadStats, Skip, discover, read_documents, resolve
@@ -370,40 +369,47 @@ def clean(
     decided = plan(result, options)
     stats = CleanStats()
     metadata = {"dedup": json.dumps({**result.settings(), "clean": _clean_settings(options)}, sort_keys=True)}
-    try:
+    final = out_path.resolve()  # "." and "a/.." have a name and a parent only once resolved
+    with output_errors(final):
+        final.parent.mkdir(parents=True, exist_ok=True)
         removed_path.parent.mkdir(parents=True, exist_ok=True)
-        with _staged(out_path) as staging:
-
-            def write_all(audit_file: str) -> None:
-                with _AuditWriter(audit_file, metadata) as audit:
-                    _write_files(paths, options, decided, targets, staging, audit, stats)
-
-            atomic_write(removed_path, write_all)
-    except OSError as exc:
-        raise OutputError(f"{exc.filename or out_path}: cannot write ({exc.strerror or exc})") from exc
+    with writer_lock(final.parent / f".{final.name}{LOCK_NAME}", str(out_path)), output_errors(final):
+        recover(final.parent)
+        recover(removed_path.resolve().parent)
+        with (
+            _staged(final, removed_path.resolve()) as (staging, audit_file),
+            _AuditWriter(str(audit_file), metadata) as audit,
+        ):
+            _write_files(paths, options, decided, targets, staging, audit, stats)
     return CleanResult(stats=stats, out=out_path, removed=removed_path, options=options, scan=result)
 
 
 @contextmanager
-def _staged(out: Path) -> Iterator[Path]:
-    """A hidden folder beside ``out`` that replaces it on success and is removed on failure."""
-    out = out.resolve()  # "." and "a/.." have a name and a parent only once resolved
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.dedup-{secrets.token_hex(4)}"
+def _staged(out: Path, removed: Path) -> Iterator[tuple[Path, Path]]:
+    """A hidden folder beside ``out`` and a hidden file beside ``removed`` to write into; on success they
+    replace both in one journaled commit (``dedup.commit``), on failure they are removed, and a run killed
+    on the way is finished or cleared by the next."""
+    staging, audit = temporary_name(out), temporary_name(removed)
     staging.mkdir()
     try:
-        yield staging
-        if out.exists():
-            # A folder cannot be renamed over a folder: move the old one aside for the moment of the swap.
-            old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
-            os.rename(out, old)
-            os.rename(staging, out)
-            shutil.rmtree(old)
-        else:
-            os.rename(staging, out)
+        yield staging, audit
+        _synced(staging)
+        fsync_file(audit)
+        aside = (out, temporary_name(out)) if out.exists() else None
+        commit([(staging, out), (audit, removed)], out.parent, aside=aside)
+        if aside is not None:
+            remove(aside[1])
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        remove(staging)
+        remove(audit)
+
+
+def _synced(folder: Path) -> None:
+    """fsync every file and folder below ``folder``, so that the rename that publishes it exposes whole files."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fsync_file(Path(root) / name)
+        fsync_folder(Path(root))
 
 
 def _write_files(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -370,6 +371,12 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (a job scheduler, ``kill``) stops a run as Ctrl-C does, so the same clean-up runs."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console entry point."""
+    signal.signal(signal.SIGTERM, _terminated)
     app()

@@ -12,7 +12,6 @@ import glob
 import json
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import xxhash
 
+from dedup import commit
 from dedup import schema as S
 from dedup.errors import InputError, OutputError
 from dedup.options import ScanOptions
@@ -109,14 +110,16 @@ def output_errors(where: str | Path, hint: str = "") -> Iterator[None]:
 class StagedFiles:
     """Output files written under temporary names in their folder and renamed into place together.
 
-    None replaces an older file until all are written: an error on the way (a full disk) leaves the
-    folder as it was. Files may be staged from several threads at once. Use as a context manager:
-    what was staged and not committed is removed on leaving it.
+    Each file is staged beside its final place (``commit.temporary_name``) and fsynced; ``commit``
+    renames them all in one journaled change (``dedup.commit``), so an error on the way (a full disk)
+    leaves the folder as it was and a run killed half-way is finished by the next. Files may be staged
+    from several threads at once. Use as a context manager: what was staged and not committed is
+    removed on leaving it.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._staged: dict[str, str] = {}  # file name -> temporary path, in the order staged
+        self._staged: dict[str, Path] = {}  # file name -> temporary path, in the order staged
         self._lock = threading.Lock()
 
     def stage(self, name: str, write: Callable[[str], object]) -> None:
@@ -125,37 +128,34 @@ class StagedFiles:
         Raises:
             OSError: from ``write``; the temporary file is removed on leaving the context.
         """
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.folder)
-        os.close(handle)
+        temporary = commit.temporary_name(self.folder / name)
+        temporary.touch(mode=0o666 & ~_umask(), exist_ok=False)
         with self._lock:
             self._staged[name] = temporary
-        write(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
+        write(str(temporary))
+        commit.fsync_file(temporary)
 
     def path(self, name: str) -> Path:
         """Where the file ``name`` is staged."""
-        return Path(self._staged[name])
+        return self._staged[name]
 
     def commit(self) -> list[Path]:
-        """Rename every staged file into place, in the order staged; their paths.
+        """Rename every staged file into place, in the order staged, as one change; their paths.
 
         Raises:
             OSError: a rename failed.
         """
         with self._lock:
-            written = []
-            for name, temporary in list(self._staged.items()):
-                os.replace(temporary, self.folder / name)
-                del self._staged[name]
-                written.append(self.folder / name)
-            return written
+            renames = [(temporary, self.folder / name) for name, temporary in self._staged.items()]
+            commit.commit(renames, self.folder)
+            self._staged.clear()
+            return [final for _, final in renames]
 
     def discard(self) -> None:
         """Remove every staged file that was not committed."""
         with self._lock:
             for temporary in self._staged.values():
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
+                temporary.unlink(missing_ok=True)
             self._staged.clear()
 
     def __enter__(self) -> StagedFiles:
@@ -165,12 +165,27 @@ class StagedFiles:
         self.discard()
 
 
+@contextmanager
+def writing(folder: Path) -> Iterator[StagedFiles]:
+    """Stage files in ``folder`` as its one writer: locked, with what dead runs left there finished first.
+
+    Raises:
+        OutputError: another run writes the folder, or it cannot be written.
+    """
+    with commit.writer_lock(folder / commit.LOCK_NAME, str(folder)):
+        with output_errors(folder):
+            commit.recover(folder)
+        with StagedFiles(folder) as staged:
+            yield staged
+
+
 def atomic_write(target: Path, write: Callable[[str], object]) -> Path:
     """Call ``write(temporary path)`` for a file in the same folder, then rename it into place.
 
     Raises:
         OSError: from ``write`` or the rename; the temporary file is removed.
     """
+    commit.recover(target.parent)
     with StagedFiles(target.parent) as staged:
         staged.stage(target.name, write)
         staged.commit()
@@ -215,6 +230,41 @@ def copy_tables(files: dict[str, Path], staged: StagedFiles) -> None:
 
 def _copy(source: Path, target: str) -> None:
     shutil.copyfile(source, target)
+
+
+def fingerprints(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """Size and XXH64 of each table's file, by file name: what ``scan.json`` binds the files with."""
+    found = {}
+    for name in TABLES:
+        digest = xxhash.xxh64()
+        with open(files[name], "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+        found[table_file(name)] = {"bytes": os.path.getsize(files[name]), "xxh64": digest.hexdigest()}
+    return found
+
+
+def scan_id(files: dict[str, dict[str, Any]]) -> str:
+    """The id of a scan's files: a hash of their fingerprints (the same files, the same id)."""
+    return xxhash.xxh64(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def check_fingerprints(folder: Path, saved: dict[str, Any], summary_path: Path) -> None:
+    """Check that the tables are the files ``scan.json`` was written with: none damaged, none of another scan.
+
+    Raises:
+        InputError: a file differs in size or content, or ``scan.json`` holds no fingerprints.
+    """
+    recorded = saved.get("files")
+    if not isinstance(recorded, dict) or saved.get("scan_id") != scan_id(recorded):
+        raise InputError(f"{summary_path}: no valid fingerprints of the tables; scan again with --out")
+    found = fingerprints({name: folder / table_file(name) for name in TABLES})
+    for file, expected in found.items():
+        if recorded.get(file) != expected:
+            raise InputError(
+                f"{folder / file}: not the file this scan wrote (damaged, or written by another scan); "
+                "scan again with --out"
+            )
 
 
 def read_summary(path: Path) -> dict[str, Any]:
@@ -269,9 +319,13 @@ def options_from_dict(data: dict[str, Any]) -> ScanOptions:
     defaults = ScanOptions()
     parts: dict[str, Any] = {}
     for option in dataclasses.fields(ScanOptions):
-        value = data[option.name]
+        value, default = data[option.name], getattr(defaults, option.name)
         # A stage's options were saved as a dict (asdict); a plain option as its value.
-        parts[option.name] = type(getattr(defaults, option.name))(**value) if isinstance(value, dict) else value
+        if dataclasses.is_dataclass(default) and not isinstance(default, type):
+            if not isinstance(value, dict):
+                raise TypeError(f"{option.name} must be an object, got {value!r}")
+            value = dataclasses.replace(default, **value)
+        parts[option.name] = value
     return ScanOptions(**parts)
 
 

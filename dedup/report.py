@@ -19,6 +19,7 @@ from dedup import schema as S
 from dedup.diff import DELETE, EQUAL, INSERT, Segment, word_diff
 from dedup.result import ScanResult
 from dedup.sources import Skip
+from dedup.terminal import printable
 
 if TYPE_CHECKING:
     from dedup.clean import CleanResult
@@ -94,8 +95,8 @@ def occurrences(result: ScanResult, clusters: list[int], limit: int = PLACES) ->
 
 
 def place(doc_id: str, line: int) -> str:
-    """How an occurrence is named everywhere: ``doc:line``."""
-    return f"{doc_id}:{line}"
+    """How an occurrence is named everywhere: ``doc:line`` (control characters of the id escaped)."""
+    return f"{printable(doc_id)}:{line}"
 
 
 def accounting_line(summary: dict[str, Any]) -> str:
@@ -189,7 +190,7 @@ def _indented(text: Text, console: Console, indent: int, hang: int = 0) -> Text:
 
 def _clipped(text: str, console: Console, width: int, lines: int) -> Text:
     """The text flattened and wrapped to at most ``lines`` lines of ``width``, ending in … when cut."""
-    flat = Text(" ".join(text.split()))
+    flat = Text(" ".join(printable(text).split()))
     wrapped = flat.wrap(console, width)
     if len(wrapped) <= lines:
         return flat
@@ -230,7 +231,7 @@ def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int]
         ]
     ).unique()
     found = result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.TEXT).join(wanted.lazy(), on=[S.DOC_ID, S.BLOCK]).collect()
-    return {(doc_id, block): text for doc_id, block, text in found.iter_rows()}
+    return {(doc_id, block): printable(text) for doc_id, block, text in found.iter_rows()}
 
 
 def _near_pairs(near: pl.DataFrame, total: int, texts: dict[tuple[str, int], str], console: Console) -> list[Text]:
@@ -295,7 +296,7 @@ def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> list[T
         )
     ]
     for row in short.iter_rows(named=True):
-        flat = " ".join(row[S.TEXT].split())
+        flat = " ".join(printable(row[S.TEXT]).split())
         line = Text.assemble(
             (f"“{flat if len(flat) <= 40 else flat[:39] + '…'}”", STYLE["title"]),
             f" ×{row[S.N_BLOCKS]}: ",
@@ -309,11 +310,11 @@ def _contained(contained: pl.DataFrame, total: int, console: Console) -> list[Te
     parts: list[Text] = [_heading("Documents contained in others", contained.height, total)]
     for row in contained.iter_rows(named=True):
         line = Text.assemble(
-            (row[S.DOC_ID], STYLE["place"]),
+            (printable(row[S.DOC_ID]), STYLE["place"]),
             " is ",
             (f"{row[S.CONTAINMENT]:.0%}", STYLE["title"]),
             " contained in ",
-            (row[S.CONTAINED_IN], STYLE["place"]),
+            (printable(row[S.CONTAINED_IN]), STYLE["place"]),
         )
         parts.append(_indented(line, console, 2, hang=4))
     return parts

@@ -192,8 +192,10 @@ class ScanResult:
         }
 
     def saved(self) -> dict[str, Any]:
-        """What ``scan.json`` holds: the summary and the statistics."""
-        return self.summary() | {"stats": self.stats.to_dict()}
+        """What ``scan.json`` holds: the summary, the statistics, and the fingerprint of every table's file
+        with the scan id made of them, which ``load`` checks."""
+        files = output.fingerprints(self.files)
+        return self.summary() | {"stats": self.stats.to_dict(), "files": files, "scan_id": output.scan_id(files)}
 
     def settings(self) -> dict[str, Any]:
         """Everything needed to reproduce or compare the result."""
@@ -211,7 +213,7 @@ class ScanResult:
         folder = output.prepared_folder(out)
         if all(path.parent.resolve() == folder.resolve() for path in self.files.values()):
             return [folder / output.table_file(name) for name in TABLES] + [folder / SUMMARY_FILE]
-        with output.StagedFiles(folder) as staged:
+        with output.writing(folder) as staged:
             output.copy_tables(self.files, staged)
             output.stage_summary(staged, self.saved())
             with output.output_errors(folder):
@@ -234,10 +236,13 @@ def load(folder: str | Path) -> ScanResult:
     files = {name: folder / output.table_file(name) for name in TABLES}
     for name, path in files.items():
         output.check_table(path, SCHEMAS[name])
+    output.check_fingerprints(folder, saved, summary_path)
     try:
         stats = ScanStats.from_dict(saved["stats"])
         options = output.options_from_dict(saved["settings"]["options"])
         made_by = str(saved["settings"]["dedup_version"])
-    except (KeyError, TypeError, OptionsError) as exc:
+        result = ScanResult(files=files, stats=stats, options=options, version=made_by)
+        result.settings()  # everything the report reads of it, checked now rather than half-way through a report
+    except (KeyError, TypeError, ValueError, AttributeError, OptionsError) as exc:
         raise output.summary_error(summary_path, exc) from exc
-    return ScanResult(files=files, stats=stats, options=options, version=made_by)
+    return result

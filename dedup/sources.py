@@ -339,7 +339,8 @@ def read_runs(
         InputError: a path that does not exist and matches nothing.
     """
     distinct = _DistinctIds(stats)
-    with tempfile.TemporaryDirectory(prefix="dedup-input-") as spool:
+    # The process id in the name lets a later run remove what a killed one left (commit.sweep_temporary_folders).
+    with tempfile.TemporaryDirectory(prefix=f"dedup-input-{os.getpid()}-") as spool:
         for found in discover(paths, Path(spool)):
             if isinstance(found, Skip):
                 stats.skips.append(found)

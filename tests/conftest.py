@@ -25,3 +25,10 @@ def seed_texts() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def seed_scan() -> dedup.ScanResult:
     return dedup.scan([SEEDS])
+
+
+def listed(folder: Path) -> list[str]:
+    """The names in a folder, sorted, but the lock file every writer of an output folder keeps there."""
+    from dedup.commit import LOCK_NAME
+
+    return sorted(path.name for path in folder.iterdir() if path.name != LOCK_NAME)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from dedup import schema as S
 from dedup.cli import app
-from tests.conftest import DOUBLED, INTRO
+from tests.conftest import DOUBLED, INTRO, listed
 
 runner = CliRunner()
 
@@ -42,7 +42,7 @@ def test_scan_writes_tables(seeds: Path, tmp_path: Path) -> None:
     out = tmp_path / "scan"
     result = runner.invoke(app, ["scan", str(seeds), "--out", str(out)])
     assert result.exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert listed(out) == [
         "blocks.parquet",
         "clusters.parquet",
         "documents.parquet",

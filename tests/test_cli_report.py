@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dedup.cli import app
-from tests.conftest import INTRO, SEEDS
+from tests.conftest import INTRO, SEEDS, listed
 
 # A clean environment: the developer's or CI's own settings must not decide colour and width.
 PIPED = {
@@ -43,7 +43,7 @@ def scanned(runner: CliRunner, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 def test_scan_writes_tables_and_html_and_says_so(scanned: tuple[Path, str]) -> None:
     folder, stdout = scanned
-    assert sorted(p.name for p in (folder / "scan").iterdir()) == [
+    assert listed(folder / "scan") == [
         "blocks.parquet",
         "clusters.parquet",
         "documents.parquet",

@@ -17,7 +17,7 @@ from dedup import schema as S
 from dedup.candidates import candidate_probability
 from dedup.normalize import near_words, normalize
 from dedup.runners import local
-from tests.conftest import DOUBLED, INTRO, SECOND
+from tests.conftest import DOUBLED, INTRO, SECOND, listed
 from tests.shingles import containment, jaccard, reference_shingles
 
 
@@ -221,9 +221,9 @@ def test_same_input_same_bytes(seeds: Path, tmp_path: Path) -> None:
     dedup.scan([seeds]).write(first)
     dedup.scan([seeds]).write(second)
     dedup.scan([seeds], out=during)  # blocks.parquet streamed out while the other tables are built
-    names = sorted(p.name for p in first.iterdir())
+    names = listed(first)
     assert names == ["blocks.parquet", "clusters.parquet", "documents.parquet", "pairs.parquet", "scan.json"]
-    assert sorted(p.name for p in during.iterdir()) == names
+    assert listed(during) == names
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes() == (during / name).read_bytes(), name
 
@@ -238,11 +238,11 @@ def test_a_full_disk_while_blocks_stream_out_is_an_output_error_and_leaves_no_fi
     monkeypatch.setattr(pl.LazyFrame, "sink_parquet", full_disk)
     with pytest.raises(dedup.OutputError, match="No space left on device"):
         dedup.scan([seeds], out=tmp_path / "out")
-    assert list((tmp_path / "out").iterdir()) == []  # the temporary file is gone, nothing else was written
+    assert listed(tmp_path / "out") == []  # the temporary file is gone, nothing else was written
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+    return {name: (folder / name).read_bytes() for name in listed(folder)}
 
 
 @pytest.mark.parametrize("how", ["scan(out=...)", "ScanResult.write"])

@@ -139,3 +139,15 @@ def test_styles_stay_on_their_words(seed_scan: dedup.ScanResult) -> None:
     assert lines[0].startswith(f"{bold}Scanned     {reset}3 documents")  # the label is bold, the value is not
     at_line = next(line for line in lines if ANSI.sub("", line).lstrip().startswith("at "))
     assert ANSI.sub("", at_line.split(reset, 1)[0]).strip() == "at"  # "at" is dim, the places have their own style
+
+
+def test_escapes_and_bidi_overrides_in_names_and_texts_are_shown_escaped(tmp_path: Path) -> None:
+    hostile = "a\x1b[31mred\u202e.txt"
+    text = "A paragraph with enough words in it to be a block of its own \u202eand more words here.\n"
+    for name in (hostile, "b.txt"):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    out = StringIO()
+    render_report(dedup.scan([tmp_path]), Console(file=out, width=200, color_system=None), top=5)
+    shown = out.getvalue()
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "a\\x1b[31mred\\u202e.txt" in shown

@@ -38,6 +38,7 @@ import polars as pl
 from dedup import candidates, cluster, output, sources, stage
 from dedup import schema as S
 from dedup._arrow import list_values
+from dedup.commit import sweep_temporary_folders
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
 from dedup.runners import tables
@@ -121,9 +122,10 @@ def scan(
     if out is None:
         private = ScratchFolder(prefix="dedup-result-")
         folder = private.path
+    sweep_temporary_folders()
     scratch = ScratchFolder()
     try:
-        with output.StagedFiles(folder) as staged:
+        with output.writing(folder) as staged:
             result = _LocalScan(paths, options, scratch, progress or _silent).run(staged)
             result.folder = private
             return result
