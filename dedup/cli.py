@@ -123,6 +123,18 @@ _SCAN_PARAMETERS: dict[str, tuple[Any, Any]] = {
         ],
         _DEFAULTS.read.max_document_bytes,
     ),
+    "memory_budget": (
+        Annotated[
+            int,
+            typer.Option(
+                parser=parse_size,
+                metavar="SIZE",
+                show_default=f"{_DEFAULTS.memory_budget >> 30}GiB",
+                help="Memory the corpus-wide steps may hold at once beyond the state per distinct text, e.g. 1GiB.",
+            ),
+        ],
+        _DEFAULTS.memory_budget,
+    ),
 }
 
 
@@ -166,6 +178,7 @@ def _scan_options(given: dict[str, Any]) -> ScanOptions:
             threshold=given["threshold"], containment=given["containment"], bands=given["bands"], rows=given["rows"]
         ),
         min_shingles=given["min_shingles"],
+        memory_budget=given["memory_budget"],
     )
 
 

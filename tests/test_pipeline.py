@@ -216,6 +216,26 @@ def test_the_number_of_workers_does_not_change_the_result(
         assert getattr(results[0], name).equals(getattr(results[1], name)), name
 
 
+def test_candidate_pairs_in_many_partitions_give_the_same_result(
+    generated: tuple, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    corpus, _ = generated
+    path = tmp_path / "corpus.jsonl"
+    corpus.write_jsonl(path)
+    whole = dedup.scan([path])
+    # Every pair partitioned as if memory were short: each partition is read, verified and clustered apart.
+    monkeypatch.setattr(local, "MIN_PARALLEL_PAIR_BYTES", 1)
+    monkeypatch.setattr(local, "workers", lambda: 3)
+    partitions: list[int | None] = []
+    parted = dedup.scan(
+        [path], progress=lambda stage, done, total: partitions.append(total) if stage == "verify" else None
+    )
+    assert partitions[-1] == 6  # two per worker
+    assert parted.stats.candidate_pairs == whole.stats.candidate_pairs > 0
+    for name in ("blocks", "pairs", "clusters", "documents"):
+        assert getattr(parted, name).equals(getattr(whole, name)), name
+
+
 def test_same_input_same_bytes(seeds: Path, tmp_path: Path) -> None:
     first, second, during = tmp_path / "a", tmp_path / "b", tmp_path / "written-by-the-scan"
     dedup.scan([seeds]).write(first)
