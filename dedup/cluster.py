@@ -96,6 +96,22 @@ class CentreAssignment:
         self._parent = np.arange(nodes, dtype=np.int64)  # connected components, to count the splits
         self._linked = np.zeros(nodes, dtype=bool)
 
+    def hold(self, nodes: np.ndarray) -> None:
+        """Mark nodes as taken by a centre outside these nodes (an index's members): they never take others."""
+        self.centre[nodes] = self.centre.size
+
+    def within(self, first: int, count: int) -> CentreAssignment:
+        """The assignment of the nodes ``first`` to ``first + count - 1`` alone, renumbered from 0: a node
+        whose centre lies outside them is left unassigned (its cluster is elsewhere)."""
+        part = CentreAssignment(count)
+        centre = self.centre[first : first + count]
+        inside = (centre >= first) & (centre < first + count)
+        part.centre[inside] = centre[inside] - first
+        part.jaccard[inside] = self.jaccard[first : first + count][inside]
+        part.containment[inside] = self.containment[first : first + count][inside]
+        part._linked[:] = self._linked[first : first + count] & inside
+        return part
+
     def add(self, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray, containment: np.ndarray) -> None:
         """The next run of verified pairs, continuing the sorted order of the runs before."""
         _kernels.centres(left, right, self.centre, jaccard, containment, self.jaccard, self.containment)
@@ -128,8 +144,8 @@ class CentreAssignment:
         return int(np.count_nonzero(clusters_per_component > 1))
 
 
-def cluster_numbers(count: np.ndarray, near_distinct: np.ndarray, centres: CentreAssignment) -> ClusterNumbers:
-    """The cluster of every distinct text, numbered in order of first occurrence.
+def cluster_keys(count: np.ndarray, near_distinct: np.ndarray, centres: CentreAssignment) -> np.ndarray:
+    """The key of every distinct text's cluster, -1 for none: the distinct number of the text that represents it.
 
     A text is in a cluster when it occurs more than once (its copies are an exact cluster) or when it
     is in a near cluster (its cluster is then its centre's).
@@ -144,8 +160,18 @@ def cluster_numbers(count: np.ndarray, near_distinct: np.ndarray, centres: Centr
     key[repeated] = repeated
     clustered = np.flatnonzero(centres.clustered)
     key[near_distinct[clustered]] = near_distinct[centres.centre[clustered]]
+    return key
+
+
+def cluster_numbers(count: np.ndarray, near_distinct: np.ndarray, centres: CentreAssignment) -> ClusterNumbers:
+    """The cluster of every distinct text, numbered in order of first occurrence (see ``cluster_keys``)."""
+    return numbered(cluster_keys(count, near_distinct, centres))
+
+
+def numbered(key: np.ndarray) -> ClusterNumbers:
+    """Clusters numbered in order of their representatives, from each distinct text's key (-1: none)."""
     representatives = np.unique(key[key >= 0])  # a cluster's smallest distinct number: its first occurrence
-    cluster_of = np.full(count.size, -1, dtype=np.int64)
+    cluster_of = np.full(key.size, -1, dtype=np.int64)
     has_cluster = key >= 0
     cluster_of[has_cluster] = np.searchsorted(representatives, key[has_cluster])
     texts = np.bincount(cluster_of[has_cluster], minlength=representatives.size)

@@ -15,6 +15,8 @@ a ``Skip`` kept as data, so that the rest of the input is still processed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class DedupError(Exception):
     """Base class of every error dedup raises on purpose."""
@@ -29,7 +31,15 @@ class InputError(DedupError):
 
 
 class NoDocumentsError(InputError):
-    """The inputs were readable but held no document."""
+    """The inputs were readable but held no document.
+
+    Attributes:
+        skips: every record skipped instead (``dedup.sources.Skip``), which says why.
+    """
+
+    def __init__(self, message: str, skips: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.skips = list(skips)
 
 
 class OutputError(DedupError):

@@ -28,11 +28,13 @@ from dedup.errors import InputError, OutputError
 from dedup.options import ScanOptions
 
 TABLES = ("blocks", "pairs", "clusters", "documents")
+MATCHES = "matches"  # a fifth table, of a scan against an index
 SCHEMAS = {
     "blocks": S.BLOCKS_SCHEMA,
     "pairs": S.PAIRS_SCHEMA,
     "clusters": S.CLUSTERS_SCHEMA,
     "documents": S.DOCUMENTS_SCHEMA,
+    MATCHES: S.MATCHES_SCHEMA,
 }
 SUMMARY_FILE = "scan.json"
 FORMAT_VERSION = 2  # 2: near clusters around centres, pairs in the order of their second block
@@ -224,7 +226,7 @@ def copy_tables(files: dict[str, Path], staged: StagedFiles) -> None:
         OutputError: a file cannot be written.
     """
     with output_errors(staged.folder):
-        for name in TABLES:
+        for name in files:
             staged.stage(table_file(name), functools.partial(_copy, files[name]))
 
 
@@ -235,7 +237,7 @@ def _copy(source: Path, target: str) -> None:
 def fingerprints(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
     """Size and XXH64 of each table's file, by file name: what ``scan.json`` binds the files with."""
     found = {}
-    for name in TABLES:
+    for name in files:
         digest = xxhash.xxh64()
         with open(files[name], "rb") as handle:
             while chunk := handle.read(1 << 22):
@@ -258,7 +260,10 @@ def check_fingerprints(folder: Path, saved: dict[str, Any], summary_path: Path) 
     recorded = saved.get("files")
     if not isinstance(recorded, dict) or saved.get("scan_id") != scan_id(recorded):
         raise InputError(f"{summary_path}: no valid fingerprints of the tables; scan again with --out")
-    found = fingerprints({name: folder / table_file(name) for name in TABLES})
+    names = [name for name in SCHEMAS if table_file(name) in recorded]
+    if set(recorded) != {table_file(name) for name in names} or not set(TABLES) <= set(names):
+        raise InputError(f"{summary_path}: its fingerprints name other tables; scan again with --out")
+    found = fingerprints({name: folder / table_file(name) for name in names})
     for file, expected in found.items():
         if recorded.get(file) != expected:
             raise InputError(

@@ -1,4 +1,5 @@
-"""``dedup.scan``: the public entry point of a scan, run by the runner for this machine.
+"""``dedup.scan`` and the index operations that scan: the public entry points, run by the runner for this
+machine.
 
 The stages (``dedup.stage`` per batch; ``candidates``, ``cluster``, ``documents`` corpus-wide) are
 driven by a runner; ``dedup.runners.local`` runs them on one machine with bounded memory.
@@ -6,6 +7,95 @@ driven by a runner; ``dedup.runners.local`` runs them on one machine with bounde
 
 from __future__ import annotations
 
-from dedup.runners.local import Progress, scan
+from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["Progress", "scan"]
+from dedup import candidates
+from dedup.errors import NoDocumentsError
+from dedup.index import Index, now
+from dedup.options import ScanOptions
+from dedup.result import ScanResult
+from dedup.runners import local
+from dedup.runners.local import IndexUpdate, Progress
+
+__all__ = ["Progress", "index_add", "open_index", "scan"]
+
+ALREADY_INDEXED = "already indexed"
+
+
+def scan(
+    paths: Sequence[str | Path],
+    options: ScanOptions | None = None,
+    progress: Progress | None = None,
+    out: str | Path | None = None,
+    index: str | Path | Index | None = None,
+    update: bool = False,
+    name: str | None = None,
+) -> ScanResult:
+    """Find exact and near-duplicate blocks in documents (see ``runners.local.scan``).
+
+    Args:
+        paths: folders, files or glob patterns.
+        options: every stage's options.
+        progress: called with counts per batch and per stage.
+        out: a folder for the tables and ``scan.json``.
+        index: an index of earlier data: the blocks are clustered as if scanned after it, and what they
+            repeat of it is the ``matches`` table (``result.lazy("matches")``).
+        update: add the documents to ``index`` as its next add (made if missing), named ``name``.
+        name: the add's name (default: the paths).
+
+    Raises:
+        InputError, NoDocumentsError, OutputError: see ``runners.local.scan``; an index that is not one.
+        OptionsError: ``options`` differ from the index's in what decides a match.
+    """
+    options = options or ScanOptions()
+    idx = open_index(index, options, create=update) if index is not None else None
+    if idx is None:
+        return local.scan(paths, options, progress, out)
+    added = IndexUpdate(name or _name_of(paths), now(), idx.added_files()) if update else None
+    return local.scan(paths, options, progress, out, index=idx, update=added)
+
+
+def index_add(
+    folder: str | Path,
+    paths: Sequence[str | Path],
+    options: ScanOptions | None = None,
+    name: str | None = None,
+    progress: Progress | None = None,
+) -> ScanResult | None:
+    """Add documents to an index (made if missing); files an earlier add brought are passed over.
+
+    Returns:
+        The scan of what was added against the index, or ``None`` when every file was added before.
+
+    Raises:
+        see ``scan``.
+    """
+    try:
+        return scan(paths, options, progress, index=folder, update=True, name=name)
+    except NoDocumentsError as exc:
+        if exc.skips and all(skip.reason == ALREADY_INDEXED for skip in exc.skips):
+            return None
+        raise
+
+
+def open_index(index: str | Path | Index, options: ScanOptions, create: bool = False) -> Index:
+    """The index at a path (made when ``create`` and missing), checked against the options.
+
+    Raises:
+        InputError: not an index.
+        OptionsError: the options differ from the index's in what decides a match.
+    """
+    if isinstance(index, Index):
+        idx = index
+    elif create and not (Path(index) / "index.json").exists():
+        idx = Index.create(index, options, candidates.banding(options.lsh, options.minhash.num_perm))
+    else:
+        idx = Index.open(index)
+    idx.check_options(options)
+    return idx
+
+
+def _name_of(paths: Sequence[str | Path]) -> str:
+    shown = ", ".join(str(path) for path in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

@@ -188,8 +188,17 @@ class ScanResult:
             "dup_fraction": round(dup / total, 6) if total else 0.0,
             "candidate_pairs": self.stats.candidate_pairs,
             "components_split": self.stats.components_split,
+            **self._index_summary(),
             "settings": self.settings(),
         }
+
+    def _index_summary(self) -> dict[str, Any]:
+        """Of a scan against an index: blocks that repeat indexed text, word for word and near."""
+        if output.MATCHES not in self.files:
+            return {}
+        kinds = self.lazy(output.MATCHES).group_by(S.KIND).len().collect()
+        counts = dict(zip(kinds[S.KIND].to_list(), kinds["len"].to_list(), strict=True))
+        return {"index_exact_blocks": int(counts.get(S.EXACT, 0)), "index_near_blocks": int(counts.get(S.NEAR, 0))}
 
     def saved(self) -> dict[str, Any]:
         """What ``scan.json`` holds: the summary, the statistics, and the fingerprint of every table's file
@@ -212,7 +221,7 @@ class ScanResult:
         """
         folder = output.prepared_folder(out)
         if all(path.parent.resolve() == folder.resolve() for path in self.files.values()):
-            return [folder / output.table_file(name) for name in TABLES] + [folder / SUMMARY_FILE]
+            return [folder / output.table_file(name) for name in self.files] + [folder / SUMMARY_FILE]
         with output.writing(folder) as staged:
             output.copy_tables(self.files, staged)
             output.stage_summary(staged, self.saved())
@@ -233,7 +242,8 @@ def load(folder: str | Path) -> ScanResult:
         raise InputError(f"{folder}: no such folder (expected the folder written by dedup scan --out)")
     summary_path = folder / SUMMARY_FILE
     saved = output.read_summary(summary_path)
-    files = {name: folder / output.table_file(name) for name in TABLES}
+    extra = [output.MATCHES] if (folder / output.table_file(output.MATCHES)).exists() else []
+    files = {name: folder / output.table_file(name) for name in [*TABLES, *extra]}
     for name, path in files.items():
         output.check_table(path, SCHEMAS[name])
     output.check_fingerprints(folder, saved, summary_path)

@@ -145,6 +145,29 @@ DOCUMENTS_SCHEMA = pl.Schema(
     }
 )
 
+# Matches against an index (``dedup scan --index``): each block of the new data that repeats indexed text,
+# with the earlier copy it matched (an exact copy of it, or the representative of the cluster it joins).
+INDEX_PREFIX = "index_"
+MATCHES_SCHEMA = pl.Schema(
+    {
+        DOC_ID: pl.String,
+        BLOCK: pl.Int32,
+        LINE: pl.Int32,
+        KIND: pl.String,
+        JACCARD: pl.Float64,
+        CONTAINMENT: pl.Float64,
+        "index_doc_id": pl.String,
+        "index_block": pl.Int32,
+        "index_start": pl.Int64,
+        "index_end": pl.Int64,
+        "index_line": pl.Int32,
+        "index_add": pl.String,
+        "index_added_at": pl.String,
+        "index_text": pl.Int64,
+        "index_cluster": pl.Int64,
+    }
+)
+
 REMOVED_SCHEMA = pl.Schema(
     {
         DOC_ID: pl.String,

@@ -331,9 +331,16 @@ def read_documents(paths: Sequence[str | Path], options: ReadOptions, stats: Rea
 
 
 def read_runs(
-    paths: Sequence[str | Path], options: ReadOptions, stats: ReadStats
+    paths: Sequence[str | Path],
+    options: ReadOptions,
+    stats: ReadStats,
+    passed_over: Callable[[Path, str], Skip | None] | None = None,
 ) -> Iterator[Document | DocumentFrame]:
     """The documents of ``read_documents``, where runs read in bulk stay tables (for ``batches``).
+
+    Args:
+        passed_over: ``passed_over(path, name)`` says why a file is not read (an index holds it already),
+            or ``None`` to read it.
 
     Raises:
         InputError: a path that does not exist and matches nothing.
@@ -344,6 +351,8 @@ def read_runs(
         for found in discover(paths, Path(spool)):
             if isinstance(found, Skip):
                 stats.skips.append(found)
+            elif passed_over is not None and (skip := passed_over(found.path, found.name)) is not None:
+                stats.skips.append(skip)
             else:
                 yield from map(distinct, _read_file(found, options, stats))
 
@@ -509,4 +518,4 @@ def require_documents(stats: ReadStats, paths: Sequence[str | Path]) -> None:
     if stats.documents == 0:
         shown = ", ".join(_printed(p) for p in paths)
         detail = f" ({len(stats.skips)} skipped: {stats.skipped_by_reason})" if stats.skips else ""
-        raise NoDocumentsError(f"no documents found in {shown}{detail}")
+        raise NoDocumentsError(f"no documents found in {shown}{detail}", stats.skips)

@@ -70,13 +70,14 @@ class KeyOrdinals:
 class DistinctTexts:
     """Every distinct matchable text of the corpus, numbered in read order, and the texts of near matching.
 
-    Per distinct text: its first occurrence (block key, document key, block number, line), how many blocks
-    have it, and its near number (-1 when it takes no part in near matching). Per near text: its distinct
-    number and its slot in the spilled shingle hashes and band keys.
+    Per distinct text: its exact key, its first occurrence (block key, document key, block number, line),
+    how many blocks have it, and its near number (-1 when it takes no part in near matching). Per near
+    text: its distinct number and its slot in the spilled shingle hashes and band keys.
     """
 
     def __init__(self) -> None:
         self._ordinals = KeyOrdinals()
+        self.exact_hash = Column(np.uint64)
         self.first_block_key = Column(np.int64)
         self.first_doc = Column(np.int64)
         self.first_block = Column(np.int32)
@@ -106,6 +107,7 @@ class DistinctTexts:
         ordinals, new = self._ordinals(batch.exact[rows])
         distinct[rows] = ordinals
         firsts = rows[new]
+        self.exact_hash.extend(batch.exact[firsts])
         self.first_block_key.extend(first_block_key + firsts)
         self.first_doc.extend(batch.doc_key[firsts])
         self.first_block.extend(batch.block[firsts])

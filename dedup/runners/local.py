@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
@@ -35,17 +35,50 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
-from dedup import candidates, cluster, output, sources, stage
+from dedup import candidates, cluster, commit, output, sources, stage
 from dedup import schema as S
 from dedup._arrow import list_values
 from dedup.commit import sweep_temporary_folders
+from dedup.index import TEXT, Add, Index, file_hash
+from dedup.index import commit_errors as index_errors
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
 from dedup.runners import tables
 from dedup.runners.corpus import BatchKeys, DistinctTexts
+from dedup.runners.indexed import IndexMatcher, Matched, new_texts, write_segment
+from dedup.runners.tables import IndexMatches
 from dedup.spill import ArrayStore, BandStore, PairSpill, PartStore, ScratchFolder, SetStore
 
 _Result = TypeVar("_Result")
+Edges = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # verified pairs: left, right, jaccard, containment
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUpdate:
+    """Add the scanned documents to the index as an add of this name and time.
+
+    A file whose content an earlier add brought is passed over (a run over many shards that died half-way
+    resumes by running it again); ``files`` collects the content hash of every file read.
+    """
+
+    name: str
+    time: str
+    added: dict[str, str]  # content hash -> the add that brought it
+    files: dict[str, str] = field(default_factory=dict)
+
+    def passed_over(self, path: Path, name: str) -> sources.Skip | None:
+        """Why a file is not read again, or ``None``; remembers the hash of a file that is read."""
+        try:
+            digest = file_hash(path)
+        except OSError:
+            return None  # the reader reports it
+        if digest in self.added:
+            message = f"already in the index (add {self.added[digest]!r})"
+            return sources.Skip(name, None, "already indexed", message, expected=True)
+        self.files[name] = digest
+        return None
+
+
 MAX_WORKERS = 8  # every batch in flight holds its text and working arrays: memory grows with the workers
 PAIR_BYTES = 16  # a candidate pair spilled: two int64 node numbers
 MIN_PARALLEL_PAIR_BYTES = 2**22  # below about 250,000 candidate pairs, verifying on one core is faster
@@ -94,6 +127,8 @@ def scan(
     options: ScanOptions | None = None,
     progress: Progress | None = None,
     out: str | Path | None = None,
+    index: Index | None = None,
+    update: IndexUpdate | None = None,
 ) -> ScanResult:
     """Find exact and near-duplicate blocks in documents, on this machine.
 
@@ -103,6 +138,9 @@ def scan(
         progress: called with counts per batch and per stage (see ``Progress``); the scan itself prints nothing.
         out: a folder to write the tables and ``scan.json`` to; without it they go to a private
             folder that lives as long as the result.
+        index: an index of earlier data (``dedup.index``): the blocks are clustered as if scanned after
+            it, and what they repeat of it is the ``matches`` table.
+        update: add the documents to ``index`` as its next add, with this name and the files' hashes.
 
     Returns:
         The blocks, pairs, clusters and documents tables (read from their files when used), with statistics.
@@ -125,8 +163,10 @@ def scan(
     sweep_temporary_folders()
     scratch = ScratchFolder()
     try:
-        with output.writing(folder) as staged:
-            result = _LocalScan(paths, options, scratch, progress or _silent).run(staged)
+        with output.writing(folder) as staged, index.writing() if update and index else nullcontext():
+            if index is not None:
+                index.check_options(options)
+            result = _LocalScan(paths, options, scratch, progress or _silent, index, update).run(staged)
             result.folder = private
             return result
     except BaseException:
@@ -243,8 +283,17 @@ _WARM_UP_TEXTS = (
 class _LocalScan:
     """One scan's state and phases."""
 
-    def __init__(self, paths: Sequence[str | Path], options: ScanOptions, scratch: ScratchFolder, report: Progress):
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        options: ScanOptions,
+        scratch: ScratchFolder,
+        report: Progress,
+        index: Index | None = None,
+        update: IndexUpdate | None = None,
+    ):
         self.paths, self.options, self.report = paths, options, report
+        self.index, self.update = index, update
         self.scratch = scratch
         self.banding = candidates.banding(options.lsh, options.minhash.num_perm)
         root = scratch.path
@@ -268,9 +317,21 @@ class _LocalScan:
         sources.require_documents(self.read_stats, self.paths)
         with self._spilling():
             pairs = self._candidates()
-            centres, candidate_count, verified_count = self._verify_and_cluster(pairs)
+            centres, candidate_count, verified_count, edges = self._verify_and_cluster(pairs)
+        matches = None
+        with self.clock.stage("index"):
+            if self.index is not None:
+                matched = IndexMatcher(
+                    self.index, self.options, self.distinct, self.spills.sets, self.spills.bands
+                ).match(edges)
+                centres, numbers, split = matched.centres, matched.numbers, matched.components_split
+                matches = IndexMatches(matched, self._first_occurrences(matched))
         with self.clock.stage("tables"):
-            numbers = cluster.cluster_numbers(self.distinct.count.values, self.distinct.near_distinct.values, centres)
+            if matches is None:
+                numbers = cluster.cluster_numbers(
+                    self.distinct.count.values, self.distinct.near_distinct.values, centres
+                )
+                split = centres.components_split()
             stats = ScanStats(
                 files=self.read_stats.files,
                 documents=self.n_documents,
@@ -280,7 +341,7 @@ class _LocalScan:
                 verified_pairs=verified_count,
                 bands=self.banding[0],
                 rows=self.banding[1],
-                components_split=centres.components_split(),
+                components_split=split,
                 skips=self.read_stats.skips,
                 warnings=self.read_stats.warnings,
                 seconds=self.clock.seconds,
@@ -296,19 +357,59 @@ class _LocalScan:
                 documents=pl.concat(self.documents),
                 metadata=output.parquet_metadata(settings),
                 report=self.report,
+                matches=matches,
             )
             with self._spilling():
                 writer.write(staged, threads=self.workers)
+            names = [*output.TABLES, *([tables.MATCHES] if matches is not None else [])]
             result = ScanResult(
-                files={name: staged.path(output.table_file(name)) for name in output.TABLES},
+                files={name: staged.path(output.table_file(name)) for name in names},
                 stats=stats,
                 options=self.options,
             )
             output.stage_summary(staged, result.saved())
             with output.output_errors(staged.folder):
                 staged.commit()
-        result.files = {name: staged.folder / output.table_file(name) for name in output.TABLES}
+        result.files = {name: staged.folder / output.table_file(name) for name in names}
+        if self.update is not None and matches is not None and self.index is not None:
+            with self.clock.stage("index"):
+                self._add_to_index(self.index, self.update, matches.matched)
         return result
+
+    def _first_occurrences(self, matched: Matched) -> pl.DataFrame:
+        """Where each index text the scan matched first stands, its columns named as in the matches table."""
+        assert self.index is not None
+        found = self.index.first_occurrences(np.unique(matched.text[matched.text >= 0]))
+        return found.select(
+            pl.col(TEXT).alias("index_text"),
+            pl.col(S.DOC_ID).alias("index_doc_id"),
+            pl.col(S.BLOCK).alias("index_block"),
+            pl.col(S.START).alias("index_start"),
+            pl.col(S.END).alias("index_end"),
+            pl.col(S.LINE).alias("index_line"),
+            pl.col("name").alias("index_add"),
+            pl.col("time").alias("index_added_at"),
+        )
+
+    def _add_to_index(self, idx: Index, update: IndexUpdate, matched: Matched) -> None:
+        """The scanned documents become the index's next add (the caller holds the index as its writer)."""
+        texts = new_texts(idx, self.distinct, matched)
+        segment = idx.new_segment()
+        with index_errors(idx.folder):
+            spilled = (self.spills.parts, self.spills.distinct, self.spills.sets, self.spills.bands)
+            documents, blocks = write_segment(segment, idx, self.distinct, texts, spilled, pl.concat(self.documents))
+            commit.fsync_folder(segment)
+        add = Add(
+            id=idx.next_add_id(),
+            name=update.name,
+            time=update.time,
+            documents=documents,
+            blocks=blocks,
+            texts=int(np.count_nonzero(texts.new)),
+            first_text=idx.next_text,
+            files=update.files,
+        )
+        idx.commit_add(segment, add)
 
     # ------------------------------------------------------------------ batches
 
@@ -317,7 +418,9 @@ class _LocalScan:
         self.report("read", 0, None)
         self.report("fingerprint", 0, None)
         # Counted on the reading thread (see _prefetch): the hook must be safe to call from another thread.
-        documents = _counted(sources.read_runs(self.paths, self.options.read, self.read_stats), self.report)
+        passed_over = self.update.passed_over if self.update is not None else None
+        runs = sources.read_runs(self.paths, self.options.read, self.read_stats, passed_over)
+        documents = _counted(runs, self.report)
         kernels_loaded = threading.Event()
         batches = _prefetch(sources.batches(documents, self.options.batch_chars), kernels_loaded)
         in_flight: deque[Future[tuple[int, BatchKeys]]] = deque()
@@ -414,12 +517,14 @@ class _LocalScan:
         self.report("lsh", bands, bands)
         return pairs
 
-    def _verify_and_cluster(self, pairs: PairSpill) -> tuple[cluster.CentreAssignment, int, int]:
+    def _verify_and_cluster(self, pairs: PairSpill) -> tuple[cluster.CentreAssignment, int, int, Edges]:
         """Verify every partition of candidates on the real shingle sets, and stream the verified pairs,
-        in order, into the near clusters."""
+        in order, into the near clusters. With an index, the verified pairs are returned too: they are
+        clustered again with the index's (``runners.indexed``)."""
         slots = self.distinct.near_slot.values
         centres = cluster.CentreAssignment(self.distinct.near_count)
         counts = [0, 0]
+        kept: list[tuple[np.ndarray, ...]] = []
 
         def verify(part: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             with self.clock.stage("verify"):
@@ -436,8 +541,14 @@ class _LocalScan:
             for part, (candidate_count, *verified) in enumerate(verified_parts):
                 with self.clock.stage("cluster"):
                     centres.add(*verified)
+                if self.index is not None:
+                    kept.append(tuple(verified))
                 counts[0] += int(candidate_count)
                 counts[1] += int(verified[0].size)
                 self.report("verify", part + 1, pairs.partitions)
                 self.report("cluster", part + 1, pairs.partitions)
-        return centres, counts[0], counts[1]
+        edges: Edges = tuple(  # type: ignore[assignment]
+            np.concatenate([np.zeros(0, dtype), *(part[k] for part in kept)])
+            for k, dtype in enumerate((np.int64, np.int64, np.float64, np.float64))
+        )
+        return centres, counts[0], counts[1], edges

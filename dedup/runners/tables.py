@@ -28,10 +28,21 @@ from dedup import schema as S
 from dedup._arrow import gather_spans, offsets_of
 from dedup.cluster import CentreAssignment, ClusterNumbers
 from dedup.runners.corpus import DistinctTexts
+from dedup.runners.indexed import Matched
 from dedup.spill import ArrayStore, PartStore
 
+MATCHES = "matches"
 CLUSTER_CHUNK = 50_000  # clusters whose representative texts are read at once
 ProgressHook = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexMatches:
+    """What the blocks of a scan against an index match: per distinct text (``Matched``), and where each
+    matched index text first stands (``index_text``, ``index_doc_id``, … ``index_added_at``)."""
+
+    matched: Matched
+    first_occurrences: pl.DataFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +101,10 @@ class TableWriter:
         documents: pl.DataFrame,
         metadata: dict[str, str],
         report: ProgressHook,
+        matches: IndexMatches | None = None,
     ) -> None:
         self.spills = spills
+        self.matches = matches
         self.distinct = distinct
         self.centres = centres
         self.numbers = numbers
@@ -116,7 +129,10 @@ class TableWriter:
             tally = self._tally()
             clusters = pool.submit(self._stage, staged, "clusters", S.CLUSTERS_SCHEMA, lambda: self._clusters(tally))
             docs = pool.submit(self._stage, staged, "documents", S.DOCUMENTS_SCHEMA, lambda: self._documents(tally))
-            for written in (blocks, pairs, clusters, docs):
+            written_tables = [blocks, pairs, clusters, docs]
+            if self.matches is not None:
+                written_tables.append(pool.submit(self._stage, staged, MATCHES, S.MATCHES_SCHEMA, self._matches))
+            for written in written_tables:
                 written.result()  # raises what the writer raised
         self.report("tables", parts, parts)
 
@@ -236,6 +252,33 @@ class TableWriter:
                 },
                 schema=S.PAIRS_SCHEMA,
             )
+
+    def _matches(self) -> Iterator[pl.DataFrame]:
+        """Each block that repeats indexed text, with the earlier copy it matched, in the order of the blocks."""
+        assert self.matches is not None
+        matched = self.matches.matched
+        where = self.matches.first_occurrences
+        for index, frame, _, _ in self._parts([S.DOC_KEY, S.BLOCK, S.LINE]):
+            own = self.spills.distinct.read(self.numbers_of_parts[index])
+            rows = np.flatnonzero((own >= 0) & (matched.text[np.maximum(own, 0)] >= 0))
+            of = own[rows]
+            # A left join keeps the order of the left rows: the occurrences found line up with the blocks.
+            found = pl.DataFrame({"index_text": matched.text[of]}).join(
+                where, on="index_text", how="left", maintain_order="left"
+            )
+            blocks = pl.DataFrame(
+                {
+                    S.DOC_ID: self._doc_id(frame[S.DOC_KEY].to_numpy()[rows]),
+                    S.BLOCK: frame[S.BLOCK].to_numpy()[rows],
+                    S.LINE: frame[S.LINE].to_numpy()[rows],
+                    S.KIND: np.where(matched.exact[of], S.EXACT, S.NEAR),
+                    S.JACCARD: matched.jaccard[of],
+                    S.CONTAINMENT: matched.containment[of],
+                    "index_cluster": matched.cluster[of],
+                }
+            )
+            joined = pl.concat([blocks, found], how="horizontal")
+            yield joined.select(list(S.MATCHES_SCHEMA)).cast(S.MATCHES_SCHEMA)  # type: ignore[arg-type]
 
     def _clusters(self, tally: _Tally) -> Iterator[pl.DataFrame]:
         distinct = self.distinct
