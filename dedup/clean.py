@@ -33,11 +33,12 @@ import pyarrow.parquet as pq
 
 from dedup import schema as S
 from dedup.commit import LOCK_NAME, commit, fsync_file, fsync_folder, recover, remove, temporary_name, writer_lock
-from dedup.errors import InputError, OutputError
-from dedup.keep import Decisions, block_batches, decide, dropped_documents
+from dedup.errors import InputError, OptionsError, OutputError
+from dedup.index import Index
+from dedup.keep import Decisions, block_batches, decide, decide_matches, dropped_documents, match_batches
 from dedup.options import CleanOptions
-from dedup.output import output_errors
-from dedup.pipeline import scan
+from dedup.output import MATCHES, output_errors
+from dedup.pipeline import open_index, scan
 from dedup.result import DOC_POS, ORDER, ScanResult
 from dedup.sources import Document, ReadStats, Skip, discover, read_documents, resolve
 from dedup.writers import CleanedDocument, Writer, writer_for
@@ -61,12 +62,17 @@ class Plan:
     dropped: pl.DataFrame
     doc_ids: list[str]
     result: ScanResult
+    matched: pl.DataFrame | None = None  # against an index: whether each index cluster's blocks are cut
 
     def blocks_by_document(self) -> Iterator[tuple[int, pl.DataFrame]]:
-        """Every document's blocks in read order, with ``removed``: its position and its blocks."""
+        """Every document's blocks in read order, with ``removed`` (and, against an index, what each block
+        matched there): its position and its blocks."""
         pending: list[pl.DataFrame] = []
+        matches = _Lockstep(match_batches(self.result, self.doc_ids)) if self.matched is not None else None
         for frame in block_batches(self.result, self.doc_ids):
             frame = frame.with_columns(pl.Series("removed", self._removed(frame)))
+            if matches is not None:
+                frame = self._with_matches(frame, matches)
             positions = frame[DOC_POS].to_numpy()
             cuts = np.flatnonzero(np.diff(positions)) + 1
             pieces = np.split(np.arange(frame.height), cuts)
@@ -79,6 +85,24 @@ class Plan:
         if pending:
             yield _joined(pending)
 
+    def _with_matches(self, frame: pl.DataFrame, matches: _Lockstep) -> pl.DataFrame:
+        """The blocks with what they matched in the index; one that joins an index cluster that is cut goes."""
+        assert self.matched is not None
+        found = matches.until(int(frame[DOC_POS][-1]), int(frame[S.BLOCK][-1]))
+        extra = [name for name in S.MATCHES_SCHEMA if name not in (S.DOC_ID, S.BLOCK, S.LINE)]
+        found = found.select(DOC_POS, S.BLOCK, *[pl.col(name).alias(f"match_{name}") for name in extra])
+        joined = frame.join(found, on=[DOC_POS, S.BLOCK], how="left", maintain_order="left").join(
+            self.matched.select(
+                pl.col("index_cluster").alias("match_index_cluster"),
+                pl.col("cut").alias("match_cut"),
+                pl.col("boilerplate").alias("match_boilerplate"),
+            ),
+            on="match_index_cluster",
+            how="left",
+            maintain_order="left",
+        )
+        return joined.with_columns((pl.col("removed") | pl.col("match_cut").fill_null(False)).alias("removed"))
+
     def _removed(self, frame: pl.DataFrame) -> np.ndarray:
         cluster = frame[S.CLUSTER].fill_null(-1).to_numpy()
         held = cluster >= 0
@@ -88,16 +112,42 @@ class Plan:
         return removed
 
 
+class _Lockstep:
+    """Rows of a table in read order, handed out as far as the blocks read so far reach."""
+
+    def __init__(self, batches: Iterator[pl.DataFrame]) -> None:
+        self._batches = batches
+        self._held: pl.DataFrame | None = None
+
+    def until(self, position: int, block: int) -> pl.DataFrame:
+        """The rows up to block ``block`` of the document at ``position``, inclusive."""
+        while self._held is None or self._held.is_empty() or self._last(self._held) <= (position, block):
+            following = next(self._batches, None)
+            if following is None:
+                break
+            self._held = following if self._held is None else pl.concat([self._held, following])
+        if self._held is None:
+            return pl.DataFrame(schema=S.MATCHES_SCHEMA | {DOC_POS: pl.Int64})
+        within = (pl.col(DOC_POS) < position) | ((pl.col(DOC_POS) == position) & (pl.col(S.BLOCK) <= block))
+        taken, self._held = self._held.filter(within), self._held.filter(~within)
+        return taken
+
+    @staticmethod
+    def _last(frame: pl.DataFrame) -> tuple[int, int]:
+        return int(frame[DOC_POS][-1]), int(frame[S.BLOCK][-1])
+
+
 def _joined(pieces: list[pl.DataFrame]) -> tuple[int, pl.DataFrame]:
     frame = pieces[0] if len(pieces) == 1 else pl.concat(pieces)
     return int(frame[DOC_POS][0]), frame
 
 
-def plan(result: ScanResult, options: CleanOptions) -> Plan:
+def plan(result: ScanResult, options: CleanOptions, index: Index | None = None) -> Plan:
     """Decide which documents are dropped and what happens to each cluster.
 
     Dropped documents come first, so that the kept occurrence of every cluster is one that stays in
-    the output.
+    the output. Against an index, a block that joins an index cluster is cut by the same rules, the
+    index's copy being the kept one.
     """
     documents = (
         result.lazy("documents").select(S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT).collect().with_row_index(DOC_POS)
@@ -106,7 +156,11 @@ def plan(result: ScanResult, options: CleanOptions) -> Plan:
     doc_ids = documents[S.DOC_ID].to_list()
     is_dropped = np.zeros(len(doc_ids), dtype=bool)
     is_dropped[dropped[DOC_POS].to_numpy()] = True
-    return Plan(decide(result, options, is_dropped, doc_ids), dropped, doc_ids, result)
+    matched = None
+    if index is not None and MATCHES in result.files:
+        clusters = result.lazy(MATCHES).select("index_cluster").unique().collect()["index_cluster"].to_numpy()
+        matched = decide_matches(result, options, index.cluster_documents(clusters))
+    return Plan(decide(result, options, is_dropped, doc_ids), dropped, doc_ids, result, matched)
 
 
 def cut_spans(text: str, starts: Sequence[int], ends: Sequence[int], removed: Sequence[bool]) -> list[tuple[int, int]]:
@@ -342,6 +396,9 @@ def clean(
     options: CleanOptions | None = None,
     removed: str | Path | None = None,
     overwrite: bool = False,
+    index: str | Path | Index | None = None,
+    update: bool = False,
+    name: str | None = None,
 ) -> CleanResult:
     """Write the corpus without its duplicate blocks, and the audit table of what was cut.
 
@@ -351,6 +408,9 @@ def clean(
         options: what to remove and what to keep.
         removed: the audit table; ``removed.parquet`` beside ``out`` by default.
         overwrite: replace ``out`` when it exists and is not empty.
+        index: an index of earlier data: what it holds is cut too (its copy is the kept one).
+        update: add the documents to ``index`` in the same run (not with ``keep="none"``).
+        name: the add's name.
 
     Returns:
         The counts, the paths written and the scan the clean was based on.
@@ -365,8 +425,11 @@ def clean(
     out_path = Path(out)
     removed_path = Path(removed) if removed is not None else default_removed_path(out_path)
     targets = layout(paths, out_path, removed_path, overwrite)
-    result = scan(paths, options.scan)
-    decided = plan(result, options)
+    idx = open_index(index, options.scan, create=update) if index is not None else None
+    if update and options.keep == "none":
+        raise OptionsError("--keep none cuts what the index holds; it does not add to it (leave out --update)")
+    result = scan(paths, options.scan, index=idx, update=update, name=name)
+    decided = plan(result, options, idx)
     stats = CleanStats()
     metadata = {"dedup": json.dumps({**result.settings(), "clean": _clean_settings(options)}, sort_keys=True)}
     final = out_path.resolve()  # "." and "a/.." have a name and a parent only once resolved
@@ -484,23 +547,37 @@ def _cut_document(
     decisions = decided.decisions
     for (cut_start, cut_end), row in zip(cuts, blocks.filter(pl.col("removed")).iter_rows(named=True), strict=True):
         cluster = row[S.CLUSTER]
-        kept = decisions.kept_order[cluster] >= 0
-        kind = S.EXACT if row[S.EXACT_HASH] == decisions.kept_hash[cluster] else S.NEAR
+        if row.get("match_cut"):  # the copy kept is the index's
+            kind, boilerplate = row[f"match_{S.KIND}"], bool(row.get("match_boilerplate"))
+            kept_at = (row["match_index_doc_id"], row["match_index_block"], row["match_index_line"])
+        else:
+            kept = decisions.kept_order[cluster] >= 0
+            kind = S.EXACT if row[S.EXACT_HASH] == decisions.kept_hash[cluster] else S.NEAR
+            boilerplate = bool(decisions.boilerplate[cluster])
+            kept_at = (
+                (
+                    decided.doc_ids[decisions.kept_doc[cluster]],
+                    int(decisions.kept_block[cluster]),
+                    int(decisions.kept_line[cluster]),
+                )
+                if kept
+                else (None, None, None)
+            )
         removal = {
             S.BLOCK: row[S.BLOCK],
             S.LINE: row[S.LINE],
             S.CLUSTER: cluster,
             S.KIND: kind,
             S.SHORT: row[S.SHORT],
-            S.KEPT_DOC_ID: decided.doc_ids[decisions.kept_doc[cluster]] if kept else None,
-            S.KEPT_BLOCK: int(decisions.kept_block[cluster]) if kept else None,
-            S.KEPT_LINE: int(decisions.kept_line[cluster]) if kept else None,
+            S.KEPT_DOC_ID: kept_at[0],
+            S.KEPT_BLOCK: kept_at[1],
+            S.KEPT_LINE: kept_at[2],
         }
         audit.block(document, removal, (row[S.START], row[S.END]), (cut_start, cut_end))
         stats.blocks_removed += 1
         stats.removed_by_kind[kind] = stats.removed_by_kind.get(kind, 0) + 1
         stats.short_removed += bool(row[S.SHORT])
-        stats.boilerplate_removed += bool(decisions.boilerplate[cluster])
+        stats.boilerplate_removed += boilerplate
         stats.chars_removed += cut_end - cut_start
     text = apply_cuts(document.text, cuts)
     if text:

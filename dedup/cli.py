@@ -24,6 +24,7 @@ from dedup.check import renderer
 from dedup.clean import clean as run_clean
 from dedup.errors import DedupError, OptionsError
 from dedup.htmlreport import write_html
+from dedup.index import Index, read_ids
 from dedup.options import (
     CheckOptions,
     CleanOptions,
@@ -35,9 +36,10 @@ from dedup.options import (
     ShingleOptions,
     parse_size,
 )
+from dedup.pipeline import index_add as run_index_add
 from dedup.pipeline import scan as run_scan
 from dedup.progress import progress_bars
-from dedup.report import render_clean, render_report, render_skips
+from dedup.report import render_clean, render_index_add, render_index_info, render_report, render_skips
 from dedup.result import ScanResult, load
 
 app = typer.Typer(
@@ -89,6 +91,10 @@ Strict = Annotated[bool, typer.Option(help="Exit 2 when any record was skipped."
 JsonSummary = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of text.")]
 Top = Annotated[int, typer.Option(help="How many clusters and pairs the report shows.")]
 Html = Annotated[Path | None, typer.Option(help="Also write the HTML report to this file.")]
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="An index of earlier data (dedup index add) to match against.")
+]
+AddName = Annotated[str | None, typer.Option(help="The name of the add in the index (default: the paths).")]
 
 
 # Every scan option, its type and its default: the parameters each scanning command takes (``_with_scan_options``).
@@ -245,13 +251,18 @@ def scan(
     html: Html = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     strict: Strict = False,
+    index: IndexOption = None,
+    update: Annotated[bool, typer.Option(help="With --index: add these documents to the index too.")] = False,
+    name: AddName = None,
     *,
     scan_options: ScanOptions,
 ) -> None:
-    """Scan documents for repeated and near-repeated blocks."""
+    """Scan documents for repeated and near-repeated blocks (and, with --index, for what an index holds)."""
     with _errors():
+        if update and index is None:
+            raise OptionsError("--update adds to an index: give it with --index")
         with progress_bars(Console(stderr=True), quiet) as progress:
-            result = run_scan(paths, scan_options, progress=progress, out=out)
+            result = run_scan(paths, scan_options, progress=progress, out=out, index=index, update=update, name=name)
         with result:
             written = _save(result, out, html)
             _echo_skips(result)
@@ -306,10 +317,16 @@ def clean(
     ] = False,
     json_summary: JsonSummary = False,
     strict: Strict = False,
+    index: IndexOption = None,
+    update: Annotated[
+        bool, typer.Option(help="With --index: add these documents to the index in the same run.")
+    ] = False,
+    name: AddName = None,
     *,
     scan_options: ScanOptions,
 ) -> None:
-    """Write the documents without their repeated blocks, and an audit table of every cut."""
+    """Write the documents without their repeated blocks (and, with --index, without what an index holds),
+    and an audit table of every cut."""
     with _errors():
         options = CleanOptions(
             scan=scan_options,
@@ -319,7 +336,11 @@ def clean(
             drop_boilerplate=drop_boilerplate,
             cut_short=cut_short,
         )
-        result = run_clean(paths, out, options, removed=removed, overwrite=overwrite)
+        if update and index is None:
+            raise OptionsError("--update adds to an index: give it with --index")
+        result = run_clean(
+            paths, out, options, removed=removed, overwrite=overwrite, index=index, update=update, name=name
+        )
 
     _echo_skips(result.scan)
     if json_summary:
@@ -382,6 +403,79 @@ def check(
     typer.echo(render(report))
     _strict(report.scan, strict)
     raise typer.Exit(report.exit_code)
+
+
+index_app = typer.Typer(
+    help="An index of earlier crawls: add to it, look new data up in it (scan/clean --index), remove from it.",
+    no_args_is_help=True,
+)
+app.add_typer(index_app, name="index")
+IndexPath = Annotated[Path, typer.Argument(help="The index folder.", show_default=False)]
+
+
+@index_app.command("add")
+@_with_scan_options
+def index_add(
+    index: IndexPath,
+    paths: Paths,
+    name: AddName = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    json_summary: JsonSummary = False,
+    strict: Strict = False,
+    *,
+    scan_options: ScanOptions,
+) -> None:
+    """Add documents to an index (made on first use); files it holds already are passed over."""
+    with _errors():
+        with progress_bars(Console(stderr=True), quiet) as progress:
+            result = run_index_add(index, paths, scan_options, name=name, progress=progress)
+        if result is None:
+            typer.echo(f"Nothing new: every file was added to {index} before.")
+            return
+        _echo_skips(result)
+        summary = result.summary()
+        if json_summary:
+            typer.echo(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False))
+        else:
+            typer.echo(render_index_add(index, summary))
+    _strict(result, strict)
+
+
+@index_app.command("remove")
+def index_remove(
+    index: IndexPath,
+    ids: Annotated[Path, typer.Option(help="A file of document ids to remove, one per line.", show_default=False)],
+) -> None:
+    """Remove documents by id: later lookups no longer match or name them."""
+    with _errors():
+        idx = Index.open(index)
+        given = read_ids(ids)
+        with idx.writing():
+            idx.remove(given)
+        typer.echo(f"Removed {len(given):,} document ids from {index}.")
+
+
+@index_app.command("info")
+def index_info(index: IndexPath, json_summary: JsonSummary = False) -> None:
+    """Documents, blocks, adds, bytes on disk per block and settings of an index."""
+    with _errors():
+        info = Index.open(index).info()
+    if json_summary:
+        typer.echo(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        typer.echo(render_index_info(info))
+
+
+@index_app.command("compact")
+def index_compact(index: IndexPath) -> None:
+    """Merge every add into one and drop removed documents for good."""
+    with _errors():
+        idx = Index.open(index)
+        with idx.writing():
+            merged = idx.compact()
+    typer.echo(
+        f"Compacted {index}: {merged.blocks:,} blocks of {merged.documents:,} documents." if merged else "Empty."
+    )
 
 
 def _terminated(signum: int, frame: object) -> None:

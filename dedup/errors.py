@@ -16,6 +16,7 @@ a ``Skip`` kept as data, so that the rest of the input is still processed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class DedupError(Exception):
@@ -37,7 +38,7 @@ class NoDocumentsError(InputError):
         skips: every record skipped instead (``dedup.sources.Skip``), which says why.
     """
 
-    def __init__(self, message: str, skips: Sequence[object] = ()) -> None:
+    def __init__(self, message: str, skips: Sequence[Any] = ()) -> None:
         super().__init__(message)
         self.skips = list(skips)
 

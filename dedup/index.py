@@ -218,16 +218,20 @@ class Index:
     def _segments(self, name: str) -> list[tuple[int, Path]]:
         return [(number, self.folder / ADDS / add.id / f"{name}.parquet") for number, add in enumerate(self.adds)]
 
-    def scan(self, name: str) -> pl.LazyFrame:
-        """One kind of segment over every add, with the add's position (``add``), lazily."""
+    def scan(self, name: str, numbered: bool = False) -> pl.LazyFrame:
+        """One kind of segment over every add, with the add's position (``add``), lazily; ``numbered`` adds
+        each row's position in its segment (``row``), which is the order occurrences were read in."""
         schema = SEGMENTS[name]
-        frames = [
-            pl.scan_parquet(path).select(list(schema)).with_columns(pl.lit(number, pl.Int32).alias(ADD))
-            for number, path in self._segments(name)
-        ]
+        extra: dict[str, pl.DataType] = {ADD: pl.Int32()} | ({"row": pl.UInt32()} if numbered else {})
+        frames = []
+        for number, path in self._segments(name):
+            frame = pl.scan_parquet(path).select(list(schema))
+            if numbered:
+                frame = frame.with_row_index("row")
+            frames.append(frame.with_columns(pl.lit(number, pl.Int32).alias(ADD)))
         if not frames:
-            return pl.LazyFrame(schema=schema | {ADD: pl.Int32})
-        return pl.concat(frames)
+            return pl.LazyFrame(schema={**dict(schema), **extra})
+        return pl.concat(frames, how="diagonal")
 
     def removed_ids(self) -> pl.LazyFrame:
         """Every removed document id."""
@@ -296,10 +300,9 @@ class Index:
         ``block``, ``start``, ``end``, ``line``, and the add's ``name`` and ``time``."""
         wanted = pl.DataFrame({TEXT: texts}, schema={TEXT: pl.Int64}).unique().lazy()
         found = (
-            self.scan("occurrences")
+            self.scan("occurrences", numbered=True)
             .join(wanted, on=TEXT, how="semi")
             .join(self.removed_ids(), on=S.DOC_ID, how="anti")
-            .with_row_index("row")
             .sort(ADD, "row")
             .group_by(TEXT, maintain_order=True)
             .first()
@@ -393,6 +396,97 @@ class Index:
         staged = self._staged_manifest(self._manifest)
         commit.commit([(staged, self.folder / MANIFEST)], self.folder)
 
+    def compact(self) -> Add | None:
+        """Merge every add into one, leaving removed documents out for good (hold ``writing``); the merged add.
+
+        Texts keep their numbers, a text that no longer stands in any document is dropped, and each text's
+        latest cluster is written into it. Tables are streamed from segment to segment.
+
+        Raises:
+            OutputError: the index cannot be written.
+        """
+        if not self.adds:
+            return None
+        old = [self.folder / ADDS / add.id for add in self.adds] + [
+            self.folder / REMOVED / n for n in self.removed_files
+        ]
+        segment = self.new_segment()
+        removed = self.removed_ids()
+        occurrences = self.scan("occurrences").join(removed, on=S.DOC_ID, how="anti").drop(ADD)
+        standing = occurrences.select(TEXT).unique()
+        latest = self.scan("clusters").sort(ADD).group_by(TEXT).agg(pl.col(S.CLUSTER).last().alias("assigned"))
+        texts = (
+            self.scan("texts")
+            .join(standing, on=TEXT, how="semi")
+            .join(latest, on=TEXT, how="left")
+            .with_columns(pl.coalesce("assigned", S.CLUSTER).alias(S.CLUSTER))
+            .select(list(TEXTS_SCHEMA))
+        )
+        postings = self.scan("postings").join(standing, on=TEXT, how="semi").drop(ADD)
+        documents = self.scan("documents").join(removed, on=S.DOC_ID, how="anti").drop(ADD)
+        with commit_errors(self.folder):
+            for name, frame in (
+                ("texts", texts),
+                ("postings", postings),
+                ("occurrences", occurrences),
+                ("documents", documents),
+            ):
+                frame.sink_parquet(segment / f"{name}.parquet")
+            pl.DataFrame(schema=ASSIGNMENTS_SCHEMA).write_parquet(segment / "clusters.parquet")
+            self._cluster_documents_of(segment)
+            commit.fsync_folder(segment)
+        counts = pl.scan_parquet(segment / "occurrences.parquet").select(pl.len()).collect().item()
+        docs = pl.scan_parquet(segment / "documents.parquet").select(pl.len()).collect().item()
+        merged = Add(
+            id=self.next_add_id(),
+            name="compacted: " + ", ".join(add.name for add in self.adds[:5]) + (" …" if len(self.adds) > 5 else ""),
+            time=now(),
+            documents=docs,
+            blocks=counts,
+            texts=self.next_text,
+            first_text=0,
+            files={k: v for add in self.adds for k, v in add.files.items()},
+        )
+        manifest = self._manifest | {"adds": [dataclasses.asdict(merged)], "removed": []}
+        with commit_errors(self.folder):
+            staged_manifest = self._staged_manifest(manifest)
+            commit.commit(
+                [(segment, self.folder / ADDS / merged.id), (staged_manifest, self.folder / MANIFEST)], self.folder
+            )
+            for path in old:
+                commit.remove(path)
+        self._manifest, self.adds, self.removed_files = manifest, [merged], []
+        return merged
+
+    def _cluster_documents_of(self, segment: Path) -> None:
+        """Documents per cluster of a merged segment, from its texts and occurrences."""
+        texts = pl.scan_parquet(segment / "texts.parquet").select(TEXT, S.CLUSTER)
+        (
+            pl.scan_parquet(segment / "occurrences.parquet")
+            .select(TEXT, S.DOC_ID)
+            .join(texts, on=TEXT)
+            .filter(pl.col(S.CLUSTER) >= 0)
+            .group_by(S.CLUSTER)
+            .agg(pl.col(S.DOC_ID).n_unique().cast(pl.Int64).alias(S.N_DOCS))
+            .sink_parquet(segment / "cluster_documents.parquet")
+        )
+
+    def lean_minhashes(self) -> Iterator[tuple[int, Any]]:
+        """Every near text that can still take others, as (text number, datasketch ``LeanMinHash``): the
+        signatures dedup matches with, for a datasketch ``MinHashLSH`` (in Redis, say).
+
+        Raises:
+            ImportError: datasketch is not installed.
+        """
+        from datasketch import LeanMinHash
+
+        options = ScanOptions(**{k: v for k, v in _options(self.settings).items()})
+        for batch in self.scan("texts").filter(pl.col(S.SHINGLES).is_not_null()).collect().iter_slices(10_000):
+            values, offsets = list_values(batch[S.SHINGLES])
+            signatures = fingerprint_signatures(ShingleSets(values.astype(np.uint32), offsets), options)
+            for text, row in zip(batch[TEXT].to_list(), signatures, strict=True):
+                yield text, LeanMinHash(seed=options.minhash.seed, hashvalues=row, scheme=options.minhash.scheme)
+
     # ------------------------------------------------------------------ reports
 
     def info(self) -> dict[str, Any]:
@@ -412,6 +506,21 @@ class Index:
             "settings": self.settings,
             "banding": list(self.banding),
         }
+
+
+def _options(settings: dict[str, Any]) -> dict[str, Any]:
+    """The recorded matching options as ``ScanOptions`` arguments."""
+    from dedup.output import options_from_dict
+
+    defaults = dataclasses.asdict(ScanOptions())
+    chosen = options_from_dict({**defaults, **settings})
+    return {name: getattr(chosen, name) for name in MATCHING_OPTIONS}
+
+
+def fingerprint_signatures(sets: ShingleSets, options: ScanOptions) -> np.ndarray:
+    from dedup.fingerprint import signatures
+
+    return signatures(sets, options.minhash)
 
 
 def _difference(name: str, recorded: Any, given: Any) -> str:

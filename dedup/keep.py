@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -27,6 +28,7 @@ from numba import njit
 from dedup import schema as S
 from dedup.errors import InputError
 from dedup.options import CleanOptions
+from dedup.output import MATCHES
 from dedup.result import DOC_POS, ORDER, ScanResult
 
 KEEP_CODES = {"first": 0, "longest": 1, "last": 2, "none": 3}
@@ -63,12 +65,24 @@ def block_batches(result: ScanResult, doc_ids: list[str]) -> Iterator[pl.DataFra
     ids with the documents table's, which lists them in the same order.
 
     Raises:
-        InputError: the tables disagree (a block's document is not the next one listed).
+        InputError: the tables disagree (a block's document is not listed, or out of order).
     """
     order = 0
+    for frame in _positioned(result.files["blocks"], BLOCK_COLUMNS, doc_ids):
+        yield frame.with_columns(pl.Series(ORDER, np.arange(order, order + frame.height, dtype=np.int64)))
+        order += frame.height
+
+
+def match_batches(result: ScanResult, doc_ids: list[str]) -> Iterator[pl.DataFrame]:
+    """The matches against an index (``matches.parquet``) in read order, a batch at a time, with ``doc_pos``."""
+    yield from _positioned(result.files[MATCHES], list(S.MATCHES_SCHEMA), doc_ids)
+
+
+def _positioned(path: Path, columns: list[str], doc_ids: list[str]) -> Iterator[pl.DataFrame]:
+    """A table of rows in document order, a batch at a time, with each row's document position."""
     position = -1
     current: str | None = None
-    for batch in pq.ParquetFile(result.files["blocks"]).iter_batches(batch_size=BATCH_ROWS, columns=BLOCK_COLUMNS):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
         frame = pl.DataFrame(pl.from_arrow(batch))
         ids = frame[S.DOC_ID]
         starts = np.flatnonzero(np.asarray((ids != ids.shift(1, fill_value=current)).fill_null(True)))
@@ -77,16 +91,39 @@ def block_batches(result: ScanResult, doc_ids: list[str]) -> Iterator[pl.DataFra
         for start in starts.tolist():
             positions[previous_start:start] = position
             position += 1
-            if position >= len(doc_ids) or doc_ids[position] != ids[start]:
-                raise InputError(f"{result.files['blocks']}: blocks and documents disagree at {ids[start]!r}")
+            while position < len(doc_ids) and doc_ids[position] != ids[start]:
+                position += 1  # a document with no row in this table
+            if position >= len(doc_ids):
+                raise InputError(f"{path}: its rows and the documents table disagree at {ids[start]!r}")
             previous_start = start
         positions[previous_start:] = position
         current = ids[-1] if frame.height else current
-        yield frame.with_columns(
-            pl.Series(ORDER, np.arange(order, order + frame.height, dtype=np.int64)),
-            pl.Series(DOC_POS, positions),
-        )
-        order += frame.height
+        yield frame.with_columns(pl.Series(DOC_POS, positions))
+
+
+def decide_matches(result: ScanResult, options: CleanOptions, index_docs: pl.DataFrame) -> pl.DataFrame:
+    """For a clean against an index: whether the blocks that join each index cluster are cut
+    (``index_cluster``, ``cut``); the copy kept is the index's.
+
+    The rules of ``decide`` over the index's documents and these: boilerplate by the documents both hold,
+    short repeats cut only when boilerplate or with ``cut_short``, everything with ``keep="none"``.
+
+    Args:
+        index_docs: documents per index cluster in the index (``cluster``, ``n_docs``).
+    """
+    matches = result.lazy(MATCHES)
+    blocks = result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.SHORT)
+    per_cluster = (
+        matches.join(blocks, on=[S.DOC_ID, S.BLOCK], how="left")
+        .group_by("index_cluster")
+        .agg(pl.col(S.DOC_ID).n_unique().alias("new_docs"), pl.col(S.SHORT).all().alias(S.SHORT))
+        .collect()
+        .join(index_docs.rename({S.CLUSTER: "index_cluster"}), on="index_cluster", how="left")
+    )
+    documents = pl.col("new_docs") + pl.col(S.N_DOCS).fill_null(0)
+    boilerplate = documents >= options.boilerplate_docs
+    cut = boilerplate | ~pl.col(S.SHORT) | options.cut_short | (options.keep == "none")
+    return per_cluster.select("index_cluster", cut.alias("cut"), boilerplate.alias("boilerplate"))
 
 
 def decide(result: ScanResult, options: CleanOptions, dropped: np.ndarray, doc_ids: list[str]) -> Decisions:

@@ -343,3 +343,28 @@ def render_clean(result: CleanResult) -> str:
         f"Audit table: {result.removed} (every cut, its cluster and the kept occurrence).",
     ]
     return "\n".join(lines)
+
+
+def render_index_add(index: object, summary: dict[str, Any]) -> str:
+    """What an add to an index found and added."""
+    exact, near = summary.get("index_exact_blocks", 0), summary.get("index_near_blocks", 0)
+    return "\n".join(
+        [
+            f"Added {_count(summary['documents'], 'document')} ({summary['blocks']:,} blocks) to {index}.",
+            f"Already held: {exact:,} blocks word for word and {near:,} near copies of indexed blocks.",
+            accounting_line(summary),
+        ]
+    )
+
+
+def render_index_info(info: dict[str, Any]) -> str:
+    """An index's contents, one line each."""
+    lines = [
+        f"Index      {info['index']}",
+        f"Documents  {info['documents']:,} in {_count(len(info['adds']), 'add')}, {info['blocks']:,} blocks, "
+        f"{info['texts']:,} distinct texts; {info['removed_documents']:,} document ids removed",
+        f"On disk    {info['bytes_on_disk']:,} bytes, {info['bytes_per_block']} per block",
+        f"Settings   {info['settings']}",
+    ]
+    lines += [f"  add {add['name']!r} at {add['time']}: {add['documents']:,} documents" for add in info["adds"]]
+    return "\n".join(lines)

@@ -8,11 +8,13 @@ can be queried lazily without ever being loaded whole.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
 from dedup import output
 from dedup import schema as S
@@ -93,8 +95,16 @@ class ScanResult:
     _loaded: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def lazy(self, table: str) -> pl.LazyFrame:
-        """A table as a lazy query over its file (``blocks``, ``pairs``, ``clusters`` or ``documents``)."""
-        return pl.scan_parquet(self.files[table]).select(list(SCHEMAS[table]))
+        """A table as a lazy query over its file (``blocks``, ``pairs``, ``clusters``, ``documents``, and
+        ``matches`` of a scan against an index).
+
+        The query holds on to the result's private folder, so ``dedup.scan(paths).lazy("pairs")`` stays
+        valid after the result itself is gone.
+        """
+        schema = pl.Schema({name: SCHEMAS[table][name] for name in SCHEMAS[table]})
+        if self.folder is None:
+            return pl.scan_parquet(self.files[table]).select(list(schema))
+        return _holding(self.folder, self.files[table], schema)
 
     def _table(self, table: str) -> pl.DataFrame:
         if table not in self._loaded:
@@ -227,6 +237,23 @@ class ScanResult:
             output.stage_summary(staged, self.saved())
             with output.output_errors(folder):
                 return staged.commit()
+
+
+def _holding(owner: Any, path: Path, schema: pl.Schema) -> pl.LazyFrame:
+    """A lazy scan of a Parquet file whose source keeps ``owner`` (the folder that holds it) alive."""
+
+    def source(
+        with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        assert owner is not None  # referenced here: the folder lives as long as the query
+        query = pl.scan_parquet(path).select(with_columns or list(schema))
+        if predicate is not None:
+            query = query.filter(predicate)
+        if n_rows is not None:
+            query = query.head(n_rows)
+        yield from query.collect_batches(chunk_size=batch_size)
+
+    return register_io_source(source, schema=schema)
 
 
 def load(folder: str | Path) -> ScanResult:
