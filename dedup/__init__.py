@@ -19,6 +19,7 @@ from dedup.baseline import Baseline
 from dedup.check import CheckReport, check
 from dedup.clean import CleanResult, clean, restore
 from dedup.errors import DedupError, InputError, NoDocumentsError, OptionsError, OutputError
+from dedup.index import Index
 from dedup.normalize import normalize
 from dedup.options import (
     CheckOptions,
@@ -30,7 +31,7 @@ from dedup.options import (
     SegmentOptions,
     ShingleOptions,
 )
-from dedup.pipeline import scan
+from dedup.pipeline import index_add, scan
 from dedup.result import ScanResult, ScanStats, load
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "CleanOptions",
     "CleanResult",
     "DedupError",
+    "Index",
     "InputError",
     "LSHOptions",
     "MinHashOptions",
@@ -54,6 +56,7 @@ __all__ = [
     "ShingleOptions",
     "check",
     "clean",
+    "index_add",
     "load",
     "normalize",
     "restore",
