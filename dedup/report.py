@@ -163,6 +163,10 @@ def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
             ),
         ),
     ]
+    if "index_exact_blocks" in summary:
+        exact, near = summary["index_exact_blocks"], summary["index_near_blocks"]
+        held = f"{exact + near:,} blocks repeat what the index holds ({exact:,} word for word, {near:,} near)"
+        rows.append(("Index", held))
     rows.append(("Read", accounting_line(summary).removeprefix("Read ")))
     rows += [("Warning", str(warning)) for warning in result.stats.warnings[:PLACES]]
     label_width = max(len(label) for label, _ in rows) + 2
