@@ -461,27 +461,30 @@ def band_keys(sig, bands, rows, seed):
 # ------------------------------------------------------------- verification
 
 
+@njit(inline="always")
+def _shared(a_values, p, pe, b_values, q, qe, weights, weighted):
+    """A merge of two sorted runs: how many values they share, or the sum of the first run's weights of them."""
+    total = 0
+    while p < pe and q < qe:
+        x, y = a_values[p], b_values[q]
+        if x == y:
+            total += weights[p] if weighted else 1
+            p += 1
+            q += 1
+        elif x < y:
+            p += 1
+        else:
+            q += 1
+    return total
+
+
 @njit(cache=True, nogil=True)
 def intersect_sizes(values, offsets, left, right):
     """|A ∩ B| for every pair of sorted unique sets (left[k], right[k])."""
-    m = left.shape[0]
-    out = np.zeros(m, dtype=np.int64)
-    for k in range(m):
+    out = np.zeros(left.shape[0], dtype=np.int64)
+    for k in range(left.shape[0]):
         i, j = left[k], right[k]
-        p, pe = offsets[i], offsets[i + 1]
-        q, qe = offsets[j], offsets[j + 1]
-        c = 0
-        while p < pe and q < qe:
-            x, y = values[p], values[q]
-            if x == y:
-                c += 1
-                p += 1
-                q += 1
-            elif x < y:
-                p += 1
-            else:
-                q += 1
-        out[k] = c
+        out[k] = _shared(values, offsets[i], offsets[i + 1], values, offsets[j], offsets[j + 1], offsets, False)
     return out
 
 
@@ -747,20 +750,9 @@ def covered_weights(a_offsets, a_clusters, a_weights, pair_a, b_clusters, b_offs
     out = np.zeros(pair_a.shape[0], np.int64)
     for k in range(pair_a.shape[0]):
         a, b = pair_a[k], pair_b[k]
-        p, pe = a_offsets[a], a_offsets[a + 1]
-        q, qe = b_offsets[b], b_offsets[b + 1]
-        total = 0
-        while p < pe and q < qe:
-            x, y = a_clusters[p], b_clusters[q]
-            if x == y:
-                total += a_weights[p]
-                p += 1
-                q += 1
-            elif x < y:
-                p += 1
-            else:
-                q += 1
-        out[k] = total
+        out[k] = _shared(
+            a_clusters, a_offsets[a], a_offsets[a + 1], b_clusters, b_offsets[b], b_offsets[b + 1], a_weights, True
+        )
     return out
 
 

@@ -65,24 +65,23 @@ class ShingleSets:
         return ShingleSets(*_kernels.sort_unique_segments(self.values, self.offsets))
 
 
-class FirstOccurrences:
-    """The first block id seen with each exact key, over all batches of a scan.
-
-    An open-addressing hash table in two numpy arrays, kept at most half full
-    and doubled when it would not be: a few dozen bytes per distinct block.
-    """
+class KeyOrdinals:
+    """Exact keys numbered in order of first appearance, over any number of calls: an open-addressing
+    table in two numpy arrays, kept at most half full and doubled when it would not be (about 32 bytes
+    per key). The corpus state of a scan keeps its distinct texts in one, the readers their document ids."""
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         self._keys = np.zeros(capacity, dtype=np.uint64)
-        self._ids = np.full(capacity, -1, dtype=np.int64)
-        self._used = 0
+        self._ordinals = np.full(capacity, -1, dtype=np.int64)
+        self.count = 0
 
-    def __call__(self, keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """For each key, the id of its first occurrence (``ids[i]`` itself when key ``i`` is new)."""
-        self._reserve(self._used + keys.size)
-        first, added = _kernels.first_occurrence(keys.astype(np.uint64, copy=False), ids, self._keys, self._ids)
-        self._used += added
-        return first
+    def __call__(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ordinal of every key, and whether it is the key's first appearance (a new ordinal)."""
+        self._reserve(self.count + keys.size)
+        ordinals, new, self.count = _kernels.key_ordinals(
+            keys.astype(np.uint64, copy=False), self._keys, self._ordinals, self.count
+        )
+        return ordinals, new
 
     def _reserve(self, entries: int) -> None:
         capacity = self._keys.size
@@ -90,11 +89,11 @@ class FirstOccurrences:
             capacity *= 2
         if capacity == self._keys.size:
             return
-        taken = self._ids >= 0
-        old_keys, old_ids = self._keys[taken], self._ids[taken]
+        taken = self._ordinals >= 0
+        old_keys, old_ordinals = self._keys[taken], self._ordinals[taken]
         self._keys = np.zeros(capacity, dtype=np.uint64)
-        self._ids = np.full(capacity, -1, dtype=np.int64)
-        _kernels.first_occurrence(old_keys, old_ids, self._keys, self._ids)
+        self._ordinals = np.full(capacity, -1, dtype=np.int64)
+        _kernels.first_occurrence(old_keys, old_ordinals, self._keys, self._ordinals)
 
 
 Texts = pl.Series | Utf8Texts

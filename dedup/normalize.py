@@ -285,6 +285,18 @@ def _encode_utf8(cp, out, w):
     return w + 3
 
 
+@njit(inline="always")
+def _packed(out, offsets, sizes):
+    """Texts written over their own spans (text i: ``sizes[i]`` bytes from ``offsets[i]``), laid end to end."""
+    n = sizes.shape[0]
+    new_offsets = np.zeros(n + 1, np.int64)
+    new_offsets[1:] = np.cumsum(sizes)
+    packed = np.empty(new_offsets[n], np.uint8)
+    for i in range(n):
+        packed[new_offsets[i] : new_offsets[i + 1]] = out[offsets[i] : offsets[i] + sizes[i]]
+    return packed, new_offsets
+
+
 @njit(cache=True, nogil=True)
 def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
     """The exact form of the texts made of simple characters; ``simple[i]`` says whether text i was one.
@@ -359,11 +371,7 @@ def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
             pending_space = False
             p += width
         sizes[i] = w - base if simple[i] else 0
-    new_offsets = np.zeros(n + 1, np.int64)
-    new_offsets[1:] = np.cumsum(sizes)
-    packed = np.empty(new_offsets[n], np.uint8)
-    for i in range(n):
-        packed[new_offsets[i] : new_offsets[i + 1]] = out[offsets[i] : offsets[i] + sizes[i]]
+    packed, new_offsets = _packed(out, offsets, sizes)
     return packed, new_offsets, simple
 
 
@@ -410,11 +418,7 @@ def _near_batch(data, offsets, punctuation):
                 w += width
             p += width
         sizes[i] = w - start if simple[i] else 0
-    new_offsets = np.zeros(n + 1, np.int64)
-    new_offsets[1:] = np.cumsum(sizes)
-    packed = np.empty(new_offsets[n], np.uint8)
-    for i in range(n):
-        packed[new_offsets[i] : new_offsets[i + 1]] = out[offsets[i] : offsets[i] + sizes[i]]
+    packed, new_offsets = _packed(out, offsets, sizes)
     return packed, new_offsets, simple
 
 

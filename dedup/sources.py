@@ -34,7 +34,7 @@ import xxhash
 
 from dedup import schema as S
 from dedup.errors import InputError, NoDocumentsError
-from dedup.fingerprint import FirstOccurrences
+from dedup.fingerprint import KeyOrdinals
 from dedup.formats.detect import (
     COMPRESSION_SUFFIXES,
     DECOMPRESSION_ERRORS,
@@ -370,8 +370,7 @@ class _DistinctIds:
 
     def __init__(self, stats: ReadStats) -> None:
         self._stats = stats
-        self._seen = FirstOccurrences()
-        self._count = 0
+        self._seen = KeyOrdinals()
 
     def __call__(self, item: Document | DocumentFrame) -> Document | DocumentFrame:
         ids = item.frame[S.DOC_ID].to_list() if isinstance(item, DocumentFrame) else [item.doc_id]
@@ -389,10 +388,7 @@ class _DistinctIds:
         """Whether each id is seen here for the first time (and remember it)."""
         # xxhash from Python: a few hundred nanoseconds an id, far below reading its document.
         hashes = (xxhash.xxh64_intdigest(doc_id.encode()) for doc_id in ids)
-        keys = np.fromiter(hashes, dtype=np.uint64, count=len(ids))
-        numbers = np.arange(self._count, self._count + keys.size, dtype=np.int64)
-        self._count += keys.size
-        return self._seen(keys, numbers) == numbers
+        return self._seen(np.fromiter(hashes, dtype=np.uint64, count=len(ids)))[1]
 
     def _renamed(self, doc_id: str, source: str, line: int) -> str:
         new_id = doc_id

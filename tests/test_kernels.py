@@ -31,25 +31,24 @@ def test_hash_of_a_slice_is_the_hash_of_those_bytes(data: bytes, cut: int) -> No
     assert _kernels.xxh64(padded, 3, 3 + cut, np.uint64(0)) == xxhash.xxh64_intdigest(data[:cut])
 
 
-def test_first_occurrence_remembers_across_calls() -> None:
-    from dedup.fingerprint import FirstOccurrences
+def test_key_ordinals_remember_across_calls() -> None:
+    from dedup.fingerprint import KeyOrdinals
 
-    first_seen = FirstOccurrences()
-    assert first_seen(np.array([5, 7, 5], np.uint64), np.array([0, 1, 2])).tolist() == [0, 1, 0]
-    assert first_seen(np.array([7, 9], np.uint64), np.array([3, 4])).tolist() == [1, 4]
+    ordinals = KeyOrdinals()
+    found, new = ordinals(np.array([5, 7, 5], np.uint64))
+    assert found.tolist() == [0, 1, 0] and new.tolist() == [True, True, False]
+    found, new = ordinals(np.array([7, 9], np.uint64))
+    assert found.tolist() == [1, 2] and new.tolist() == [False, True]
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 40), max_size=300), max_size=6))
-def test_first_occurrence_matches_a_dict_while_the_table_grows(batches: list[list[int]]) -> None:
-    from dedup.fingerprint import FirstOccurrences
+def test_key_ordinals_match_a_dict_while_the_table_grows(batches: list[list[int]]) -> None:
+    from dedup.fingerprint import KeyOrdinals
 
-    first_seen, seen = FirstOccurrences(capacity=4), {}
-    next_id = 0
+    ordinals, seen = KeyOrdinals(capacity=4), {}
     for batch in batches:
         # Keys with equal low bits collide in the table: probing must still tell them apart.
         keys = np.array([(k % 5) | (k << 40) for k in batch], dtype=np.uint64)
-        ids = np.arange(next_id, next_id + keys.size)
-        expected = [seen.setdefault(int(k), int(i)) for k, i in zip(keys, ids, strict=True)]
-        assert first_seen(keys, ids).tolist() == expected
-        next_id += keys.size
+        expected = [seen.setdefault(int(k), len(seen)) for k in keys]
+        assert ordinals(keys)[0].tolist() == expected

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedup import _kernels
+from dedup.fingerprint import KeyOrdinals
 
 
 class Column:
@@ -35,36 +36,6 @@ class Column:
     def values(self) -> np.ndarray:
         """The values so far (a view: valid until the next ``extend``)."""
         return self._data[: self.size]
-
-
-class KeyOrdinals:
-    """Exact keys numbered in order of first appearance: an open-addressing table in two numpy arrays,
-    kept at most half full and doubled when it would not be (about 32 bytes per key)."""
-
-    def __init__(self, capacity: int = 1 << 16) -> None:
-        self._keys = np.zeros(capacity, dtype=np.uint64)
-        self._ordinals = np.full(capacity, -1, dtype=np.int64)
-        self.count = 0
-
-    def __call__(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The ordinal of every key, and whether it is the key's first appearance (a new ordinal)."""
-        self._reserve(self.count + keys.size)
-        ordinals, new, self.count = _kernels.key_ordinals(
-            keys.astype(np.uint64, copy=False), self._keys, self._ordinals, self.count
-        )
-        return ordinals, new
-
-    def _reserve(self, entries: int) -> None:
-        capacity = self._keys.size
-        while 2 * entries > capacity:
-            capacity *= 2
-        if capacity == self._keys.size:
-            return
-        taken = self._ordinals >= 0
-        old_keys, old_ordinals = self._keys[taken], self._ordinals[taken]
-        self._keys = np.zeros(capacity, dtype=np.uint64)
-        self._ordinals = np.full(capacity, -1, dtype=np.int64)
-        _kernels.first_occurrence(old_keys, old_ordinals, self._keys, self._ordinals)
 
 
 class DistinctTexts:
