@@ -28,7 +28,7 @@ import dataclasses
 import datetime
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,6 +233,21 @@ class Index:
             return pl.LazyFrame(schema={**dict(schema), **extra})
         return pl.concat(frames, how="diagonal")
 
+    def each(self, name: str, query: Callable[[pl.LazyFrame], pl.LazyFrame], numbered: bool = False) -> pl.DataFrame:
+        """``query`` run on one kind of segment, one add at a time, the results put together: memory holds
+        one segment's query and what the queries found, whatever the number of adds."""
+        schema = SEGMENTS[name]
+        found = []
+        for number, path in self._segments(name):
+            frame = pl.scan_parquet(path).select(list(schema))
+            if numbered:
+                frame = frame.with_row_index("row")
+            found.append(query(frame.with_columns(pl.lit(number, pl.Int32).alias(ADD))).collect(engine="streaming"))
+        if found:
+            return pl.concat(found, how="diagonal_relaxed")
+        empty = pl.LazyFrame(schema={**dict(schema), ADD: pl.Int32(), **({"row": pl.UInt32()} if numbered else {})})
+        return query(empty).collect()
+
     def removed_ids(self) -> pl.LazyFrame:
         """Every removed document id."""
         frames = [pl.scan_parquet(self.folder / REMOVED / name) for name in self.removed_files]
@@ -244,24 +259,22 @@ class Index:
         """The index texts with these exact keys: ``exact_hash``, ``text``, ``near``, ``member``, ``cluster``
         (the latest assignment), for texts that still stand in a document that is not removed."""
         wanted = pl.DataFrame({S.EXACT_HASH: hashes}, schema={S.EXACT_HASH: pl.UInt64}).unique().lazy()
-        found = (
-            self.scan("texts")
-            .select(S.EXACT_HASH, TEXT, S.NEAR, MEMBER, S.CLUSTER)
-            .join(wanted, on=S.EXACT_HASH, how="semi")
-            .collect(engine="streaming")
+        found = self.each(
+            "texts",
+            lambda texts: texts.select(S.EXACT_HASH, TEXT, S.NEAR, MEMBER, S.CLUSTER).join(
+                wanted, on=S.EXACT_HASH, how="semi"
+            ),
         )
         return self._standing(self._assigned(found))
 
     def postings(self, keys: pl.DataFrame) -> pl.DataFrame:
         """The index texts in the LSH buckets of these (band, key) pairs: ``band``, ``key``, ``text``, ``member``."""
         wanted = keys.select(BAND, KEY).unique().lazy()
-        return (
-            self.scan("postings")
-            .select(BAND, KEY, TEXT, MEMBER)
-            .join(wanted, on=[BAND, KEY], how="semi")
-            .collect(engine="streaming")
-            .sort(BAND, KEY, TEXT)
+        found = self.each(
+            "postings",
+            lambda postings: postings.select(BAND, KEY, TEXT, MEMBER).join(wanted, on=[BAND, KEY], how="semi"),
         )
+        return found.select(BAND, KEY, TEXT, MEMBER).sort(BAND, KEY, TEXT)
 
     def shingles(self, texts: np.ndarray) -> ShingleSets:
         """The shingle sets (sorted, distinct) of these index texts, in the order of ``texts``."""
@@ -274,13 +287,12 @@ class Index:
         """Texts with their latest cluster: a later add's assignment wins over the text's own."""
         if texts.is_empty():
             return texts
+        wanted = texts.select(TEXT).lazy()
         later = (
-            self.scan("clusters")
-            .join(texts.select(TEXT).lazy(), on=TEXT, how="semi")
+            self.each("clusters", lambda rows: rows.join(wanted, on=TEXT, how="semi"))
             .sort(ADD)
             .group_by(TEXT)
             .agg(pl.col(S.CLUSTER).last().alias("assigned"))
-            .collect(engine="streaming")
         )
         return (
             texts.join(later, on=TEXT, how="left")
@@ -299,15 +311,17 @@ class Index:
         """Where each of these texts first stands in a document that is not removed: ``text``, ``doc_id``,
         ``block``, ``start``, ``end``, ``line``, and the add's ``name`` and ``time``."""
         wanted = pl.DataFrame({TEXT: texts}, schema={TEXT: pl.Int64}).unique().lazy()
+        removed = self.removed_ids()
         found = (
-            self.scan("occurrences", numbered=True)
-            .join(wanted, on=TEXT, how="semi")
-            .join(self.removed_ids(), on=S.DOC_ID, how="anti")
+            self.each(
+                "occurrences",
+                lambda rows: rows.join(wanted, on=TEXT, how="semi").join(removed, on=S.DOC_ID, how="anti"),
+                numbered=True,
+            )
             .sort(ADD, "row")
             .group_by(TEXT, maintain_order=True)
             .first()
             .drop("row")
-            .collect(engine="streaming")
         )
         adds = pl.DataFrame(
             {ADD: range(len(self.adds)), "name": [a.name for a in self.adds], "time": [a.time for a in self.adds]},
@@ -318,13 +332,8 @@ class Index:
     def cluster_documents(self, clusters: np.ndarray) -> pl.DataFrame:
         """Documents per cluster over every add: ``cluster``, ``n_docs``."""
         wanted = pl.DataFrame({S.CLUSTER: clusters}, schema={S.CLUSTER: pl.Int64}).unique().lazy()
-        return (
-            self.scan("cluster_documents")
-            .join(wanted, on=S.CLUSTER, how="semi")
-            .group_by(S.CLUSTER)
-            .agg(pl.col(S.N_DOCS).sum())
-            .collect(engine="streaming")
-        )
+        found = self.each("cluster_documents", lambda rows: rows.join(wanted, on=S.CLUSTER, how="semi"))
+        return found.group_by(S.CLUSTER).agg(pl.col(S.N_DOCS).sum())
 
     # ------------------------------------------------------------------ writing
 
