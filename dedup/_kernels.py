@@ -806,3 +806,40 @@ def count_into(index, counts):
     """``counts[i] += 1`` for every ``i`` in ``index`` (np.add.at, without its overhead)."""
     for k in range(index.shape[0]):
         counts[index[k]] += 1
+
+
+@njit(cache=True, nogil=True)
+def distinct_counts(values, offsets):
+    """How many distinct values each segment holds, by a hash set per segment (no sort).
+
+    The set is an open-addressing table of at least twice the longest segment's size, emptied after
+    each segment by clearing only the slots it filled.
+    """
+    nb = offsets.shape[0] - 1
+    longest = 1
+    for i in range(nb):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    capacity = 1
+    while capacity < 2 * longest:
+        capacity *= 2
+    mask = U64(capacity - 1)
+    table = np.zeros(capacity, np.uint32)
+    used = np.zeros(capacity, np.bool_)
+    filled = np.empty(longest, np.int64)
+    counts = np.zeros(nb, np.int64)
+    for i in range(nb):
+        count = 0
+        for j in range(offsets[i], offsets[i + 1]):
+            value = values[j]
+            slot = np.int64(_fmix32(U64(value)) & mask)  # XXH32 values are uniform, but a mix costs little
+            while used[slot] and table[slot] != value:
+                slot = (slot + 1) & np.int64(mask)
+            if not used[slot]:
+                used[slot] = True
+                table[slot] = value
+                filled[count] = slot
+                count += 1
+        for k in range(count):
+            used[filled[k]] = False
+        counts[i] = count
+    return counts

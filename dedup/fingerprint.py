@@ -58,6 +58,12 @@ class ShingleSets:
         values, offsets = gather_spans(self.values, starts, ends)
         return ShingleSets(values, offsets, distinct=self.distinct)
 
+    def distinct_counts(self) -> np.ndarray:
+        """How many distinct hashes each block holds (its set's size), without sorting them."""
+        if self.distinct:
+            return self.sizes
+        return _kernels.distinct_counts(self.values, self.offsets)
+
     def distinct_sets(self) -> ShingleSets:
         """Every block's hashes sorted, repeats dropped."""
         if self.distinct:

@@ -57,9 +57,10 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
     shingled = matchable & first_in_batch
     near = near_form(exact_forms.take(shingled))
     plan = fingerprint.shingle_plan(near, options.shingle)
-    shingle_sets = fingerprint.shingle_sets(near, options.shingle, plan)
+    # Raw hashes, in text order: MinHash does not care, and verification sorts only the blocks it pairs.
+    shingle_sets = fingerprint.shingle_hashes(near, options.shingle, plan)
     least = np.where(plan.by_char, options.near_min_shingles(True), options.near_min_shingles(False))
-    long_enough = shingle_sets.sizes >= least
+    long_enough = shingle_sets.distinct_counts() >= least
     short = np.ones(exact.size, dtype=bool)
     short[shingled] = ~long_enough
     short[~shingled] = _copied(short, exact, shingled)[~shingled]

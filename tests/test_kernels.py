@@ -52,3 +52,11 @@ def test_key_ordinals_match_a_dict_while_the_table_grows(batches: list[list[int]
         keys = np.array([(k % 5) | (k << 40) for k in batch], dtype=np.uint64)
         expected = [seen.setdefault(int(k), len(seen)) for k in keys]
         assert ordinals(keys)[0].tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 5), max_size=40), max_size=8))
+def test_distinct_counts_are_the_sizes_of_the_sets(segments: list[list[int]]) -> None:
+    values = np.array([v for segment in segments for v in segment], dtype=np.uint32)
+    offsets = np.cumsum([0, *(len(segment) for segment in segments)]).astype(np.int64)
+    assert _kernels.distinct_counts(values, offsets).tolist() == [len(set(segment)) for segment in segments]
