@@ -24,6 +24,7 @@ from dedup.normalize import normalize
 from dedup.options import (
     CheckOptions,
     CleanOptions,
+    KeepBy,
     LSHOptions,
     MinHashOptions,
     ReadOptions,
@@ -43,6 +44,7 @@ __all__ = [
     "DedupError",
     "Index",
     "InputError",
+    "KeepBy",
     "LSHOptions",
     "MinHashOptions",
     "NoDocumentsError",

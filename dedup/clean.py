@@ -23,7 +23,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from dedup.commit import LOCK_NAME, commit, fsync_file, fsync_folder, recover, r
 from dedup.errors import InputError, OptionsError, OutputError
 from dedup.index import Index
 from dedup.keep import Decisions, block_batches, decide, decide_matches, dropped_documents, match_batches
+from dedup.keep import document_ranks as keep_ranks
 from dedup.options import CleanOptions
 from dedup.output import MATCHES, output_errors
 from dedup.pipeline import open_index, scan
@@ -142,12 +143,15 @@ def _joined(pieces: list[pl.DataFrame]) -> tuple[int, pl.DataFrame]:
     return int(frame[DOC_POS][0]), frame
 
 
-def plan(result: ScanResult, options: CleanOptions, index: Index | None = None) -> Plan:
+def plan(
+    result: ScanResult, options: CleanOptions, index: Index | None = None, ranks: np.ndarray | None = None
+) -> Plan:
     """Decide which documents are dropped and what happens to each cluster.
 
     Dropped documents come first, so that the kept occurrence of every cluster is one that stays in
     the output. Against an index, a block that joins an index cluster is cut by the same rules, the
-    index's copy being the kept one.
+    index's copy being the kept one. With ``options.keep_by``, ``ranks`` ranks every document
+    (``document_ranks``).
     """
     documents = (
         result.lazy("documents").select(S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT).collect().with_row_index(DOC_POS)
@@ -160,7 +164,29 @@ def plan(result: ScanResult, options: CleanOptions, index: Index | None = None) 
     if index is not None and MATCHES in result.files:
         clusters = result.lazy(MATCHES).select("index_cluster").unique().collect()["index_cluster"].to_numpy()
         matched = decide_matches(result, options, index.cluster_documents(clusters))
-    return Plan(decide(result, options, is_dropped, doc_ids), dropped, doc_ids, result, matched)
+    return Plan(decide(result, options, is_dropped, doc_ids, ranks), dropped, doc_ids, result, matched)
+
+
+def document_ranks(paths: Sequence[str | Path], options: CleanOptions, result: ScanResult) -> np.ndarray | None:
+    """With ``options.keep_by``: every document's rank by its field, read from the inputs in one more pass
+    (the scan reads no other field); None without it.
+
+    Raises:
+        InputError: the inputs changed since the scan.
+        OptionsError: no document has the field.
+    """
+    if options.keep_by is None:
+        return None
+    doc_ids = result.lazy("documents").select(S.DOC_ID).collect()[S.DOC_ID]
+    read = replace(options.scan.read, keep_field=options.keep_by.field)
+    values: list[object] = []
+    for position, document in enumerate(read_documents(paths, read, ReadStats())):
+        if position >= len(doc_ids) or document.doc_id != doc_ids[position]:
+            raise InputError(f"{document.source}: changed since it was scanned; run clean again")
+        values.append(document.keep_value)
+    if len(values) != len(doc_ids):
+        raise InputError("the inputs changed since they were scanned; run clean again")
+    return keep_ranks(values, options.keep_by, ", ".join(str(path) for path in paths))
 
 
 def cut_spans(text: str, starts: Sequence[int], ends: Sequence[int], removed: Sequence[bool]) -> list[tuple[int, int]]:
@@ -307,6 +333,7 @@ def _clean_settings(options: CleanOptions) -> dict[str, Any]:
         "cut_short": options.cut_short,
         "boilerplate_docs": options.boilerplate_docs,
         "drop_boilerplate": options.drop_boilerplate,
+        "keep_by": asdict(options.keep_by) if options.keep_by else None,
     }
 
 
@@ -429,7 +456,7 @@ def clean(
     if update and options.keep == "none":
         raise OptionsError("--keep none cuts what the index holds; it does not add to it (leave out --update)")
     result = scan(paths, options.scan, index=idx, update=update, name=name)
-    decided = plan(result, options, idx)
+    decided = plan(result, options, idx, document_ranks(paths, options, result))
     stats = CleanStats()
     metadata = {"dedup": json.dumps({**result.settings(), "clean": _clean_settings(options)}, sort_keys=True)}
     final = out_path.resolve()  # "." and "a/.." have a name and a parent only once resolved

@@ -28,6 +28,7 @@ from dedup.index import Index, read_ids
 from dedup.options import (
     CheckOptions,
     CleanOptions,
+    KeepBy,
     LSHOptions,
     MinHashOptions,
     ReadOptions,
@@ -294,6 +295,14 @@ def clean(
     keep: Annotated[
         str, typer.Option(help="Which occurrence of a repeat stays: first, longest, last or none (cut them all).")
     ] = "first",
+    keep_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the occurrence whose record ranks highest by a field: FIELD:max, FIELD:min or "
+            "FIELD:priority=a,b,c (JSONL, JSON, CSV, Parquet), e.g. crawl_date:max.",
+            show_default=False,
+        ),
+    ] = None,
     drop_docs_over: Annotated[
         float | None,
         typer.Option(help="Also drop whole documents contained in a kept one to at least this share (e.g. 0.9)."),
@@ -331,6 +340,7 @@ def clean(
         options = CleanOptions(
             scan=scan_options,
             keep=keep,  # type: ignore[arg-type]
+            keep_by=KeepBy.parse(keep_by) if keep_by is not None else None,
             drop_docs_over=drop_docs_over,
             boilerplate_docs=boilerplate_docs,
             drop_boilerplate=drop_boilerplate,

@@ -12,7 +12,7 @@ def reference_shingles(near: str, n: int = 3, by_char: bool = False) -> set[str]
         return set()
     joiner = "" if by_char else " "
     shingles = {near} if len(units) < n else {joiner.join(units[k : k + n]) for k in range(len(units) - n + 1)}
-    return {shingle for shingle in shingles if any(c.isascii() and c.isalpha() or not c.isascii() for c in shingle)}
+    return {shingle for shingle in shingles if any((c.isascii() and c.isalpha()) or not c.isascii() for c in shingle)}
 
 
 def jaccard(a: set[str], b: set[str]) -> float:

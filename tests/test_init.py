@@ -15,6 +15,7 @@ def test_the_public_api() -> None:
         "DedupError",
         "Index",
         "InputError",
+        "KeepBy",
         "LSHOptions",
         "MinHashOptions",
         "NoDocumentsError",

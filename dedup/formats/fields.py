@@ -8,10 +8,11 @@ crawler's ``html`` column) is reduced to its text as an HTML file would be.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import page_document
-from dedup.formats.records import Input, ReadWarning, Record, Skip, finish_text, too_large
+from dedup.formats.records import Document, Input, ReadWarning, Record, Skip, finish_text, too_large
 from dedup.options import ReadOptions
 
 
@@ -53,10 +54,17 @@ def record_document(
     if surrogates:
         message = f"{surrogates} lone surrogate(s) in the id replaced by U+FFFD"
         yield ReadWarning(name, number, "lone surrogates", message, unit)
-    if _looks_like_html_page(text):
-        yield from page_document(text, options, record_id, name, number, unit)
-    else:
-        yield from finish_text(text, record_id, name, number, unit)
+    made = (
+        page_document(text, options, record_id, name, number, unit)
+        if _looks_like_html_page(text)
+        else finish_text(text, record_id, name, number, unit)
+    )
+    if options.keep_field is None:
+        yield from made
+        return
+    keep_value = lookup(record, options.keep_field)
+    for item in made:
+        yield replace(item, keep_value=keep_value) if isinstance(item, Document) else item
 
 
 # How a text field that holds a whole HTML page starts (lower-cased, within its first characters).

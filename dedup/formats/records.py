@@ -32,13 +32,15 @@ class Document:
     """One document: its id, its text and where it came from.
 
     ``source_line`` is the line (text formats), row (CSV, Parquet) or record
-    (WARC) of the document in its source, 1-based.
+    (WARC) of the document in its source, 1-based. ``keep_value`` is the value of
+    ``ReadOptions.keep_field`` in its record, when that is asked for (else None).
     """
 
     doc_id: str
     text: str
     source: str
     source_line: int = 1
+    keep_value: object = None
 
 
 @dataclass(frozen=True, slots=True)

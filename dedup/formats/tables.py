@@ -240,6 +240,7 @@ def _oversized_rows(table: pq.ParquetFile, group: int, columns: list[str], limit
     )
 
 
-def _heads(options: ReadOptions) -> tuple[str, str]:
-    """The top-level columns of dotted paths."""
-    return options.text_field.split(".")[0], options.id_field.split(".")[0]
+def _heads(options: ReadOptions) -> tuple[str, ...]:
+    """The top-level columns of the dotted paths read (text, id, and the keep field when asked for)."""
+    fields = (options.text_field, options.id_field, *([options.keep_field] if options.keep_field else []))
+    return tuple(name.split(".")[0] for name in fields)
