@@ -15,6 +15,7 @@ The public API::
 
 from __future__ import annotations
 
+from dedup._version import dedup_version
 from dedup.baseline import Baseline
 from dedup.check import CheckReport, check
 from dedup.clean import CleanResult, clean, restore
@@ -33,6 +34,8 @@ from dedup.options import (
 )
 from dedup.pipeline import index_add, scan
 from dedup.result import ScanResult, ScanStats, load
+
+__version__ = dedup_version()
 
 __all__ = [
     "Baseline",

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from dedup._version import dedup_version
 from dedup.baseline import Baseline
 from dedup.check import check as run_check
 from dedup.check import renderer
@@ -234,8 +235,19 @@ def _show(result: ScanResult, json_summary: bool, top: int, written: list[str]) 
         console.print(line, markup=False, soft_wrap=True)  # a path is kept whole, to copy it
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"dedup {dedup_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """Find exact and near-duplicate paragraphs in scraped pages."""
 
 
