@@ -273,7 +273,7 @@ def scan(
     with _errors():
         if update and index is None:
             raise OptionsError("--update adds to an index: give it with --index")
-        with progress_bars(Console(stderr=True), quiet) as progress:
+        with progress_bars(quiet) as progress:
             result = run_scan(paths, scan_options, progress=progress, out=out, index=index, update=update, name=name)
         with result:
             written = _save(result, out, html)
@@ -439,7 +439,7 @@ def index_add(
 ) -> None:
     """Add documents to an index (made on first use); files it holds already are passed over."""
     with _errors():
-        with progress_bars(Console(stderr=True), quiet) as progress:
+        with progress_bars(quiet) as progress:
             result = run_index_add(index, paths, scan_options, name=name, progress=progress)
         if result is None:
             typer.echo(f"Nothing new: every file was added to {index} before.")
