@@ -27,6 +27,82 @@ def lookup(record: Mapping[str, object], dotted: str) -> object:
     return value
 
 
+MISSING_TEXT = "missing text"
+_SHOWN_FIELDS = 20  # fields listed in a message; a record of hundreds would drown it
+_NESTED_DEPTH = 4  # how deep nested objects are opened to list their fields (``meta.lang``)
+
+
+def has_field(record: Mapping[str, object], dotted: str) -> bool:
+    """Whether the field (or dotted path) is there at all, null or not."""
+    if dotted in record:
+        return True
+    value: object = record
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+def flat_fields(record: Mapping[str, object], prefix: str = "", depth: int = _NESTED_DEPTH) -> dict[str, object]:
+    """Every field of a record by its dotted name, nested objects opened (``meta.lang``), in order."""
+    fields: dict[str, object] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value and depth > 1:
+            fields.update(flat_fields(value, f"{name}.", depth - 1))
+        else:
+            fields[name] = value
+    return fields
+
+
+def missing_text_message(record: Mapping[str, object], options: ReadOptions) -> str:
+    """Why a record has no text, with its fields and the options that would read it.
+
+    ``--text-field`` is suggested with the field that holds the longest text (the most words; most likely
+    the page), ``--id-field`` too when the id field is absent as well.
+    """
+    field = options.text_field
+    if has_field(record, field):
+        return f"field {field!r} is null"
+    fields = flat_fields(record)
+    return f"no {field!r} field ({fields_shown(list(fields), 'fields')}){_hint(fields, options)}"
+
+
+def fields_shown(names: list[str], what: str) -> str:
+    """``fields: 'id', 'body'`` with at most ``_SHOWN_FIELDS`` names; ``no fields`` for none."""
+    if not names:
+        return f"no {what}"
+    shown = ", ".join(repr(name) for name in names[:_SHOWN_FIELDS])
+    return f"{what}: {shown}" + (f", … ({len(names):,} in all)" if len(names) > _SHOWN_FIELDS else "")
+
+
+def missing_column_hint(first_row: Mapping[str, object] | None, options: ReadOptions) -> str:
+    """The ``--text-field`` (and ``--id-field``) suggestion for a table, from its first row when it has one."""
+    return _hint(flat_fields(first_row), options) if first_row else "; choose the text column with --text-field"
+
+
+def _hint(fields: Mapping[str, object], options: ReadOptions) -> str:
+    texts = {
+        name: value
+        for name, value in fields.items()
+        if isinstance(value, str) and value.strip() and name != options.id_field
+    }
+    if not texts:
+        return "; none holds text"
+    # The most words, then the most characters: a page's text over a long URL; the first of equals, in order.
+    longest = max(texts, key=lambda name: (len(texts[name].split()), len(texts[name])))
+    hint = f"; the longest text is in {longest!r}: read it with --text-field {_quoted(longest)}"
+    if not has_field(fields, options.id_field):
+        hint += f" (and choose the id with --id-field, as there is no {options.id_field!r} field either)"
+    return hint
+
+
+def _quoted(name: str) -> str:
+    """A field name as typed in a shell: quoted when it holds anything but letters, digits and ``._-``."""
+    return name if name and all(c.isalnum() or c in "._-" for c in name) else repr(name)
+
+
 def record_document(
     record: Mapping[str, object],
     number: int,
@@ -38,7 +114,7 @@ def record_document(
     name = source.name
     text = lookup(record, options.text_field)
     if text is None:
-        yield Skip(name, number, "missing text", f"no {options.text_field!r} field", unit)
+        yield Skip(name, number, MISSING_TEXT, missing_text_message(record, options), unit)
         return
     if not isinstance(text, str):
         message = f"field {options.text_field!r} is {type(text).__name__}, not a string"
