@@ -453,9 +453,8 @@ def check(
 ) -> None:
     """Fail (exit 1) when the documents hold more duplicates than allowed; 0 when within limits, 2 on errors."""
     from dedup.baseline import Baseline
+    from dedup.check import accept, render_accepted, renderer
     from dedup.check import check as run_check
-    from dedup.check import renderer
-    from dedup.pipeline import scan as run_scan
 
     with _errors():
         options = CheckOptions(
@@ -469,16 +468,14 @@ def check(
         if baseline is not None and write_baseline is not None:
             raise OptionsError("give --baseline or --write-baseline, not both")
         if write_baseline is not None:
-            result = run_scan(paths, scan_options)
-            accepted = Baseline.from_result(result)
-            accepted.write(write_baseline)
+            report, accepted = accept(paths, write_baseline, options)
         else:
             report = run_check(paths, options, Baseline.load(baseline) if baseline is not None else None)
 
     if write_baseline is not None:
-        _echo_skips(result)
-        typer.echo(f"Wrote {write_baseline}: {len(accepted.clusters)} duplicate clusters accepted.")
-        _strict(result, strict)
+        _echo_skips(report.scan)
+        typer.echo(f"Wrote {write_baseline}: {render_accepted(report, accepted)}")
+        _strict(report.scan, strict)
         return
     _echo_skips(report.scan)
     typer.echo(render(report))
