@@ -7,7 +7,7 @@ crawler's ``html`` column) is reduced to its text as an HTML file would be.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import page_document
@@ -111,11 +111,28 @@ def record_document(
     unit: str = "line",
 ) -> Iterator[Record]:
     """The document of one JSONL/CSV/Parquet record, or the skip that says why there is none."""
-    name = source.name
+    yield from named_record_document(record, number, source.name, f"{source.doc_id}:{number}", options, unit)
+
+
+def named_record_document(
+    record: Mapping[str, object], number: int, name: str, default_id: str, options: ReadOptions, unit: str
+) -> Iterator[Record]:
+    """The document of a record of the source ``name``, with the id ``default_id`` when it has none of its own."""
     text = lookup(record, options.text_field)
     if text is None:
         yield Skip(name, number, MISSING_TEXT, missing_text_message(record, options), unit)
         return
+    raw_id = lookup(record, options.id_field)
+    yield from text_document(text, default_id if raw_id is None else str(raw_id), number, name, options, unit)
+
+
+def text_document(
+    text: object, raw_id: str, number: int, name: str, options: ReadOptions, unit: str
+) -> Iterator[Record]:
+    """The document of a text from a record or an in-memory input, or the skip that says why there is none.
+
+    A text that is a whole HTML page is read as a page; an id with lone surrogates is repaired, with a warning.
+    """
     if not isinstance(text, str):
         message = f"field {options.text_field!r} is {type(text).__name__}, not a string"
         yield Skip(name, number, "text not a string", message, unit)
@@ -124,8 +141,7 @@ def record_document(
     if len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:  # 4 bytes at most a character
         yield too_large(name, number, unit, limit, "text", len(text.encode("utf-8", "surrogatepass")))
         return
-    raw_id = lookup(record, options.id_field)
-    record_id, surrogates = replace_lone_surrogates(f"{source.doc_id}:{number}" if raw_id is None else str(raw_id))
+    record_id, surrogates = replace_lone_surrogates(raw_id)
     if surrogates:
         message = f"{surrogates} lone surrogate(s) in the id replaced by U+FFFD"
         yield ReadWarning(name, number, "lone surrogates", message, unit)
@@ -133,6 +149,20 @@ def record_document(
         yield from page_document(text, options, record_id, name, number, unit)
     else:
         yield from finish_text(text, record_id, name, number, unit)
+
+
+def missing_column(
+    columns: Sequence[str], first_row: Mapping[str, object] | None, name: str, options: ReadOptions, unit: str
+) -> Skip:
+    """The skip of a whole table that has no column for the text field: its columns, and which to choose."""
+    shown = fields_shown(list(columns), "columns")
+    message = f"no column {options.text_field!r} ({shown}){missing_column_hint(first_row, options)}"
+    return Skip(name, None, MISSING_TEXT, message, unit)
+
+
+def has_column(text_field: str, columns: Sequence[str]) -> bool:
+    """Whether a table has the column of the text field (or of the top of its dotted path)."""
+    return text_field in columns or text_field.split(".")[0] in columns
 
 
 # How a text field that holds a whole HTML page starts (lower-cased, within its first characters).

@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.formats.encoding import decode, stream_encoding
-from dedup.formats.fields import MISSING_TEXT, fields_shown, missing_column_hint, record_document
+from dedup.formats.fields import has_column, missing_column, record_document
 from dedup.formats.records import (
     TOO_LARGE,
     Input,
@@ -134,8 +134,8 @@ def _rows(lines: _Lines, source: Input, options: ReadOptions, delimiter: str) ->
         return
     if header is None:
         return
-    if not _has_column(options.text_field, header):
-        yield _missing_column(header, _first_row(rows, header), source.name, options)
+    if not has_column(options.text_field, header):
+        yield missing_column(header, _first_row(rows, header), source.name, options, "line")
         return
     line = 2  # where the next row starts: rows may span lines (quoted newlines)
     while True:
@@ -162,10 +162,6 @@ def _rows(lines: _Lines, source: Input, options: ReadOptions, delimiter: str) ->
         yield from record_document(dict(zip(header, row, strict=True)), number, source, options)
 
 
-def _has_column(text_field: str, columns: Sequence[str]) -> bool:
-    return text_field in columns or text_field.split(".")[0] in columns
-
-
 def _first_row(rows: Iterator[list[str]], header: list[str]) -> dict[str, str] | None:
     """The first row of a CSV file as a record, for the suggestion of a text column; None when it has none."""
     try:
@@ -173,15 +169,6 @@ def _first_row(rows: Iterator[list[str]], header: list[str]) -> dict[str, str] |
     except (csv.Error, _RowTooLarge):
         return None
     return dict(zip(header, row, strict=True)) if row is not None and len(row) == len(header) else None
-
-
-def _missing_column(
-    columns: Sequence[str], first_row: Mapping[str, object] | None, name: str, options: ReadOptions, unit: str = "line"
-) -> Skip:
-    """The skip of a whole file that has no column for the text field: its columns, and which to choose."""
-    shown = fields_shown(list(columns), "columns")
-    message = f"no column {options.text_field!r} ({shown}){missing_column_hint(first_row, options)}"
-    return Skip(name, None, MISSING_TEXT, message, unit)
 
 
 def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record]:
@@ -201,10 +188,9 @@ def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record]:
         except _PARQUET_ERRORS as exc:
             yield Skip(source.name, None, "malformed Parquet", f"not a readable Parquet file ({error_text(exc)})")
             return
-        if not _has_column(options.text_field, columns):
-            yield _missing_column(
-                columns, _first_parquet_row(table, options.max_document_bytes), source.name, options, "row"
-            )
+        if not has_column(options.text_field, columns):
+            first_row = _first_parquet_row(table, options.max_document_bytes)
+            yield missing_column(columns, first_row, source.name, options, "row")
             return
         wanted = [c for c in columns if c in (options.text_field, options.id_field) or c in _heads(options)]
         number = 0
