@@ -57,12 +57,14 @@ class Plan:
         dropped: the dropped documents: ``doc_pos``, ``doc_id``, ``contained_in``, ``containment``.
         doc_ids: the id of every document, in read order.
         result: the scan, whose blocks are read again as the documents are.
+        doc_chars: the characters in blocks of every document, in read order: what the scan counts.
     """
 
     decisions: Decisions
     dropped: pl.DataFrame
     doc_ids: list[str]
     result: ScanResult
+    doc_chars: np.ndarray
     matched: pl.DataFrame | None = None  # against an index: whether each index cluster's blocks are cut
 
     def blocks_by_document(self) -> Iterator[tuple[int, pl.DataFrame]]:
@@ -154,7 +156,10 @@ def plan(
     (``document_ranks``).
     """
     documents = (
-        result.lazy("documents").select(S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT).collect().with_row_index(DOC_POS)
+        result.lazy("documents")
+        .select(S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT, S.N_CHARS)
+        .collect()
+        .with_row_index(DOC_POS)
     )
     dropped = dropped_documents(documents, options.drop_docs_over)
     doc_ids = documents[S.DOC_ID].to_list()
@@ -164,7 +169,8 @@ def plan(
     if index is not None and MATCHES in result.files:
         clusters = result.lazy(MATCHES).select("index_cluster").unique().collect()["index_cluster"].to_numpy()
         matched = decide_matches(result, options, index.cluster_documents(clusters))
-    return Plan(decide(result, options, is_dropped, doc_ids, ranks), dropped, doc_ids, result, matched)
+    doc_chars = documents[S.N_CHARS].to_numpy()
+    return Plan(decide(result, options, is_dropped, doc_ids, ranks), dropped, doc_ids, result, doc_chars, matched)
 
 
 def document_ranks(paths: Sequence[str | Path], options: CleanOptions, result: ScanResult) -> np.ndarray | None:
@@ -298,8 +304,10 @@ class CleanStats:
     removed_by_kind: dict[str, int] = field(default_factory=dict)  # exact / near copies of the kept block
     short_removed: int = 0  # of them, repeated short lines
     boilerplate_removed: int = 0  # of them, blocks of clusters that stand in many documents
-    chars: int = 0  # characters of the documents read
-    chars_removed: int = 0  # characters cut, white space of the seams and dropped documents included
+    # Characters in blocks, as the scan counts them (white space between blocks is in none): the totals of
+    # dedup scan and dedup clean agree, and a share of the one is a share of the other.
+    chars: int = 0  # of the documents read
+    chars_removed: int = 0  # of the blocks cut and the documents dropped
 
 
 @dataclass(slots=True)
@@ -542,7 +550,7 @@ def _cleaned(
             raise InputError(f"{document.source}: changed since it was scanned; run clean again")
         count += 1
         stats.documents += 1
-        stats.chars += len(document.text)
+        stats.chars += int(decided.doc_chars[position])
         blocks = None
         if upcoming is not None and upcoming[0] == position:
             blocks = upcoming[1]
@@ -550,7 +558,7 @@ def _cleaned(
         if position in dropped:
             audit.document(document, dropped[position])
             stats.dropped += 1
-            stats.chars_removed += len(document.text)
+            stats.chars_removed += int(decided.doc_chars[position])
             yield CleanedDocument(document, None)
             continue
         if blocks is None or not blocks["removed"].any():
@@ -605,7 +613,7 @@ def _cut_document(
         stats.removed_by_kind[kind] = stats.removed_by_kind.get(kind, 0) + 1
         stats.short_removed += bool(row[S.SHORT])
         stats.boilerplate_removed += boilerplate
-        stats.chars_removed += cut_end - cut_start
+        stats.chars_removed += row[S.END] - row[S.START]
     text = apply_cuts(document.text, cuts)
     if text:
         stats.written += 1

@@ -15,7 +15,6 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +45,6 @@ ROW_GROUP_ROWS = 25_000
 
 def table_file(name: str) -> str:
     return f"{name}.parquet"
-
-
-def dedup_version() -> str:
-    try:
-        return version("dedup")
-    except PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
 
 
 def settings_of(options: ScanOptions, bands: int, rows: int, made_by: str) -> dict[str, Any]:

@@ -513,5 +513,17 @@ def require_documents(stats: ReadStats, paths: Sequence[str | Path]) -> None:
     """
     if stats.documents == 0:
         shown = ", ".join(_printed(p) for p in paths)
-        detail = f" ({len(stats.skips)} skipped: {stats.skipped_by_reason})" if stats.skips else ""
-        raise NoDocumentsError(f"no documents found in {shown}{detail}", stats.skips)
+        raise NoDocumentsError(f"no documents found in {shown}{_skips_by_reason(stats.skips)}", stats.skips)
+
+
+def _skips_by_reason(skips: list[Skip]) -> str:
+    """What was skipped instead of read: a line per reason with its count and its first skip, which says why."""
+    if not skips:
+        return ""
+    first: dict[str, Skip] = {}
+    counts: Counter[str] = Counter()
+    for skip in skips:
+        first.setdefault(skip.reason, skip)
+        counts[skip.reason] += 1
+    lines = [f"\n  {count:,} {reason}, the first: {first[reason]}" for reason, count in counts.most_common()]
+    return f"; {len(skips):,} skipped:" + "".join(lines)

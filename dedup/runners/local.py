@@ -38,6 +38,7 @@ import polars as pl
 from dedup import candidates, cluster, commit, output, sources, stage
 from dedup import schema as S
 from dedup._arrow import list_values
+from dedup._version import dedup_version
 from dedup.commit import sweep_temporary_folders
 from dedup.index import TEXT, Add, Index, file_hash
 from dedup.index import commit_errors as index_errors
@@ -348,7 +349,7 @@ class _LocalScan:
                 cpu_seconds=self.clock.cpu_seconds,
                 peak_rss=self.clock.peak_rss,
             )
-            settings = output.settings_of(self.options, *self.banding, output.dedup_version())
+            settings = output.settings_of(self.options, *self.banding, dedup_version())
             writer = tables.TableWriter(
                 spills=tables.Spilled(self.spills.parts, self.spills.distinct, self.scratch.path),
                 distinct=self.distinct,
