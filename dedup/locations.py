@@ -16,6 +16,7 @@ has on disk. Every block therefore also carries ``source_line`` and ``source_col
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,27 @@ def place(source: str, line: int, column: int | None, doc_id: str | None = None)
         return printable(f"{source}:{line}")
     named = f" ({doc_id})" if unit == "record" and doc_id else ""
     return printable(f"{source}, {unit} {line}{named}")
+
+
+def relative_path(source: str) -> str:
+    """A source path relative to the working folder, with forward slashes (as editors and CI systems open it)."""
+    try:
+        return Path(os.path.relpath(os.path.abspath(source))).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(source).as_posix()
+
+
+def places(blocks: pl.DataFrame, documents: pl.LazyFrame | pl.DataFrame) -> list[str]:
+    """The place of each block, in order, named as ``place`` does with its file relative to the working folder.
+
+    Args:
+        blocks: ``doc_id``, ``source_line`` and ``source_column`` of each block.
+        documents: ``doc_id`` and ``source`` of (at least) their documents.
+    """
+    sources = documents.lazy().select(S.DOC_ID, S.SOURCE).join(blocks.lazy().select(S.DOC_ID).unique(), on=S.DOC_ID)
+    source_of = dict(sources.collect().iter_rows())
+    relative = {source: relative_path(source) for source in set(source_of.values())}
+    return [
+        place(relative[source_of[doc_id]], line, column, doc_id)
+        for doc_id, line, column in blocks.select(S.DOC_ID, S.SOURCE_LINE, S.SOURCE_COLUMN).iter_rows()
+    ]

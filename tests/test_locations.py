@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import csv
 import html as html_lib
+import io
 import json
 import re
 from pathlib import Path
 from unittest import mock
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 import dedup
 from dedup import schema as S
+from dedup.cli import app
 from dedup.formats import html as html_module
 from dedup.formats.html import Page, read_page
+from dedup.htmlreport import report_data
 from dedup.locations import place
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "lambda", "sigma", "omega"]
@@ -156,3 +163,77 @@ def assert_anchors_point_at_their_paragraphs(page: Page, lines: list[str]) -> No
         paragraph = page.text[offset:].split("\n")[0]
         source = html_lib.unescape(re.sub(r"<[^>]*>", "", lines[line - 1][column - 1 :]))
         assert " ".join(source.split()).startswith(paragraph.split()[0]), (paragraph, lines[line - 1], column)
+
+
+# ---------------------------------------------------------------- findings name the place a person opens
+
+SHARED = "A paragraph that two pages share word for word, long enough to be counted as a real repeat here."
+
+
+def check_places(paths: list[Path], monkeypatch: pytest.MonkeyPatch, folder: Path) -> list[str]:
+    """The places ``dedup check`` names, in its text output, before the ``:`` of each message."""
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(app, ["check", *[str(p.relative_to(folder)) for p in paths]])
+    assert result.exit_code == 1, result.output
+    return [line.split(": ", 1)[0] for line in result.output.splitlines()[:-2]]
+
+
+def test_check_names_the_line_and_column_of_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "2to3.html").write_text(PAGE, encoding="utf-8")
+    copy = PAGE.replace("<p>Here is a sample:</p>", f"<p>Other words.</p>\n\n\n  <p>{SHARED}</p>")
+    (site / "copy.html").write_text(copy.replace("2to3 is a Python", "2to3 was a Python"), encoding="utf-8")
+    places = check_places([site], monkeypatch, tmp_path)
+    assert places == ["site/copy.html:11:6", "site/copy.html:18:6"]  # a near copy; the <pre>, three lines down
+    for where in places:
+        file, line, column = where.rsplit(":", 2)
+        source = (tmp_path / file).read_text().split("\n")[int(line) - 1][int(column) - 1 :]
+        assert source.strip() and not source.startswith("<"), where
+
+
+def test_check_names_the_record_of_jsonl_csv_and_warc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (tmp_path / "pages.jsonl").open("w") as handle:
+        for number in range(3):
+            text = SHARED if number == 2 else WORDS[number] + " is a word that stands alone here"
+            handle.write(json.dumps({"id": f"j{number}", "text": text}) + "\n")
+    with (tmp_path / "export.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text"])
+        writer.writerow(["c0", "A cell over\ntwo lines, with nothing else in it."])
+        writer.writerow(["c1", SHARED])
+    with (tmp_path / "crawl.warc").open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        body = f"<html><body><p>{SHARED}</p></body></html>".encode()
+        record = writer.create_warc_record(
+            "https://x.example/a", "response", payload=io.BytesIO(body), http_headers=http
+        )
+        writer.write_record(record)
+        record.raw_stream.close()  # warcio leaves the buffer of the record open
+    places = check_places(
+        [tmp_path / "pages.jsonl", tmp_path / "export.csv", tmp_path / "crawl.warc"], monkeypatch, tmp_path
+    )
+    assert places == ["export.csv:4", "crawl.warc, record 1 (https://x.example/a)"]
+    assert SHARED in (tmp_path / "export.csv").read_text().split("\n")[4 - 1]
+    assert SHARED in (tmp_path / "pages.jsonl").read_text().split("\n")[3 - 1]
+    result = CliRunner().invoke(app, ["check", "pages.jsonl", "export.csv", "crawl.warc", "--format", "json"])
+    occurrences = json.loads(result.output)["findings"][0]["occurrences"]
+    assert [o["place"] for o in occurrences] == [
+        "pages.jsonl:3",
+        "export.csv:4",
+        "crawl.warc, record 1 (https://x.example/a)",
+    ]
+
+
+def test_reports_name_the_places_in_the_html_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("site").mkdir()
+    Path("site/2to3.html").write_text(PAGE, encoding="utf-8")
+    Path("site/copy.html").write_text(PAGE.replace("<h1>", "\n\n<h1>"), encoding="utf-8")  # two lines down
+    result = dedup.scan(["site"])
+    data = report_data(result)
+    code = next(c for c in data["clusters"] if c["text"].startswith("```"))
+    assert code["places"] == ["site/2to3.html:15:6", "site/copy.html:17:6"]
+    out = CliRunner().invoke(app, ["scan", "site"]).output
+    assert "site/2to3.html:10:7, site/copy.html:12:5" in " ".join(out.split())  # the <h1>, no longer indented
