@@ -92,7 +92,7 @@ def test_strict_fails_on_skipped_records(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ([], ["scan"], ["report"]):
+    for command in ([], ["scan"], ["report"], ["show"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
 
