@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+import numpy as np
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from dedup.formats.encoding import charset_of, decode
@@ -81,11 +82,15 @@ class Page:
         anchors: for each paragraph, ``(text offset, text line, source line, source column)`` of its first
             visible character (lines and columns 1-based, columns in characters), flattened: what
             ``dedup.locations`` turns into the place of every block in the page.
+        spans: for each paragraph, ``(text start, text end, source start, source end)``, flattened: the
+            offsets of its text in ``text`` and of the source from its first visible text to the end of its
+            last (what ``block_sources`` maps cut blocks through).
     """
 
     text: str
     note: str
     anchors: tuple[int, ...]
+    spans: tuple[int, ...]
 
 
 def read_page(html: str, drop_layout: bool = False) -> Page:
@@ -103,7 +108,50 @@ def read_page(html: str, drop_layout: bool = False) -> Page:
         if root is not None:
             collector.walk(root)
         del tree, root  # the tree holds the page again: gone before the text is made (a large page costs less)
-    return Page("\n\n".join(collector.paragraphs), note, _anchors(html, collector.paragraphs, collector.sources))
+    paragraphs, sources = collector.paragraphs, collector.sources
+    spans = _spans(html, paragraphs, sources, collector.lasts)
+    return Page("\n\n".join(paragraphs), note, _anchors(html, paragraphs, sources), spans)
+
+
+def _spans(html: str, paragraphs: list[str], firsts: list[int], lasts: list[int]) -> tuple[int, ...]:
+    """``(text start, text end, source start, source end)`` of each paragraph (see ``Page``).
+
+    A text runs in the source to the next tag or comment; a paragraph whose place is not known takes an
+    empty span where the one before it ended.
+    """
+    spans: list[int] = []
+    text_offset = source_end = 0
+    for paragraph, first, last in zip(paragraphs, firsts, lasts, strict=True):
+        if first < 0:
+            start = end = source_end
+        else:
+            start = first
+            end = html.find("<", max(last, first) + 1)
+            end = len(html) if end < 0 else end
+        spans += (text_offset, text_offset + len(paragraph), start, end)
+        source_end = max(source_end, end)
+        text_offset += len(paragraph) + 2
+    return tuple(spans)
+
+
+def block_sources(page: Page, cut: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where blocks of a page's text stand in the page's source: the span from the first visible text of
+    their first paragraph to the end of the text of their last.
+
+    Args:
+        page: the page as read (``read_page``).
+        cut: ``(start, end)`` offsets of blocks in ``page.text``.
+
+    Returns:
+        ``(start, end)`` offsets in the source, one per block, in the order given: what ``remove_blocks`` takes.
+    """
+    spans = np.array(page.spans, dtype=np.int64).reshape(-1, 4)
+    found = []
+    for start, end in cut:
+        # The paragraphs the block overlaps: those that end after it starts and start before it ends.
+        inside = spans[(spans[:, 1] > start) & (spans[:, 0] < max(end, start + 1))]
+        found.append((int(inside[:, 2].min()), int(inside[:, 3].max())) if inside.size else (0, 0))
+    return found
 
 
 def _anchors(html: str, paragraphs: list[str], sources: list[int]) -> tuple[int, ...]:
@@ -204,14 +252,14 @@ LAYOUT_INSIDE_TABLE = frozenset({
 
 
 class _Table:
-    """The rows of a table of data as they are read: cells of text runs, each with its first source place."""
+    """The rows of a table of data as they are read: cells of text runs, each with the source places of its
+    first and last visible text (-1 while it has none)."""
 
     def __init__(self) -> None:
-        self.rows: list[list[list[str]]] = [[]]
-        self.sources: list[int] = []  # the first visible character of each cell that has one, in order
+        self.rows: list[list[tuple[list[str], list[int]]]] = [[]]
 
     def new_cell(self) -> None:
-        self.rows[-1].append([])
+        self.rows[-1].append(([], [-1, -1]))
 
     def end_row(self) -> None:
         if self.rows[-1]:
@@ -220,28 +268,28 @@ class _Table:
     def text(self, content: str, source: int) -> None:
         row = self.rows[-1]
         if not row:
-            row.append([])
-        cell = row[-1]
-        if source >= 0 and not content.isspace() and not any(part.strip() for part in cell):
-            self.sources.append(source)
-        cell.append(content)
+            self.new_cell()
+        parts, places = row[-1]
+        if source >= 0 and not content.isspace():
+            places[0] = source if places[0] < 0 else places[0]
+            places[1] = source
+        parts.append(content)
 
-    def cells(self) -> Iterator[tuple[str, int]]:
-        """Each cell's text with the source place of its first visible character (-1 when it has none)."""
-        sources = iter(self.sources)
+    def cells(self) -> Iterator[tuple[str, int, int]]:
+        """Each cell's text with the source places of its first and last visible text."""
         for row in self.rows:
-            for cell in row:
-                text = "".join(cell)
-                yield text, next(sources, -1) if text.strip() else -1
+            for parts, (first, last) in row:
+                yield "".join(parts), first, last
 
-    def paragraph(self) -> tuple[str, int]:
+    def paragraph(self) -> tuple[str, int, int]:
         """The table as rows ``| cell | cell |``, one line each (rows without text left out): one block."""
         lines = []
         for row in self.rows:
-            cells = [_collapsed("".join(cell)).replace("|", "\\|") for cell in row]
+            cells = [_collapsed("".join(parts)).replace("|", "\\|") for parts, _ in row]
             if any(cells):
                 lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines), self.sources[0] if self.sources else -1
+        places = [places for row in self.rows for _, places in row if places[0] >= 0]
+        return "\n".join(lines), places[0][0] if places else -1, places[-1][1] if places else -1
 
 
 class _Collector:
@@ -255,9 +303,11 @@ class _Collector:
         self.skipped = skipped
         self.aligner = aligner
         self.paragraphs: list[str] = []
-        self.sources: list[int] = []
+        self.sources: list[int] = []  # of each paragraph, where its first visible text starts
+        self.lasts: list[int] = []  # of each paragraph, where its last visible text starts
         self.parts: list[str] = []
         self.source = -1  # where the current paragraph's first visible character stands, -1 before it
+        self.last = -1  # where its last visible text starts
         self.pre_depth = 0
         self.table: _Table | None = None  # the table of data being read, whose rows become one paragraph
 
@@ -304,8 +354,9 @@ class _Collector:
         if self.table is not None:
             self.table.text(content, source)
             return
-        if self.source < 0 and source >= 0 and not content.isspace():
-            self.source = source
+        if source >= 0 and not content.isspace():
+            self.source = source if self.source < 0 else self.source
+            self.last = source
         self.parts.append(content)
 
     def start_tag(self, tag: str) -> None:
@@ -340,8 +391,8 @@ class _Collector:
         if tag in LAYOUT_INSIDE_TABLE:
             # Code, headings or another table in a cell: a table for layout, whose cells are paragraphs.
             self.table = None
-            for cell, source in table.cells():
-                self._paragraph(_collapsed(cell), source)
+            for cell, first, last in table.cells():
+                self._paragraph(_collapsed(cell), first, last)
             self.start_tag(tag)
         elif tag in ("tr", "caption"):
             table.end_row()
@@ -373,13 +424,15 @@ class _Collector:
             return
         text = "".join(self.parts)
         self.parts.clear()
-        source, self.source = self.source, -1
-        self._paragraph(_fenced(_preformatted(text)) if self.pre_depth else _collapsed(text), source)
+        first, last = self.source, self.last
+        self.source = self.last = -1
+        self._paragraph(_fenced(_preformatted(text)) if self.pre_depth else _collapsed(text), first, last)
 
-    def _paragraph(self, paragraph: str, source: int) -> None:
+    def _paragraph(self, paragraph: str, first: int, last: int) -> None:
         if paragraph:
             self.paragraphs.append(paragraph)
-            self.sources.append(source)
+            self.sources.append(first)
+            self.lasts.append(last)
 
 
 def _collapsed(text: str) -> str:
@@ -462,6 +515,137 @@ def _tokenized(html: str, skipped: frozenset[str]) -> _Collector:
     parser.close()
     collector.end()
     return collector
+
+
+# --- removing blocks from a page -------------------------------------------------------------------------------
+# A tag, or a comment: what stands between the texts of a page.
+_TAG = re.compile(r"<!--.*?(?:-->|$)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
+# Elements a cut never takes with it: the page's frame, and the cells and rows of a table, whose removal would
+# shift the columns of the others. Their content goes; they stay, empty.
+_KEPT_ELEMENTS = frozenset({"html", "head", "body", "td", "th", "tr", "thead", "tbody", "tfoot", "colgroup"})
+_TAG_STEPS = 64  # tags looked at on either side of a block for the element that holds it
+
+
+def remove_blocks(page: str, cut: list[tuple[int, int]]) -> str:
+    """The page without the elements of the cut blocks; everything else stays byte for byte.
+
+    Each cut grows to the outermost element that holds the block's text and nothing else (``<p>``, ``<li>``,
+    ``<pre>``, a table with its rows, and a ``<div>`` around just that), and to its whole lines when it stood
+    on lines of its own. A block whose element holds more, or lost its end tag to the parser's rules, loses
+    its text and keeps its tags, so the page stays well formed either way. Table cells, rows and the page's
+    ``body`` are never removed (a row of cells would shift), only emptied.
+
+    Args:
+        page: the page's source.
+        cut: ``(start, end)`` source offsets of each cut block's text (``block_sources``), in any order.
+
+    Returns:
+        The page without them.
+    """
+    spans = sorted(span for start, end in cut if end > start for span in _removed_spans(page, start, end))
+    parts: list[str] = []
+    position = 0
+    for start, end in spans:
+        start = max(start, position)
+        if end > start:
+            parts.append(page[position:start])
+            position = end
+    parts.append(page[position:])
+    return "".join(parts)
+
+
+def _removed_spans(page: str, start: int, end: int) -> list[tuple[int, int]]:
+    """What to remove for one block: its element (with its lines when it has them to itself), else its text."""
+    opened_inside, closed_inside = _tags_within(page, start, end)
+    before, after = _tags_before(page, start), _tags_after(page, end)
+    k, m = len(closed_inside), len(opened_inside)
+    # Elements the block starts inside and closes, and elements it opens and leaves open, pair up first.
+    if [name for name, _ in before[:k]] == closed_inside and [name for name, _ in after[:m]] == opened_inside[::-1]:
+        pairs = 0
+        while (
+            k + pairs < len(before)
+            and m + pairs < len(after)
+            and before[k + pairs][0] == after[m + pairs][0]
+            and before[k + pairs][0] not in _KEPT_ELEMENTS
+        ):
+            pairs += 1
+        if pairs:
+            return [_whole_lines(page, before[k + pairs - 1][1], after[m + pairs - 1][1])]
+    texts = []  # the text between the tags
+    position = start
+    for tag in _TAG.finditer(page, start, end):
+        texts.append((position, tag.start()))
+        position = tag.end()
+    texts.append((position, end))
+    return [(a, b) for a, b in texts if b > a]
+
+
+def _tags_within(page: str, start: int, end: int) -> tuple[list[str], list[str]]:
+    """The elements a span opens and leaves open (outermost first), and those it closes that it did not open."""
+    opened: list[str] = []
+    closed: list[str] = []
+    for tag in _TAG.finditer(page, start, end):
+        name = (tag.group(2) or "").lower()
+        if not name or name in VOID_TAGS:
+            continue
+        if not tag.group(1):
+            opened.append(name)
+        elif name in opened:
+            while opened and opened.pop() != name:  # end tags the parser implies close with it
+                pass
+        else:
+            closed.append(name)
+    return opened, closed
+
+
+def _tags_before(page: str, start: int) -> list[tuple[str, int]]:
+    """The start tags right before ``start`` (only white space, comments and void elements between them),
+    innermost first, with where each begins."""
+    found: list[tuple[str, int]] = []
+    position = start
+    for _ in range(_TAG_STEPS):
+        position = len(page[:position].rstrip())
+        if position == 0 or page[position - 1] != ">":
+            break
+        begin = page.rfind("<", 0, position - 1)
+        tag = _TAG.fullmatch(page, begin, position) if begin >= 0 else None
+        if tag is None or tag.group(1):
+            break
+        name = (tag.group(2) or "").lower()
+        if name and name not in VOID_TAGS:
+            found.append((name, begin))
+        position = begin
+    return found
+
+
+def _tags_after(page: str, end: int) -> list[tuple[str, int]]:
+    """The end tags right after ``end`` (only white space, comments and void elements between them),
+    innermost first, with where each ends."""
+    found: list[tuple[str, int]] = []
+    position = end
+    for _ in range(_TAG_STEPS):
+        while position < len(page) and page[position].isspace():
+            position += 1
+        tag = _TAG.match(page, position)
+        if tag is None:
+            break
+        name = (tag.group(2) or "").lower()
+        if tag.group(1):
+            found.append((name, tag.end()))
+        elif name and name not in VOID_TAGS:
+            break
+        position = tag.end()
+    return found
+
+
+def _whole_lines(page: str, start: int, end: int) -> tuple[int, int]:
+    """The span with the lines it stands on, line end included, when nothing else stands on them."""
+    line_start = page.rfind("\n", 0, start) + 1
+    line_end = page.find("\n", end)
+    line_end = len(page) if line_end < 0 else line_end
+    if page[line_start:start].strip() or page[end:line_end].strip():
+        return start, end
+    return line_start, min(line_end + 1, len(page))
 
 
 def meta_charset(raw: bytes) -> str | None:
