@@ -13,7 +13,6 @@ JUnit XML or GitHub Actions annotations. Exit codes (used by the CLI)::
 from __future__ import annotations
 
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
@@ -26,15 +25,14 @@ import polars as pl
 from dedup import schema as S
 from dedup.baseline import Baseline
 from dedup.errors import OptionsError
+from dedup.locations import place, record_unit, relative_path
 from dedup.options import CheckOptions
 from dedup.pipeline import scan
 from dedup.result import ORDER, ScanResult
-from dedup.sources import read_text, reader_for
 
 _PREVIEW = 72
 _FIRST = "first"
 _NEW = "new"
-_FILE_LINE = "file_line"
 MAX_CLUSTERS, MAX_DUP_FRACTION = "max-clusters", "max-dup-fraction"
 
 
@@ -43,9 +41,10 @@ class Occurrence:
     """One block of a duplicate cluster, and where it stands in its file.
 
     Attributes:
-        line: the block's line in its document.
-        file_line: its line in ``source``: ``line`` for a text file, the
-            record's line for a JSONL record (whose text has no lines in the file).
+        line: the block's line in its document (the text dedup extracted).
+        file_line: where it stands in ``source`` (``dedup.locations``): its line in a text, Markdown or
+            HTML file; for a record, the record's line (JSONL, CSV), item (JSON), row (Parquet) or number (WARC).
+        file_column: its column in that line of a text, Markdown or HTML file; None for a record.
         new: not accepted by the baseline (always true without one).
     """
 
@@ -54,6 +53,7 @@ class Occurrence:
     line: int
     source: str
     file_line: int
+    file_column: int | None
     exact_hash: int
     n_chars: int
     new: bool
@@ -134,8 +134,10 @@ class CheckReport:
                             "doc_id": o.doc_id,
                             "block": o.block,
                             "line": o.line,
-                            "file": _relative(o.source),
+                            "file": relative_path(o.source),
                             "file_line": o.file_line,
+                            "file_column": o.file_column,
+                            "place": _where(o),
                             "new": o.new,
                         }
                         for o in f.occurrences
@@ -208,20 +210,25 @@ def evaluate(result: ScanResult, options: CheckOptions, baseline: Baseline | Non
     members = (
         result.blocks_in_documents()
         .filter(pl.col(S.CLUSTER).is_in(counted[S.CLUSTER].implode()))
-        .select(ORDER, S.DOC_ID, S.BLOCK, S.LINE, S.START, S.END, S.CLUSTER, S.EXACT_HASH, S.SOURCE, S.SOURCE_LINE)
+        .select(
+            ORDER,
+            S.DOC_ID,
+            S.BLOCK,
+            S.LINE,
+            S.SOURCE_LINE,
+            S.SOURCE_COLUMN,
+            S.START,
+            S.END,
+            S.CLUSTER,
+            S.EXACT_HASH,
+            S.SOURCE,
+        )
         .sort(ORDER)
         .collect()
     )
     keys = zip(members[S.DOC_ID].to_list(), members[S.EXACT_HASH].to_list(), strict=True)
     new = baseline.new_flags(keys) if baseline is not None else [True] * members.height
-    whole_files = [source for source in members[S.SOURCE].unique().to_list() if _lines_are_file_lines(source)]
-    members = members.with_columns(
-        pl.Series(_NEW, new, dtype=pl.Boolean),
-        pl.when(pl.col(S.SOURCE).is_in(pl.Series(whole_files, dtype=pl.String).implode()))
-        .then(pl.col(S.LINE).cast(pl.Int64))
-        .otherwise(pl.col(S.SOURCE_LINE))
-        .alias(_FILE_LINE),
-    )
+    members = members.with_columns(pl.Series(_NEW, new, dtype=pl.Boolean))
     by_cluster = members.partition_by(S.CLUSTER, as_dict=True)
     findings = []
     known = 0
@@ -233,7 +240,8 @@ def evaluate(result: ScanResult, options: CheckOptions, baseline: Baseline | Non
                 block=r[S.BLOCK],
                 line=r[S.LINE],
                 source=r[S.SOURCE],
-                file_line=r[_FILE_LINE],
+                file_line=r[S.SOURCE_LINE],
+                file_column=r[S.SOURCE_COLUMN],
                 exact_hash=r[S.EXACT_HASH],
                 n_chars=r[S.END] - r[S.START],
                 new=r[_NEW],
@@ -279,27 +287,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _lines_are_file_lines(source: str) -> bool:
-    """Whether a document's lines are its file's lines: the file is the text (not a record of it)."""
-    reader = reader_for(Path(source))
-    return reader is None or reader is read_text
-
-
-def _relative(source: str) -> str:
-    """A source path relative to the working folder, with forward slashes."""
-    try:
-        return Path(os.path.relpath(os.path.abspath(source))).as_posix()
-    except ValueError:  # another drive on Windows
-        return Path(source).as_posix()
-
-
 def _preview(text: str, width: int = _PREVIEW) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _where(occurrence: Occurrence) -> str:
-    return f"{_relative(occurrence.source)}:{occurrence.file_line}"
+    """Where a person opens the occurrence: ``file:line:column``, or the record (see ``dedup.locations``)."""
+    return place(relative_path(occurrence.source), occurrence.file_line, occurrence.file_column, occurrence.doc_id)
 
 
 def _headline(report: CheckReport) -> str:
@@ -389,11 +384,21 @@ def render_github(report: CheckReport) -> str:
     level = "warning" if report.passed else "error"
     lines = []
     for occurrence, message in _messages(report):
-        properties = f"file={_escape_property(_relative(occurrence.source))},line={occurrence.file_line}"
+        properties = f"file={_escape_property(relative_path(occurrence.source))}" + _annotation_place(occurrence)
         lines.append(f"::{level} {properties},title={_escape_property('dedup')}::{_escape_data(message)}")
     lines += [f"::error title=dedup check::{_escape_data(failure)}" for failure in report.failures.values()]
     lines.append(_headline(report))
     return "\n".join(lines)
+
+
+def _annotation_place(occurrence: Occurrence) -> str:
+    """The line (and column) of an annotation: a line of the file, which a Parquet row, JSON item or WARC
+    record has not (their annotation names the file, and the message the record)."""
+    if occurrence.file_column is not None:
+        return f",line={occurrence.file_line},col={occurrence.file_column}"
+    if record_unit(occurrence.source) == "line":
+        return f",line={occurrence.file_line}"
+    return ""
 
 
 RENDERERS: dict[str, Callable[[CheckReport], str]] = {

@@ -565,7 +565,8 @@ def _cleaned(
             stats.written += 1
             yield CleanedDocument(document, document.text)
             continue
-        yield CleanedDocument(document, _cut_document(document, blocks, decided, audit, stats))
+        removed = blocks.filter(pl.col("removed")).select(S.START, S.END).rows()
+        yield CleanedDocument(document, _cut_document(document, blocks, decided, audit, stats), tuple(removed))
     if count != len(decided.doc_ids):
         raise InputError("the inputs changed since they were scanned; run clean again")
 

@@ -359,6 +359,38 @@ def report(
 
 @app.command()
 @_with_scan_options
+def show(
+    doc: Annotated[
+        str,
+        typer.Argument(
+            help="The document: a file, or an id in PATHS or the scan (a file's name in its folder, a record's id, "
+            "a WARC record's URI).",
+            show_default=False,
+        ),
+    ],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="The inputs to find DOC in (default: DOC, a file).", show_default=False)
+    ] = None,
+    scan_dir: Annotated[
+        Path | None,
+        typer.Option("--scan", help="A folder written by dedup scan --out: its blocks, and the clusters they joined."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the blocks as JSON.")] = False,
+    *,
+    scan_options: ScanOptions,
+) -> None:
+    """Print the text dedup read from a document, block by block, each with its number and its place in the file."""
+    from dedup.show import render_json as render_shown_json
+    from dedup.show import render_text as render_shown
+    from dedup.show import show as run_show
+
+    with _errors():
+        shown = run_show(doc, paths or [], scan_options, scan_dir)
+    typer.echo(render_shown_json(shown) if json_output else render_shown(shown))
+
+
+@app.command()
+@_with_scan_options
 def clean(
     paths: Paths,
     out: Annotated[

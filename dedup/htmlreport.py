@@ -25,6 +25,7 @@ from dedup import schema as S
 from dedup.diff import INSERT, Segment, word_diff
 from dedup.documents import containment_matrix
 from dedup.errors import OutputError
+from dedup.locations import places
 from dedup.output import atomic_write
 from dedup.report import CONTAINED_AT
 from dedup.result import ScanResult
@@ -79,7 +80,9 @@ def report_data(result: ScanResult) -> dict[str, Any]:
     and the documents they stand in.
 
     Each cluster has ``occurrences`` as flat ``[document index, line, variant, …]``
-    triples (at most ``MAX_OCCURRENCES``) and, for near clusters, ``diffs``: for
+    triples (at most ``MAX_OCCURRENCES``), the ``places`` of the same occurrences in
+    their files (``file:line:column``, or the record: see ``dedup.locations``) and,
+    for near clusters, ``diffs``: for
     every variant among them after the first (the representative), the word diff
     from the representative's ``text`` (see ``compact_diff``). ``total`` is how many
     clusters the scan has.
@@ -93,6 +96,7 @@ def report_data(result: ScanResult) -> dict[str, Any]:
     occ = occ.with_columns(pl.col(S.DOC_ID).replace_strict(doc_ids, range(doc_ids.len())).alias("doc"))
     variants = _variant_texts(result, occ.filter(pl.col(S.CLUSTER).is_in(_near(chosen).implode())))
     triples = occ.select("doc", S.LINE, VARIANT).to_numpy()
+    named = places(occ, result.lazy("documents"))
     cluster_of = occ[S.CLUSTER].to_numpy()
     data = []
     for row in chosen.iter_rows(named=True):
@@ -112,6 +116,7 @@ def report_data(result: ScanResult) -> dict[str, Any]:
                 "chars": row[S.N_CHARS],
                 "text": row[S.TEXT],
                 "occurrences": triples[first:end].ravel().tolist(),
+                "places": named[first:end],
                 "diffs": [compact_diff(word_diff(row[S.TEXT], text)) for text in texts[1:]],
             }
         )
@@ -136,7 +141,7 @@ def _occurrences(result: ScanResult, clusters: pl.Series) -> pl.DataFrame:
     """The first ``MAX_OCCURRENCES`` blocks of each of these clusters, sorted by cluster and reading order,
     with their variant number in the cluster (variants numbered by first appearance: 0 is the representative)."""
     occ = (
-        result.blocks_lazy.select(S.DOC_ID, S.LINE, S.CLUSTER, S.EXACT_HASH)
+        result.blocks_lazy.select(S.DOC_ID, S.LINE, S.SOURCE_LINE, S.SOURCE_COLUMN, S.CLUSTER, S.EXACT_HASH)
         .with_row_index(ROW)
         .filter(pl.col(S.CLUSTER).is_in(clusters.implode()))
         .group_by(S.CLUSTER, maintain_order=True)

@@ -15,9 +15,10 @@ markers, and nothing else: punctuation, symbols and digits are content (``expr *
 5. every run of white space and control characters becomes one space, and the ends are trimmed.
 
 **The near form** (``near_form``): the words of the exact form, what shingles are made of: a run of
-punctuation and symbols that begins or ends a word goes (``(x),`` -> ``x``), one inside a word stays
-(``a-1``, ``sub.example.com``, ``user_name``, ``3,5``): split, such words made unrelated code and URLs
-share shingles.
+punctuation and symbols that begins or ends a word goes (``(x),`` -> ``x``); one inside a word stays when
+it only joins (``WORD_JOINERS``: ``a-1``, ``sub.example.com/x``, ``user_name``, ``don't``), and splits the word
+otherwise (``f(x)`` -> ``f x``, ``"a".format`` -> ``a format``): split, joined words made unrelated URLs and
+identifiers share shingles, while code keeps a word per name.
 
 Both are idempotent: ``normalize(normalize(s)) == normalize(s)``.
 
@@ -49,6 +50,14 @@ _LIST_MARKER = rf"(?m)^(?:{_MARKER_SPACE}*(?:\d{{1,3}}[.)]|{_BULLET_CLASS})(?:{_
 _SPACES = r"[\p{Z}\p{Cc}\s]+"
 _WORD_START_PUNCTUATION = r"(^| )[\p{P}\p{S}]+"
 _WORD_END_PUNCTUATION = r"[\p{P}\p{S}]+( |$)"
+# What joins the parts of one word: a-1, sub.example.com/x, user_name, don't, std::vector, a@b.
+WORD_JOINERS = "-._'’/:@"
+# A run of punctuation inside a word that holds anything else (brackets, quotes, operators) splits it.
+_SPLITTING_PUNCTUATION = (
+    r"[\p{P}\p{S}]*[[\p{P}\p{S}]--["
+    + "".join("\\" + c if c in "-.[]" else c for c in WORD_JOINERS)
+    + r"]][\p{P}\p{S}]*"
+)
 
 
 @cache
@@ -86,11 +95,13 @@ def normalize_expr(column: str | pl.Expr) -> pl.Expr:
 def near_expr(column: str | pl.Expr) -> pl.Expr:
     """The near form of texts in the exact form, as a polars expression."""
     expr = pl.col(column) if isinstance(column, str) else column
-    # A run of punctuation goes where it begins or ends a word; inside one it stays. Exact forms hold
-    # single spaces only, so a space is the one separator to look for.
+    # A run of punctuation goes where it begins or ends a word; inside one it stays when it only joins
+    # (WORD_JOINERS), else it splits the word. Exact forms hold single spaces only, so a space is the one
+    # separator to look for.
     return (
         expr.str.replace_all(_WORD_START_PUNCTUATION, "$1")
         .str.replace_all(_WORD_END_PUNCTUATION, "$1")
+        .str.replace_all(_SPLITTING_PUNCTUATION, " ")
         .str.replace_all(" +", " ")
         .str.strip_chars(" ")
     )
@@ -149,7 +160,8 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         ``folds``: each KEEP character's fold, up to ``MAX_FOLD`` code points, -1 padded;
         ``marker_space``: the white space a list marker may have around it (any but the line feed);
         ``punctuation``: for the near form, 1 for punctuation and symbols (after folding they stand for
-        themselves), -1 for unassigned code points (left to the polars path).
+        themselves), 2 for those of them that join words (``WORD_JOINERS``), -1 for unassigned code points
+        (left to the polars path).
 
     A character is simple when its fold is made of characters that fold to themselves, that are below
     ``SIMPLE_LIMIT`` and that no combining character can join. A character whose fold holds a digit,
@@ -166,6 +178,8 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # For the near form: 1 punctuation or a symbol, 0 anything else, -1 a character Python's Unicode
         # database does not know, which the polars path's newer one may (U+2FFC is a symbol there).
         punctuation[code] = 1 if category[0] in "PS" else (-1 if category == "Cn" else 0)
+        if char in WORD_JOINERS:
+            punctuation[code] = 2
         if _is_space(char):
             classes[code] = SPACE
             marker_space[code] = char != "\n"
@@ -417,26 +431,29 @@ def _near_batch(data, offsets, punctuation):
                 pending_space = True
                 after_word = False
                 p += 1
-            elif punctuation[cp] == 1:
+            elif punctuation[cp] >= 1:
                 q = p + width
+                joins = punctuation[cp] == 2
                 while q < end:
                     b2 = data[q]
                     if b2 < 0x80:
-                        if b2 == 32 or punctuation[b2] != 1:
+                        if b2 == 32 or punctuation[b2] < 1:
                             break
+                        joins = joins and punctuation[b2] == 2
                         q += 1
                     else:
                         c2, w2 = decode_utf8(data, q)
                         if c2 >= SIMPLE_LIMIT or punctuation[c2] < 0:
                             q = -1  # not simple: the whole text goes the Unicode way
                             break
-                        if punctuation[c2] != 1:
+                        if punctuation[c2] < 1:
                             break
+                        joins = joins and punctuation[c2] == 2
                         q += w2
                 if q < 0:
                     simple[i] = False
                     break
-                if after_word and q < end and data[q] != 32:  # inside a word: kept (a-1, example.com)
+                if joins and after_word and q < end and data[q] != 32:  # joins a word: kept (a-1, example.com)
                     while p < q:
                         out[w] = data[p]
                         w += 1

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from dedup import schema as S
 from dedup.diff import DELETE, EQUAL, INSERT, Segment, word_diff
+from dedup.locations import places
 from dedup.result import ScanResult
 from dedup.sources import Skip
 from dedup.terminal import printable
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 INDENT = 4
 TEXT_LINES = 2  # lines of a cluster's text shown under its heading
+PLACE = "place"  # an occurrence's place in its file, as people read it (``dedup.locations.place``)
 PLACES = 8  # occurrences listed per cluster before "… N more"
 CONTEXT_WORDS = 6  # unchanged words kept either side of a change
 CONTAINED_AT = 0.5  # documents at least this contained in another are listed
@@ -84,19 +86,16 @@ def render_report(result: ScanResult, console: Console, top: int = 10) -> None:
 
 
 def occurrences(result: ScanResult, clusters: list[int], limit: int = PLACES) -> pl.DataFrame:
-    """Where the first ``limit`` blocks of each of these clusters stand, in reading order (no text is loaded)."""
-    return (
-        result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.LINE, S.CLUSTER)
+    """Where the first ``limit`` blocks of each of these clusters stand, in reading order (no text is loaded):
+    their ``place`` in the original file (see ``dedup.locations``)."""
+    found = (
+        result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.LINE, S.SOURCE_LINE, S.SOURCE_COLUMN, S.CLUSTER)
         .filter(pl.col(S.CLUSTER).is_in(clusters))
         .group_by(S.CLUSTER, maintain_order=True)
         .head(limit)
         .collect()
     )
-
-
-def place(doc_id: str, line: int) -> str:
-    """How an occurrence is named everywhere: ``doc:line`` (control characters of the id escaped)."""
-    return f"{printable(doc_id)}:{line}"
+    return found.with_columns(pl.Series(PLACE, places(found, result.lazy("documents")), dtype=pl.String))
 
 
 def accounting_line(summary: dict[str, Any]) -> str:
@@ -185,9 +184,9 @@ def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
 
 
 def _places(where: pl.DataFrame, cluster: dict[str, Any], limit: int) -> Text:
-    """Each occurrence of a cluster (a row of the clusters table) as ``doc:line``, then how many more."""
+    """Each occurrence of a cluster (a row of the clusters table) as ``file:line:column``, then how many more."""
     rows = where.filter(pl.col(S.CLUSTER) == cluster[S.CLUSTER])
-    names = [place(doc_id, line) for doc_id, line in rows.select(S.DOC_ID, S.LINE).head(limit).iter_rows()]
+    names = rows[PLACE].head(limit).to_list()
     text = Text(", ").join(Text(name, style=STYLE["place"]) for name in names)
     if cluster[S.N_BLOCKS] > limit:
         text.append(f", … {cluster[S.N_BLOCKS] - limit:,} more", style=STYLE["dim"])
@@ -234,8 +233,8 @@ def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Cons
     return parts
 
 
-def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int], str]:
-    """Text of both blocks of each pair, keyed by (doc, block)."""
+def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int], tuple[str, str]]:
+    """Text and place of both blocks of each pair, keyed by (doc, block)."""
     if not pairs.height:
         return {}
     wanted = pl.concat(
@@ -244,25 +243,38 @@ def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int]
             pairs.select(pl.col(S.DOC_B).alias(S.DOC_ID), pl.col(S.BLOCK_B).alias(S.BLOCK)),
         ]
     ).unique()
-    found = result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.TEXT).join(wanted.lazy(), on=[S.DOC_ID, S.BLOCK]).collect()
-    return {(doc_id, block): printable(text) for doc_id, block, text in found.iter_rows()}
+    found = (
+        result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.SOURCE_LINE, S.SOURCE_COLUMN, S.TEXT)
+        .join(wanted.lazy(), on=[S.DOC_ID, S.BLOCK])
+        .collect()
+    )
+    named = places(found, result.lazy("documents"))
+    return {
+        (doc_id, block): (printable(text), where)
+        for (doc_id, block, text), where in zip(found.select(S.DOC_ID, S.BLOCK, S.TEXT).iter_rows(), named, strict=True)
+    }
 
 
-def _near_pairs(near: pl.DataFrame, total: int, texts: dict[tuple[str, int], str], console: Console) -> list[Text]:
+def _near_pairs(
+    near: pl.DataFrame, total: int, texts: dict[tuple[str, int], tuple[str, str]], console: Console
+) -> list[Text]:
     parts: list[Text] = [_heading("Near pairs", near.height, total)]
     for row in near.iter_rows(named=True):
+        (old, old_place), (new, new_place) = (
+            texts[(row[S.DOC_A], row[S.BLOCK_A])],
+            texts[(row[S.DOC_B], row[S.BLOCK_B])],
+        )
         parts.append(
             Text.assemble(
-                (place(row[S.DOC_A], row["line_a"]), STYLE["place"]),
+                (old_place, STYLE["place"]),
                 " ~ ",
-                (place(row[S.DOC_B], row["line_b"]), STYLE["place"]),
+                (new_place, STYLE["place"]),
                 (
                     f"  jaccard {row[S.JACCARD]:.2f}, containment {row[S.CONTAINMENT]:.2f}, cluster #{row[S.CLUSTER]}",
                     STYLE["dim"],
                 ),
             )
         )
-        old, new = texts[(row[S.DOC_A], row[S.BLOCK_A])], texts[(row[S.DOC_B], row[S.BLOCK_B])]
         parts.append(_indented(diff_text(word_diff(old, new), _plain(console)), console, INDENT))
     return parts
 

@@ -152,8 +152,9 @@ class ScanResult:
 
     def blocks_in_documents(self) -> pl.LazyFrame:
         """The blocks (without text) with their document's position in read order, ``doc_pos``, and its
-        ``source`` and ``source_line``: joined by document id, which is unique in a scan."""
-        documents = self.lazy("documents").select(S.DOC_ID, S.SOURCE, S.SOURCE_LINE).with_row_index(DOC_POS)
+        ``source``: joined by document id, which is unique in a scan. A block's ``source_line`` is its own
+        (see ``dedup.locations``)."""
+        documents = self.lazy("documents").select(S.DOC_ID, S.SOURCE).with_row_index(DOC_POS)
         return (
             self.blocks_lazy.drop(S.TEXT)
             .with_row_index(ORDER)

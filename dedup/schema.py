@@ -13,12 +13,20 @@ DOC_ID = "doc_id"
 TEXT = "text"
 SOURCE = "source"  # the file the document came from
 SOURCE_LINE = "source_line"  # 1-based line (JSONL, CSV), item (JSON), row (Parquet) or record (WARC); else 1
+# Of a file that is the document (text, Markdown, HTML): (text offset, text line, source line, source column) of
+# points of the text, flattened; null for records. ``dedup.locations`` places every block in the file with them.
+ANCHORS = "anchors"
 
 # Blocks (segment -> normalize -> fingerprint -> cluster -> report).
 BLOCK = "block"  # 0-based index of the block within its document
 START = "start"  # character offsets into the document text: text[start:end]
 END = "end"
 LINE = "line"  # 1-based line of the block's first character in the document
+COLUMN = "column"  # 1-based column of the block's first character in its line of the document (segment only)
+# Of a block: where its first character stands in the original file, 1-based. For a file that is the document
+# (text, Markdown, HTML) its line and column there (in characters); for a record of a file the record's
+# line (JSONL, CSV), item (JSON), row (Parquet) or number (WARC), and no column.
+SOURCE_COLUMN = "source_column"
 N_CHARS = "n_chars"
 NORMALIZED = "normalized"
 N_WORDS = "n_words"
@@ -64,7 +72,14 @@ WITHIN_DOC, CROSS_DOC = "within-doc", "cross-doc"
 
 # The documents table a batch stage takes (what the readers produce, numbered in read order).
 BATCH_DOCUMENTS_SCHEMA = pl.Schema(
-    {DOC_KEY: pl.Int64, DOC_ID: pl.String, TEXT: pl.String, SOURCE: pl.String, SOURCE_LINE: pl.Int64}
+    {  # type: ignore[arg-type]  # mypy cannot join the list type with the others
+        DOC_KEY: pl.Int64,
+        DOC_ID: pl.String,
+        TEXT: pl.String,
+        SOURCE: pl.String,
+        SOURCE_LINE: pl.Int64,
+        ANCHORS: pl.List(pl.Int64),
+    }
 )
 
 # The blocks table the per-batch stage returns (``dedup.stage.fingerprint_batch``): keyed by (doc_key, block).
@@ -75,6 +90,8 @@ BATCH_BLOCKS_SCHEMA = pl.Schema(
         START: pl.Int64,
         END: pl.Int64,
         LINE: pl.Int32,
+        SOURCE_LINE: pl.Int64,
+        SOURCE_COLUMN: pl.Int32,
         TEXT: pl.String,
         EXACT_HASH: pl.UInt64,
         MATCHABLE: pl.Boolean,
@@ -93,6 +110,8 @@ BLOCKS_SCHEMA = pl.Schema(
         START: pl.Int64,
         END: pl.Int64,
         LINE: pl.Int32,
+        SOURCE_LINE: pl.Int64,
+        SOURCE_COLUMN: pl.Int32,
         TEXT: pl.String,
         CLUSTER: pl.Int64,
         SHORT: pl.Boolean,

@@ -188,12 +188,13 @@ def _verbatim_runs(data, n_lines, blank, first_b, end_b, line_start, width, item
 def _segment_document(data, start, end, n_lines, bullets, split, runs, heading_max, out, base):
     """Blocks of one document of ``n_lines`` lines into ``out[base:]``; returns how many.
 
-    ``out`` columns: byte start, byte end, char start, char end, line (0-based).
+    ``out`` columns: byte start, byte end, char start, char end, line (0-based), column (0-based, in chars).
     """
     first_b = np.full(n_lines, -1, np.int64)
     end_b = np.zeros(n_lines, np.int64)
     first_c = np.zeros(n_lines, np.int64)
     end_c = np.zeros(n_lines, np.int64)
+    start_c = np.zeros(n_lines, np.int64)  # the char offset of each line's start
     line_end = np.zeros(n_lines, np.int64)
     item = np.zeros(n_lines, np.bool_)
 
@@ -225,6 +226,7 @@ def _segment_document(data, start, end, n_lines, bullets, split, runs, heading_m
             line += 1
             fb = -1
             char += 1
+            start_c[line] = char
             p += 1
             continue
         cp, n = decode_utf8(data, p)
@@ -290,6 +292,7 @@ def _segment_document(data, start, end, n_lines, bullets, split, runs, heading_m
             out[row, 2] = first_c[i]
             out[row, 3] = end_c[i]
             out[row, 4] = i
+            out[row, 5] = first_c[i] - start_c[i]
             count += 1
     return count
 
@@ -305,7 +308,7 @@ def _segment_batch(data, offsets, bullets, split, runs, heading_max):
                 capacity[d] += 1
     slots = np.zeros(n_docs + 1, np.int64)
     slots[1:] = np.cumsum(capacity)
-    out = np.zeros((slots[n_docs], 5), np.int64)
+    out = np.zeros((slots[n_docs], 6), np.int64)
     counts = np.zeros(n_docs, np.int64)
     for d in range(n_docs):
         counts[d] = _segment_document(
@@ -326,7 +329,7 @@ def segment(documents: pl.DataFrame, options: SegmentOptions) -> pl.DataFrame:
 
     Returns:
         One row per block: ``doc_key``, ``block``, ``start``, ``end``,
-        ``line`` and ``text`` (``text`` is ``document[start:end]``).
+        ``line``, ``column`` and ``text`` (``text`` is ``document[start:end]``).
     """
     return segment_with_texts(documents, options)[0]
 
@@ -353,6 +356,7 @@ def segment_with_texts(documents: pl.DataFrame, options: SegmentOptions) -> tupl
             S.START: spans[:, 2],
             S.END: spans[:, 3],
             S.LINE: (spans[:, 4] + 1).astype(np.int32),
+            S.COLUMN: (spans[:, 5] + 1).astype(np.int32),
         }
     ).with_columns(block_texts.to_series(S.TEXT))
     return blocks, block_texts

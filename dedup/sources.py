@@ -500,6 +500,7 @@ def _frame(documents: list[Document]) -> pl.DataFrame:
             S.TEXT: pl.Series(texts),
             S.SOURCE: [d.source for d in documents],
             S.SOURCE_LINE: [d.source_line for d in documents],
+            S.ANCHORS: [d.anchors for d in documents],
         },
         schema=DOCUMENT_COLUMNS,
     )

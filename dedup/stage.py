@@ -24,6 +24,7 @@ import polars as pl
 from dedup import candidates, fingerprint
 from dedup import schema as S
 from dedup._arrow import list_series
+from dedup.locations import block_places
 from dedup.normalize import near_form, normalize_texts
 from dedup.options import ScanOptions
 from dedup.segment import segment_with_texts
@@ -39,7 +40,9 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
 
     Args:
         documents: a table with at least ``doc_key`` (Int64) and ``text`` (String), as in
-            ``schema.BATCH_DOCUMENTS_SCHEMA``; other columns are ignored.
+            ``schema.BATCH_DOCUMENTS_SCHEMA``; ``source_line`` and ``anchors`` place the blocks in their
+            files (``dedup.locations``; without them each document is a record at line 1); other columns
+            are ignored.
         options: the scan options (segmentation, shingles, MinHash, LSH banding, ``min_shingles``).
 
     Returns:
@@ -48,6 +51,7 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
         ``near_candidate`` blocks and null for the others.
     """
     blocks, block_texts = segment_with_texts(documents.select(S.DOC_KEY, S.TEXT), options.segment)
+    blocks = blocks.with_columns(*block_places(documents, blocks))
     exact_forms = normalize_texts(block_texts)
     exact = fingerprint.exact_keys(exact_forms)
     matchable = np.diff(exact_forms.offsets) > 0  # a block of nothing but white space and markers matches nothing

@@ -19,18 +19,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dedup.errors import InputError, OutputError
-from dedup.formats.encoding import clean_controls, decode
+from dedup.formats.encoding import clean_controls, decode, replace_lone_surrogates
 from dedup.formats.fields import lookup
+from dedup.formats.html import block_sources, meta_charset, read_page, remove_blocks
 from dedup.options import ReadOptions
 from dedup.sources import Document, read_text, reader_for
 
 
 @dataclass(frozen=True, slots=True)
 class CleanedDocument:
-    """A document as read, and its text after cleaning (``None``: not written)."""
+    """A document as read, and its text after cleaning (``None``: not written).
+
+    Attributes:
+        document: the document as read.
+        text: its cleaned text, or ``None`` when it is not written.
+        removed: the ``(start, end)`` offsets in ``document.text`` of each removed block, in order
+            (what a page is cleaned by: its cut blocks' elements go).
+    """
 
     document: Document
     text: str | None
+    removed: tuple[tuple[int, int], ...] = ()
 
 
 WriteFile = Callable[[Path, Path, Iterable[CleanedDocument], ReadOptions], int]
@@ -72,6 +81,33 @@ def write_text(source: Path, target: Path, documents: Iterable[CleanedDocument],
     except UnicodeEncodeError as exc:
         message = f"{target}: cannot encode the text as {_output_encoding(options)} ({exc.reason})"
         raise OutputError(message) from exc
+    return 1
+
+
+def write_html(source: Path, target: Path, documents: Iterable[CleanedDocument], options: ReadOptions) -> int:
+    """A page: itself without the elements of its cut blocks, every other byte as it was, so a mirror stays
+    browsable (``formats.html.remove_blocks``). Characters its encoding cannot hold become character references.
+
+    Raises:
+        InputError: the page no longer gives the text that was scanned.
+        OutputError: the file held several documents.
+    """
+    cleaned = list(documents)
+    if len(cleaned) != 1:
+        raise OutputError(f"{source}: holds {len(cleaned)} documents; a page is one")
+    document, text = cleaned[0].document, cleaned[0].text
+    if text is None:
+        return 0
+    raw = source.read_bytes()
+    decoded = decode(raw, declared=meta_charset(raw), forced=options.encoding)
+    page = read_page(decoded.text, options.html_drop_nav)
+    if clean_controls(replace_lone_surrogates(page.text)[0])[0] != document.text:
+        raise _changed(source, "")
+    if not cleaned[0].removed:
+        target.write_bytes(raw)
+        return 1
+    kept = remove_blocks(decoded.text, block_sources(page, list(cleaned[0].removed)))
+    target.write_bytes(kept.encode(decoded.encoding, errors="xmlcharrefreplace"))
     return 1
 
 
@@ -203,6 +239,8 @@ WRITERS: dict[str, Writer] = {
     ".jsonl": Writer(write_jsonl),
     ".ndjson": Writer(write_jsonl),
     ".parquet": Writer(write_parquet),
+    ".html": Writer(write_html),
+    ".htm": Writer(write_html),
 }
 
 

@@ -22,7 +22,7 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_000 = "000_e4840d95eb31815a.txt"
 SEED_001 = "001_09200cf2f9f01141.txt"
 runner = CliRunner()
-ANNOTATION = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),title=dedup::(.+)$")
+ANNOTATION = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+)(?:,col=\d+)?,title=dedup::(.+)$")
 
 # The repeats of the seeds, known from reading them: the intro, the synopsis (a second, edited copy in 000, both
 # again in 001: one near cluster), the story paragraph and the cast list are long; "Anzeige" (three times in 001),
@@ -110,15 +110,17 @@ def test_text_output_points_at_each_copy_with_file_and_line(seeds: Path) -> None
     # Every copy after the first is named with the file and line where it stands.
     places = [line.split(": ", 1)[0] for line in lines[:-2]]
     assert places == [
-        f"seeds/{SEED_001}:4",
-        f"seeds/{SEED_000}:5",
-        f"seeds/{SEED_001}:11",
-        f"seeds/{SEED_001}:13",
-        f"seeds/{SEED_001}:15",
-        f"seeds/{SEED_001}:19",
+        f"seeds/{SEED_001}:4:1",
+        f"seeds/{SEED_000}:5:1",
+        f"seeds/{SEED_001}:11:1",
+        f"seeds/{SEED_001}:13:1",
+        f"seeds/{SEED_001}:15:1",
+        f"seeds/{SEED_001}:19:1",
     ]
-    assert lines[2].startswith(f"seeds/{SEED_001}:11: exact duplicate of seeds/{SEED_000}:4 (cluster #2): “Steph geht")
-    assert lines[3].startswith(f"seeds/{SEED_001}:13: near duplicate of seeds/{SEED_000}:4 (cluster #2)")
+    assert lines[2].startswith(
+        f"seeds/{SEED_001}:11:1: exact duplicate of seeds/{SEED_000}:4:1 (cluster #2): “Steph geht"
+    )
+    assert lines[3].startswith(f"seeds/{SEED_001}:13:1: near duplicate of seeds/{SEED_000}:4:1 (cluster #2)")
 
 
 def test_json_output(seeds: Path) -> None:
@@ -232,7 +234,7 @@ def test_a_new_copy_of_an_accepted_duplicate_is_new_too(tmp_path: Path, monkeypa
     (tmp_path / "docs" / "doc_999.txt").write_text(f"A new page.\n\n{shared}\n", encoding="utf-8")
     code, out, _ = check("docs", "--baseline", "b.json")
     assert code == 1
-    assert [line.split(": ")[0] for line in out.splitlines()[:-2]] == ["docs/doc_999.txt:3"]
+    assert [line.split(": ")[0] for line in out.splitlines()[:-2]] == ["docs/doc_999.txt:3:1"]
 
 
 def test_a_baseline_survives_reordering(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

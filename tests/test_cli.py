@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from dedup import schema as S
 from dedup.cli import app
+from dedup.locations import relative_path
 from tests.conftest import DOUBLED, INTRO, listed
 
 runner = CliRunner()
@@ -22,8 +23,10 @@ def test_scan_prints_a_readable_summary(seeds: Path) -> None:
     out = " ".join(result.output.split())  # the report wraps to the terminal's width
     assert "Scanned 3 documents (3 files), 52 blocks" in out
     assert "near, cross-doc: 4 blocks in 2 documents" in out
-    assert f"at {INTRO}:4, {INTRO}:5, {DOUBLED}:11, {DOUBLED}:13" in out
-    assert f"{INTRO}:4 ~ {INTRO}:5 jaccard 0.63, containment 0.82" in out
+    # Each place is the file (from the working folder), the line and the column where the block starts.
+    intro, doubled = relative_path(str(seeds / INTRO)), relative_path(str(seeds / DOUBLED))
+    assert f"at {intro}:4:1, {intro}:5:1, {doubled}:11:1, {doubled}:13:1" in out
+    assert f"{intro}:4:1 ~ {intro}:5:1 jaccard 0.63, containment 0.82" in out
     assert "“Anzeige” ×3" in out
     assert f"{INTRO} is 98% contained in {DOUBLED}" in out
 
@@ -89,7 +92,7 @@ def test_strict_fails_on_skipped_records(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ([], ["scan"], ["report"]):
+    for command in ([], ["scan"], ["report"], ["show"]):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
 

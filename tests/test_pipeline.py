@@ -322,7 +322,17 @@ def test_saved_tables_carry_the_minhash_settings(seed_scan: dedup.ScanResult, tm
         "datasketch_equivalent": "MinHash(num_perm=128, seed=1, scheme='affine32', hashfunc=xxhash.xxh32_intdigest)",
     }
     saved = pl.read_parquet(tmp_path / "blocks.parquet")
-    assert saved.columns[:7] == [S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE, S.TEXT, S.CLUSTER]
+    assert saved.columns[:9] == [
+        S.DOC_ID,
+        S.BLOCK,
+        S.START,
+        S.END,
+        S.LINE,
+        S.SOURCE_LINE,
+        S.SOURCE_COLUMN,
+        S.TEXT,
+        S.CLUSTER,
+    ]
     assert saved.equals(seed_scan.blocks)
 
 

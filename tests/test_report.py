@@ -13,8 +13,9 @@ from rich.console import Console
 import dedup
 from dedup import schema as S
 from dedup.diff import DELETE, INSERT, word_diff
+from dedup.locations import relative_path
 from dedup.report import STYLE, diff_text, render_report
-from tests.conftest import DOUBLED, INTRO
+from tests.conftest import DOUBLED, INTRO, SEEDS
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CLAUSE = "- und steht ihm bei, als er mit illegalen Kickboxkämpfen ein Zubrot findet"
@@ -34,9 +35,14 @@ def _render(result: dedup.ScanResult, width: int = 100, colour: bool = False, to
 
 
 def _line_of(seed_texts: dict[str, str], name: str, start: str) -> str:
-    """``doc:line`` of the line that starts with ``start``, found by reading the seed itself."""
+    """``file:line:1`` of the line that starts with ``start``, found by reading the seed itself."""
     lines = seed_texts[name].splitlines()
-    return f"{name}:{next(n for n, line in enumerate(lines, 1) if line.lstrip().startswith(start))}"
+    return _at(name, next(n for n, line in enumerate(lines, 1) if line.lstrip().startswith(start)))
+
+
+def _at(name: str, line: int) -> str:
+    """How the report names line ``line`` of a seed: its path from the working folder, the line, column 1."""
+    return f"{relative_path(str(SEEDS / name))}:{line}:1"
 
 
 def _flat(text: str) -> str:
@@ -63,11 +69,16 @@ def test_plain_report_shows_what_the_seeds_repeat(seed_scan: dedup.ScanResult, s
     intro = f"at {_line_of(seed_texts, INTRO, 'De rouille')}, {_line_of(seed_texts, DOUBLED, 'De rouille')}"
     cast = f"at {_line_of(seed_texts, INTRO, 'Regisseur')}, {_line_of(seed_texts, DOUBLED, 'Regisseur')}"
     assert intro in flat and cast in flat
-    synopsis = [f"{INTRO}:4", f"{INTRO}:5", f"{DOUBLED}:11", f"{DOUBLED}:13"]  # the four paragraphs, read off the seeds
+    synopsis = [
+        _at(INTRO, 4),
+        _at(INTRO, 5),
+        _at(DOUBLED, 11),
+        _at(DOUBLED, 13),
+    ]  # the four paragraphs, read off the seeds
     assert all("Steph geht in ihrem Beruf a" in line for line in _seed_lines(seed_texts, synopsis))
     assert "at " + ", ".join(synopsis) in flat
     # The near pair, word by word: the changed ending, the dropped word, the appended clause.
-    assert f"{INTRO}:4 ~ {INTRO}:5" in flat
+    assert f"{_at(INTRO, 4)} ~ {_at(INTRO, 5)}" in flat
     assert "[-fünfjährigen-]{+fünfjährigem+}" in flat
     assert "Sie nimmt [-instinktiv-] Kontakt" in flat
     assert f"bemitleiden wird {{+{CLAUSE}+}}." in flat
@@ -78,8 +89,8 @@ def test_plain_report_shows_what_the_seeds_repeat(seed_scan: dedup.ScanResult, s
 def _seed_lines(seed_texts: dict[str, str], places: list[str]) -> list[str]:
     found = []
     for place in places:
-        name, line = place.rsplit(":", 1)
-        found.append(seed_texts[name].splitlines()[int(line) - 1])
+        path, line, _ = place.rsplit(":", 2)
+        found.append(seed_texts[Path(path).name].splitlines()[int(line) - 1])
     return found
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
+import numpy as np
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from dedup.formats.encoding import charset_of, decode
@@ -66,16 +68,170 @@ def html_to_text(html: str, drop_layout: bool = False) -> tuple[str, str]:
     Returns:
         The text, and a note for the user when the page had to be read the slow way (else empty).
     """
+    page = read_page(html, drop_layout)
+    return page.text, page.note
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The visible text of a page and where its paragraphs stand in the page.
+
+    Attributes:
+        text: one paragraph per block, paragraphs separated by a blank line (``<pre>`` fenced, tables as rows).
+        note: why the page had to be read the slow way, else empty.
+        anchors: for each paragraph, ``(text offset, text line, source line, source column)`` of its first
+            visible character (lines and columns 1-based, columns in characters), flattened: what
+            ``dedup.locations`` turns into the place of every block in the page.
+        spans: for each paragraph, ``(text start, text end, source start, source end)``, flattened: the
+            offsets of its text in ``text`` and of the source from its first visible text to the end of its
+            last (what ``block_sources`` maps cut blocks through).
+    """
+
+    text: str
+    note: str
+    anchors: tuple[int, ...]
+    spans: tuple[int, ...]
+
+
+def read_page(html: str, drop_layout: bool = False) -> Page:
+    """The visible text of a page (see ``html_to_text``) with the source place of each paragraph."""
     skipped = NEVER_TEXT | LAYOUT_TAGS if drop_layout else NEVER_TEXT
     depth = nesting_depth(html)
     if depth > MAX_TREE_DEPTH:
         note = f"block elements nest {depth} deep (more than {MAX_TREE_DEPTH}): read with a tokenizer"
-        return "\n\n".join(_tokenized(html, skipped)), note
-    tree = LexborHTMLParser(html)
-    root = tree.body or tree.root
-    paragraphs = _Collector(skipped).walk(root) if root is not None else []
-    del tree, root  # the tree holds the page again: gone before the text is made (a large page costs less)
-    return "\n\n".join(paragraphs), ""
+        collector = _tokenized(html, skipped)
+    else:
+        note = ""
+        tree = LexborHTMLParser(html)
+        root = tree.body or tree.root
+        collector = _Collector(skipped, _Aligner(html))
+        if root is not None:
+            collector.walk(root)
+        del tree, root  # the tree holds the page again: gone before the text is made (a large page costs less)
+    paragraphs, sources = collector.paragraphs, collector.sources
+    spans = _spans(html, paragraphs, sources, collector.lasts)
+    return Page("\n\n".join(paragraphs), note, _anchors(html, paragraphs, sources), spans)
+
+
+def _spans(html: str, paragraphs: list[str], firsts: list[int], lasts: list[int]) -> tuple[int, ...]:
+    """``(text start, text end, source start, source end)`` of each paragraph (see ``Page``).
+
+    A text runs in the source to the next tag or comment; a paragraph whose place is not known takes an
+    empty span where the one before it ended.
+    """
+    spans: list[int] = []
+    text_offset = source_end = 0
+    for paragraph, first, last in zip(paragraphs, firsts, lasts, strict=True):
+        if first < 0:
+            start = end = source_end
+        else:
+            start = first
+            end = html.find("<", max(last, first) + 1)
+            end = len(html) if end < 0 else end
+        spans += (text_offset, text_offset + len(paragraph), start, end)
+        source_end = max(source_end, end)
+        text_offset += len(paragraph) + 2
+    return tuple(spans)
+
+
+def block_sources(page: Page, cut: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where blocks of a page's text stand in the page's source: the span from the first visible text of
+    their first paragraph to the end of the text of their last.
+
+    Args:
+        page: the page as read (``read_page``).
+        cut: ``(start, end)`` offsets of blocks in ``page.text``.
+
+    Returns:
+        ``(start, end)`` offsets in the source, one per block, in the order given: what ``remove_blocks`` takes.
+    """
+    spans = np.array(page.spans, dtype=np.int64).reshape(-1, 4)
+    found = []
+    for start, end in cut:
+        # The paragraphs the block overlaps: those that end after it starts and start before it ends.
+        inside = spans[(spans[:, 1] > start) & (spans[:, 0] < max(end, start + 1))]
+        found.append((int(inside[:, 2].min()), int(inside[:, 3].max())) if inside.size else (0, 0))
+    return found
+
+
+def _anchors(html: str, paragraphs: list[str], sources: list[int]) -> tuple[int, ...]:
+    """``(text offset, text line, source line, source column)`` of each paragraph's first visible character.
+
+    Both texts are walked once, forwards (the source offsets only grow), so a page costs one pass.
+    """
+    anchors: list[int] = []
+    text_offset, text_line = 0, 1
+    source_offset, source_line = 0, 1
+    for paragraph, source in zip(paragraphs, sources, strict=True):
+        lead = len(paragraph) - len(paragraph.lstrip())
+        lead_lines = paragraph.count("\n", 0, lead)
+        source = max(source, source_offset)
+        source_line += html.count("\n", source_offset, source)
+        source_offset = source
+        column = source - html.rfind("\n", 0, source)  # rfind is -1 on the first line: columns count from 1
+        anchors += (text_offset + lead, text_line + lead_lines, source_line, column)
+        text_offset += len(paragraph) + 2
+        text_line += paragraph.count("\n") + 2
+    return tuple(anchors)
+
+
+# Where the next text of a page can start: past white space, comments and tags (the aligner's fast path).
+_MARKUP = re.compile(r"(?:\s+|<!--.*?(?:-->|$)|<[A-Za-z/!?][^>]*>?)*", re.DOTALL)
+# A text's first characters that stand for themselves in the source (no entity, no white space to collapse;
+# a character outside ASCII may be written as one).
+_LITERAL = re.compile(r"[!#-%(-;=?-~]{1,32}")  # printable ASCII but quotes, & < >: never written otherwise
+_LINE_BACKTICKS = re.compile(r"(?m)^[ \t]*(`+)")
+_BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_SEARCH_CHARS = 1 << 16  # how far past the last text the aligner looks for the next before it gives up on one
+_LONG_SEARCHES = 16  # searches to the end of the page, at most: beyond, a page of strays costs no quadratic time
+
+
+class _Aligner:
+    """Finds where each text node of a parsed page starts in the page's source, walking it forwards.
+
+    The tree builder keeps no source positions, so each text node is looked for where the last one ended:
+    first right after the markup that follows (the common case: one regex match), then by its first
+    literal characters (outside tags) a little further on, which passes over the text of elements
+    that are never shown (scripts, styles). A text found nowhere keeps the place of the text before it.
+    """
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+        body = _BODY.search(html)
+        self.cursor = body.end() if body else 0  # the walk starts at the body: the head's texts are not looked for
+        self.long_searches = 0
+
+    def find(self, text: str) -> int:
+        """The source offset of the first visible character of ``text`` (a text node's content)."""
+        stripped = text.lstrip()
+        literal = _LITERAL.match(stripped)
+        html = self.html
+        markup = _MARKUP.match(html, self.cursor)  # always matches, if only the empty string
+        start = markup.end() if markup else self.cursor
+        # A text that starts with a character that may be written as an entity is looked for by the entity too.
+        keys = [literal.group()] if literal is not None else [stripped[:1], "&"]
+        if any(html.startswith(key, start) for key in keys):
+            found = start
+        else:
+            places = [place for place in (self._search(key, start) for key in keys) if place >= 0]
+            if not places:
+                return self.cursor
+            found = min(places)
+        # The text runs to the next tag: the next text is looked for after it.
+        end = html.find("<", found + 1)
+        self.cursor = end if end >= 0 else len(html)
+        return found
+
+    def _search(self, key: str, start: int) -> int:
+        html = self.html
+        end = start + _SEARCH_CHARS
+        if self.long_searches < _LONG_SEARCHES:
+            self.long_searches += 1
+            end = len(html)
+        found = html.find(key, start, end)
+        while found >= 0 and html.rfind("<", start, found) > html.rfind(">", start, found):  # inside a tag
+            found = html.find(key, found + 1, end)
+        return found
 
 
 def nesting_depth(html: str) -> int:
@@ -87,14 +243,73 @@ def nesting_depth(html: str) -> int:
     return deepest
 
 
-class _Collector:
-    """Walks a tree without recursion (pages nest deeper than Python's stack) and collects paragraphs."""
+# Content that makes a table one for layout, whose cells are paragraphs of their own: a table of data holds
+# words, numbers and inline code, not code samples, headings, lists or other tables.
+LAYOUT_INSIDE_TABLE = frozenset({
+    "table", "pre", "listing", "plaintext", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "blockquote",
+    "form", "hr", "nav", "header", "footer", "section", "article", "main", "aside", "fieldset",
+})  # fmt: skip
 
-    def __init__(self, skipped: frozenset[str]) -> None:
+
+class _Table:
+    """The rows of a table of data as they are read: cells of text runs, each with the source places of its
+    first and last visible text (-1 while it has none)."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[tuple[list[str], list[int]]]] = [[]]
+
+    def new_cell(self) -> None:
+        self.rows[-1].append(([], [-1, -1]))
+
+    def end_row(self) -> None:
+        if self.rows[-1]:
+            self.rows.append([])
+
+    def text(self, content: str, source: int) -> None:
+        row = self.rows[-1]
+        if not row:
+            self.new_cell()
+        parts, places = row[-1]
+        if source >= 0 and not content.isspace():
+            places[0] = source if places[0] < 0 else places[0]
+            places[1] = source
+        parts.append(content)
+
+    def cells(self) -> Iterator[tuple[str, int, int]]:
+        """Each cell's text with the source places of its first and last visible text."""
+        for row in self.rows:
+            for parts, (first, last) in row:
+                yield "".join(parts), first, last
+
+    def paragraph(self) -> tuple[str, int, int]:
+        """The table as rows ``| cell | cell |``, one line each (rows without text left out): one block."""
+        lines = []
+        for row in self.rows:
+            cells = [_collapsed("".join(parts)).replace("|", "\\|") for parts, _ in row]
+            if any(cells):
+                lines.append("| " + " | ".join(cells) + " |")
+        places = [places for row in self.rows for _, places in row if places[0] >= 0]
+        return "\n".join(lines), places[0][0] if places else -1, places[-1][1] if places else -1
+
+
+class _Collector:
+    """Walks a tree without recursion (pages nest deeper than Python's stack) and collects paragraphs.
+
+    Besides each paragraph it keeps ``sources``: the source offset of its first visible character, from the
+    aligner (the tree path) or the tokenizer's position (see ``_Tokenized``).
+    """
+
+    def __init__(self, skipped: frozenset[str], aligner: _Aligner | None = None) -> None:
         self.skipped = skipped
+        self.aligner = aligner
         self.paragraphs: list[str] = []
+        self.sources: list[int] = []  # of each paragraph, where its first visible text starts
+        self.lasts: list[int] = []  # of each paragraph, where its last visible text starts
         self.parts: list[str] = []
+        self.source = -1  # where the current paragraph's first visible character stands, -1 before it
+        self.last = -1  # where its last visible text starts
         self.pre_depth = 0
+        self.table: _Table | None = None  # the table of data being read, whose rows become one paragraph
 
     def walk(self, root: LexborNode) -> list[str]:
         node = root.child
@@ -111,14 +326,18 @@ class _Collector:
                 self.end_tag(node.tag or "")
             if node is not None:
                 node = node.next
-        self.flush()
+        self.end()
         return self.paragraphs
 
     def _enter(self, node: LexborNode) -> bool:
         """Take a node; True when its children are to be walked next."""
         tag = node.tag or ""
         if node.is_text_node:
-            self.parts.append(node.text_content or "")
+            content = node.text_content or ""
+            if self.aligner is not None and not content.isspace() and content:
+                self.text(content, self.aligner.find(content))
+            else:
+                self.text(content, -1)
             return False
         if not node.is_element_node or tag in self.skipped:
             return False
@@ -130,24 +349,74 @@ class _Collector:
         self.end_tag(tag)
         return False
 
+    def text(self, content: str, source: int) -> None:
+        """A run of text; ``source`` is where its first visible character stands (-1: not known, or blank)."""
+        if self.table is not None:
+            self.table.text(content, source)
+            return
+        if source >= 0 and not content.isspace():
+            self.source = source if self.source < 0 else self.source
+            self.last = source
+        self.parts.append(content)
+
     def start_tag(self, tag: str) -> None:
+        if self.table is not None:
+            self._table_start_tag(tag)
+            return
         if tag == "br":
             if self.pre_depth:
                 self.parts.append("\n")
             else:
                 self.flush()
             return
-        if tag in BLOCK_TAGS:
+        if tag in BLOCK_TAGS or tag in PREFORMATTED:
             self.flush()
         if tag in PREFORMATTED:
             self.pre_depth += 1
+        elif tag == "table" and not self.pre_depth:
+            self.table = _Table()
 
     def end_tag(self, tag: str) -> None:
-        if tag in PREFORMATTED:
+        if self.table is not None:
+            self._table_end_tag(tag)
+        elif tag in PREFORMATTED:
             self.flush()
             self.pre_depth -= 1
         elif tag in BLOCK_TAGS:
             self.flush()
+
+    def _table_start_tag(self, tag: str) -> None:
+        table = self.table
+        assert table is not None  # only called while a table is read
+        if tag in LAYOUT_INSIDE_TABLE:
+            # Code, headings or another table in a cell: a table for layout, whose cells are paragraphs.
+            self.table = None
+            for cell, first, last in table.cells():
+                self._paragraph(_collapsed(cell), first, last)
+            self.start_tag(tag)
+        elif tag in ("tr", "caption"):
+            table.end_row()
+        elif tag in ("td", "th"):
+            table.new_cell()
+        elif tag == "br" or tag in BLOCK_TAGS:
+            table.text(" ", -1)
+
+    def _table_end_tag(self, tag: str) -> None:
+        table = self.table
+        assert table is not None  # only called while a table is read
+        if tag == "table":
+            self.table = None
+            self._paragraph(*table.paragraph())
+        elif tag in ("tr", "caption"):
+            table.end_row()
+        elif tag in BLOCK_TAGS:
+            table.text(" ", -1)
+
+    def end(self) -> None:
+        """The end of the page: a table left open ends here."""
+        if self.table is not None:
+            self._table_end_tag("table")
+        self.flush()
 
     def flush(self) -> None:
         """End the current paragraph."""
@@ -155,9 +424,15 @@ class _Collector:
             return
         text = "".join(self.parts)
         self.parts.clear()
-        paragraph = _preformatted(text) if self.pre_depth else _collapsed(text)
+        first, last = self.source, self.last
+        self.source = self.last = -1
+        self._paragraph(_fenced(_preformatted(text)) if self.pre_depth else _collapsed(text), first, last)
+
+    def _paragraph(self, paragraph: str, first: int, last: int) -> None:
         if paragraph:
             self.paragraphs.append(paragraph)
+            self.sources.append(first)
+            self.lasts.append(last)
 
 
 def _collapsed(text: str) -> str:
@@ -179,6 +454,18 @@ def _collapsed(text: str) -> str:
     return "".join(pieces)
 
 
+def _fenced(code: str) -> str:
+    """Preformatted text as one fenced code block, which the segmenter keeps whole.
+
+    The fence is longer than any run of backticks that opens a line of the code, so no line closes it.
+    """
+    if not code:
+        return ""
+    runs = [len(match.group(1)) for match in _LINE_BACKTICKS.finditer(code)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return f"{fence}\n{code}\n{fence}"
+
+
 def _preformatted(text: str) -> str:
     """The lines of preformatted text without trailing white space or blank lines, a piece at a time."""
     kept: list[str] = []
@@ -195,9 +482,10 @@ def _preformatted(text: str) -> str:
 class _Tokenized(HTMLParser):
     """The same paragraphs from a tokenizer's events, for pages nested too deep for the tree builder."""
 
-    def __init__(self, collector: _Collector) -> None:
+    def __init__(self, collector: _Collector, line_starts: list[int]) -> None:
         super().__init__(convert_charrefs=True)
         self.collector = collector
+        self.line_starts = line_starts  # the source offset of each line: getpos() counts lines and columns
         self.skip_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -214,16 +502,150 @@ class _Tokenized(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.skip_depth:
-            self.collector.parts.append(data)
+            line, column = self.getpos()
+            visible = len(data) - len(data.lstrip())
+            source = self.line_starts[line - 1] + column + visible if data.strip() else -1
+            self.collector.text(data, source)
 
 
-def _tokenized(html: str, skipped: frozenset[str]) -> list[str]:
+def _tokenized(html: str, skipped: frozenset[str]) -> _Collector:
     collector = _Collector(skipped)
-    parser = _Tokenized(collector)
+    parser = _Tokenized(collector, [0] + [match.end() for match in re.finditer("\n", html)])
     parser.feed(html)
     parser.close()
-    collector.flush()
-    return collector.paragraphs
+    collector.end()
+    return collector
+
+
+# --- removing blocks from a page -------------------------------------------------------------------------------
+# A tag, or a comment: what stands between the texts of a page.
+_TAG = re.compile(r"<!--.*?(?:-->|$)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
+# Elements a cut never takes with it: the page's frame, and the cells and rows of a table, whose removal would
+# shift the columns of the others. Their content goes; they stay, empty.
+_KEPT_ELEMENTS = frozenset({"html", "head", "body", "td", "th", "tr", "thead", "tbody", "tfoot", "colgroup"})
+_TAG_STEPS = 64  # tags looked at on either side of a block for the element that holds it
+
+
+def remove_blocks(page: str, cut: list[tuple[int, int]]) -> str:
+    """The page without the elements of the cut blocks; everything else stays byte for byte.
+
+    Each cut grows to the outermost element that holds the block's text and nothing else (``<p>``, ``<li>``,
+    ``<pre>``, a table with its rows, and a ``<div>`` around just that), and to its whole lines when it stood
+    on lines of its own. A block whose element holds more, or lost its end tag to the parser's rules, loses
+    its text and keeps its tags, so the page stays well formed either way. Table cells, rows and the page's
+    ``body`` are never removed (a row of cells would shift), only emptied.
+
+    Args:
+        page: the page's source.
+        cut: ``(start, end)`` source offsets of each cut block's text (``block_sources``), in any order.
+
+    Returns:
+        The page without them.
+    """
+    spans = sorted(span for start, end in cut if end > start for span in _removed_spans(page, start, end))
+    parts: list[str] = []
+    position = 0
+    for start, end in spans:
+        start = max(start, position)
+        if end > start:
+            parts.append(page[position:start])
+            position = end
+    parts.append(page[position:])
+    return "".join(parts)
+
+
+def _removed_spans(page: str, start: int, end: int) -> list[tuple[int, int]]:
+    """What to remove for one block: its element (with its lines when it has them to itself), else its text."""
+    opened_inside, closed_inside = _tags_within(page, start, end)
+    before, after = _tags_before(page, start), _tags_after(page, end)
+    k, m = len(closed_inside), len(opened_inside)
+    # Elements the block starts inside and closes, and elements it opens and leaves open, pair up first.
+    if [name for name, _ in before[:k]] == closed_inside and [name for name, _ in after[:m]] == opened_inside[::-1]:
+        pairs = 0
+        while (
+            k + pairs < len(before)
+            and m + pairs < len(after)
+            and before[k + pairs][0] == after[m + pairs][0]
+            and before[k + pairs][0] not in _KEPT_ELEMENTS
+        ):
+            pairs += 1
+        if pairs:
+            return [_whole_lines(page, before[k + pairs - 1][1], after[m + pairs - 1][1])]
+    texts = []  # the text between the tags
+    position = start
+    for tag in _TAG.finditer(page, start, end):
+        texts.append((position, tag.start()))
+        position = tag.end()
+    texts.append((position, end))
+    return [(a, b) for a, b in texts if b > a]
+
+
+def _tags_within(page: str, start: int, end: int) -> tuple[list[str], list[str]]:
+    """The elements a span opens and leaves open (outermost first), and those it closes that it did not open."""
+    opened: list[str] = []
+    closed: list[str] = []
+    for tag in _TAG.finditer(page, start, end):
+        name = (tag.group(2) or "").lower()
+        if not name or name in VOID_TAGS:
+            continue
+        if not tag.group(1):
+            opened.append(name)
+        elif name in opened:
+            while opened and opened.pop() != name:  # end tags the parser implies close with it
+                pass
+        else:
+            closed.append(name)
+    return opened, closed
+
+
+def _tags_before(page: str, start: int) -> list[tuple[str, int]]:
+    """The start tags right before ``start`` (only white space, comments and void elements between them),
+    innermost first, with where each begins."""
+    found: list[tuple[str, int]] = []
+    position = start
+    for _ in range(_TAG_STEPS):
+        position = len(page[:position].rstrip())
+        if position == 0 or page[position - 1] != ">":
+            break
+        begin = page.rfind("<", 0, position - 1)
+        tag = _TAG.fullmatch(page, begin, position) if begin >= 0 else None
+        if tag is None or tag.group(1):
+            break
+        name = (tag.group(2) or "").lower()
+        if name and name not in VOID_TAGS:
+            found.append((name, begin))
+        position = begin
+    return found
+
+
+def _tags_after(page: str, end: int) -> list[tuple[str, int]]:
+    """The end tags right after ``end`` (only white space, comments and void elements between them),
+    innermost first, with where each ends."""
+    found: list[tuple[str, int]] = []
+    position = end
+    for _ in range(_TAG_STEPS):
+        while position < len(page) and page[position].isspace():
+            position += 1
+        tag = _TAG.match(page, position)
+        if tag is None:
+            break
+        name = (tag.group(2) or "").lower()
+        if tag.group(1):
+            found.append((name, tag.end()))
+        elif name and name not in VOID_TAGS:
+            break
+        position = tag.end()
+    return found
+
+
+def _whole_lines(page: str, start: int, end: int) -> tuple[int, int]:
+    """The span with the lines it stands on, line end included, when nothing else stands on them."""
+    line_start = page.rfind("\n", 0, start) + 1
+    line_end = page.find("\n", end)
+    line_end = len(page) if line_end < 0 else line_end
+    if page[line_start:start].strip() or page[end:line_end].strip():
+        return start, end
+    return line_start, min(line_end + 1, len(page))
 
 
 def meta_charset(raw: bytes) -> str | None:
@@ -257,7 +679,9 @@ def page_document(
     html: str, options: ReadOptions, doc_id: str, name: str, line: int | None, unit: str = "line"
 ) -> Iterator[Record]:
     """The document of a decoded page, with a warning when it was nested too deep for the tree builder."""
-    text, note = html_to_text(html, options.html_drop_nav)
-    if note:
-        yield ReadWarning(name, line, "deeply nested HTML", note, unit)
-    yield from finish_text(text, doc_id, name, line, unit, what="page (no visible text)")
+    page = read_page(html, options.html_drop_nav)
+    if page.note:
+        yield ReadWarning(name, line, "deeply nested HTML", page.note, unit)
+    # A page that is a file of its own is placed by line and column; a page inside a record by the record.
+    anchors = page.anchors if line is None else None
+    yield from finish_text(page.text, doc_id, name, line, unit, what="page (no visible text)", anchors=anchors)

@@ -182,6 +182,7 @@ def _bulk_documents(run: list[bytes], first_number: int, source: Input, options:
         pl.col(options.text_field).alias(S.TEXT),
         pl.lit(source.name, dtype=pl.String).alias(S.SOURCE),
         numbers.alias(S.SOURCE_LINE),
+        pl.lit(None, dtype=pl.List(pl.Int64)).alias(S.ANCHORS),  # a record is placed by its line
     )
     return DocumentFrame(frame, int(texts.str.len_chars().sum()))
 

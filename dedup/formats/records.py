@@ -24,6 +24,7 @@ from dedup.options import ReadOptions
 from dedup.terminal import printable
 
 TOO_LARGE = "document too large"
+FILE_IS_TEXT = (0, 1, 1, 1)  # the anchors of a file that is its text: text line and column are the file's
 _CHUNK_BYTES = 1 << 20
 
 
@@ -32,14 +33,19 @@ class Document:
     """One document: its id, its text and where it came from.
 
     ``source_line`` is the line (text formats), row (CSV, Parquet) or record
-    (WARC) of the document in its source, 1-based. ``keep_value`` is the value of
-    ``ReadOptions.keep_field`` in its record, when that is asked for (else None).
+    (WARC) of the document in its source, 1-based. ``anchors`` place the text in
+    a file that is the document (a text file, a page): ``(text offset, text
+    line, source line, source column)`` of points of the text, flattened, in
+    order (see ``dedup.locations``); None for a record of a file. ``keep_value``
+    is the value of ``ReadOptions.keep_field`` in its record, when that is asked
+    for (else None).
     """
 
     doc_id: str
     text: str
     source: str
     source_line: int = 1
+    anchors: tuple[int, ...] | None = None
     keep_value: object = None
 
 
@@ -85,7 +91,13 @@ class ReadWarning(Skip):
 
 
 # The columns of documents as a table, in this order: what a run of ``Document`` becomes for the stages.
-DOCUMENT_COLUMNS = {S.DOC_ID: pl.String, S.TEXT: pl.String, S.SOURCE: pl.String, S.SOURCE_LINE: pl.Int64}
+DOCUMENT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
+    S.DOC_ID: pl.String,
+    S.TEXT: pl.String,
+    S.SOURCE: pl.String,
+    S.SOURCE_LINE: pl.Int64,
+    S.ANCHORS: pl.List(pl.Int64),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +117,8 @@ class DocumentFrame:
 
     def documents(self) -> Iterator[Document]:
         """The documents one by one, for callers that take them so."""
-        for doc_id, text, source, source_line in self.frame.iter_rows():
-            yield Document(doc_id, text, source, source_line)
+        for doc_id, text, source, source_line, anchors in self.frame.iter_rows():
+            yield Document(doc_id, text, source, source_line, None if anchors is None else tuple(anchors))
 
 
 Record = Document | DocumentFrame | Skip
@@ -252,11 +264,18 @@ def decoding_warnings(decoded: Decoded, source: str, line: int | None, unit: str
 
 
 def finish_text(
-    text: str, doc_id: str, source: str, line: int | None, unit: str = "line", what: str = "text"
+    text: str,
+    doc_id: str,
+    source: str,
+    line: int | None,
+    unit: str = "line",
+    what: str = "text",
+    anchors: tuple[int, ...] | None = None,
 ) -> Iterator[Record]:
     """The document of a decoded text: control characters repaired, empty text skipped.
 
-    ``line`` is where the text stands in its source, None for a whole file.
+    ``line`` is where the text stands in its source, None for a whole file. ``anchors`` place the text in
+    its file (see ``Document``); a whole file without them is its own text, which starts at line 1, column 1.
     """
     text, surrogates = replace_lone_surrogates(text)
     if surrogates:
@@ -267,7 +286,9 @@ def finish_text(
     if not cleaned.strip():
         yield Skip(source, line, "empty", f"empty {what}", unit)
         return
-    yield Document(doc_id, cleaned, source, line or 1)
+    if anchors is None and line is None:
+        anchors = FILE_IS_TEXT
+    yield Document(doc_id, cleaned, source, line or 1, anchors)
 
 
 def error_text(exc: BaseException, limit: int = 300) -> str:

@@ -273,7 +273,9 @@ class _Spills:
     distinct: ArrayStore  # the distinct text of every block (-1: unmatchable), written in read order
 
 
-_PART_COLUMNS = [S.DOC_KEY, S.BLOCK, S.START, S.END, S.LINE, S.TEXT, S.SHORT, S.EXACT_HASH]
+_PART_COLUMNS = [
+    S.DOC_KEY, S.BLOCK, S.START, S.END, S.LINE, S.SOURCE_LINE, S.SOURCE_COLUMN, S.TEXT, S.SHORT, S.EXACT_HASH,
+]  # fmt: skip
 
 _WARM_UP_TEXTS = (
     "A paragraph of a few plain words, enough to be shingled.\n\nRegie\n- Jacques Audiard\n2. a numbered item",

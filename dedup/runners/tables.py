@@ -210,14 +210,16 @@ class TableWriter:
     # ----------------------------------------------------------------- tables
 
     def _blocks(self) -> Iterator[pl.DataFrame]:
-        columns = [S.DOC_KEY, S.BLOCK, S.START, S.END, S.LINE, S.TEXT, S.SHORT, S.EXACT_HASH]
-        for index, frame, _, clusters in self._parts(columns):
+        columns = [S.DOC_KEY, S.BLOCK, S.START, S.END, S.LINE, S.SOURCE_LINE, S.SOURCE_COLUMN, S.TEXT, S.SHORT]
+        for index, frame, _, clusters in self._parts([*columns, S.EXACT_HASH]):
             yield frame.select(
                 self._doc_id(frame[S.DOC_KEY]).alias(S.DOC_ID),
                 S.BLOCK,
                 S.START,
                 S.END,
                 S.LINE,
+                S.SOURCE_LINE,
+                S.SOURCE_COLUMN,
                 S.TEXT,
                 pl.Series(S.CLUSTER, clusters).replace(-1, None),
                 S.SHORT,

@@ -23,7 +23,7 @@
   function number(n) { return n.toLocaleString("en-US"); }
 
   function place(c, i) {
-    return docs[c.occurrences[3 * i]] + ":" + c.occurrences[3 * i + 1];
+    return c.places[i];
   }
 
   // What a search looks in: the text, the words its near copies add, and every document the cluster stands in
@@ -109,7 +109,7 @@
   function clusterBody(c) {
     var body = el("div", "body");
     var count = c.occurrences.length / 3;
-    body.appendChild(el("h4", null, "Occurrences (document:line)"));
+    body.appendChild(el("h4", null, "Occurrences (file:line:column)"));
     var places = el("ul", "places");
     for (var i = 0; i < count; i++) {
       var li = el("li", "place", place(c, i));

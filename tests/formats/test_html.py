@@ -57,12 +57,11 @@ def test_block_elements_become_paragraphs() -> None:
         "first item",
         "second item",
         "Heading",
-        "cell one",
-        "cell two",
+        "| cell one | cell two |",
         "line one",
         "line two",
         "line three",
-        "  keep\n    indent",
+        "```\n  keep\n    indent\n```",
     ]
     assert note == ""
 
