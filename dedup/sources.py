@@ -382,19 +382,32 @@ def _in_turn(paths: Sequence[str | Path | MemoryInput]) -> Iterator[list[str | P
 def _read_memory(given: MemoryInput, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
     """The documents of an in-memory input, counted as a file's are; the caller's own exceptions propagate."""
     stats.files += 1
-    records = 0
-    for record in read_memory(given, options):
+    tally = _Tally()
+    yield from _counted(read_memory(given, options), stats, tally)
+    if tally.records == 0:
+        stats.skips.append(Skip(given.name, None, "empty", "nothing in it (no rows or items)"))
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Records read so far from one input (documents and skips), for the messages of a failure after them."""
+
+    records: int = 0
+
+
+def _counted(records: Iterable[Record], stats: ReadStats, tally: _Tally) -> Iterator[Document | DocumentFrame]:
+    """The documents among a reader's records; skips and warnings go into ``stats``, every record into ``tally``."""
+    for record in records:
         if isinstance(record, ReadWarning):
             stats.warnings.append(record)
         elif isinstance(record, Skip):
-            records += 1
+            tally.records += 1
             stats.skips.append(record)
         else:
-            records += record.frame.height if isinstance(record, DocumentFrame) else 1
-            stats.documents += record.frame.height if isinstance(record, DocumentFrame) else 1
+            documents = record.frame.height if isinstance(record, DocumentFrame) else 1
+            tally.records += documents
+            stats.documents += documents
             yield record
-    if records == 0:
-        stats.skips.append(Skip(given.name, None, "empty", "nothing in it (no rows or items)"))
 
 
 class _DistinctIds:
@@ -461,27 +474,16 @@ def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator
         return
     source, reader = resolved
     stats.files += 1
-    records = 0
+    tally = _Tally()
     try:
-        for record in reader(source, options):
-            if isinstance(record, ReadWarning):
-                stats.warnings.append(record)
-                continue
-            if isinstance(record, Skip):
-                records += 1
-                stats.skips.append(record)
-            else:
-                documents = record.frame.height if isinstance(record, DocumentFrame) else 1
-                records += documents
-                stats.documents += documents
-                yield record
+        yield from _counted(reader(source, options), stats, tally)
     except _READ_ERRORS as exc:
-        stats.skips.append(_failure(found.name, exc, after=records))
+        stats.skips.append(_failure(found.name, exc, after=tally.records))
         return
     except Exception as exc:  # the backstop (see above)
-        stats.skips.append(_reader_error(found.name, exc, after=records))
+        stats.skips.append(_reader_error(found.name, exc, after=tally.records))
         return
-    if records == 0:
+    if tally.records == 0:
         stats.skips.append(Skip(found.name, None, "empty", "empty file (no records)"))
 
 
