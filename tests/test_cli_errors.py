@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,9 @@ BUG = "(a bug in dedup, please report it; run with dedup --debug for the traceba
 def test_an_unexpected_error_is_an_error_with_exit_2(
     command: str, seeds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dedup.pipeline, "scan", _raise(RecursionError("maximum recursion depth exceeded")))
+    failing = _raise(RecursionError("maximum recursion depth exceeded"))
+    monkeypatch.setattr(dedup.pipeline, "scan", failing)
+    monkeypatch.setattr(importlib.import_module("dedup.check"), "scan", failing)  # the module: dedup.check is check()
     result = runner.invoke(app, [command, str(seeds)])
     assert result.exit_code == 2
     assert result.output == f"Error: unexpected RecursionError: maximum recursion depth exceeded {BUG}\n"
