@@ -19,6 +19,7 @@ are recognized by their type's module.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,10 +71,10 @@ def as_inputs(given: object) -> Inputs:
     """
     if _is_path(given):
         return [_path(given)]
-    tables = _TableNames()
+    tables = _table_names()
     table = _table(given)
     if table is not None:
-        return [MemoryInput(tables.next(), table=table)]
+        return [MemoryInput(next(tables), table=table)]
     if isinstance(given, Sequence) and not isinstance(given, str):
         if not given:
             return []
@@ -83,7 +84,7 @@ def as_inputs(given: object) -> Inputs:
             table = None if _is_path(item) else _table(item)
             if not _is_path(item) and table is None:
                 break
-            inputs.append(_path(item) if table is None else MemoryInput(tables.next(), table=table))
+            inputs.append(_path(item) if table is None else MemoryInput(next(tables), table=table))
         else:
             return inputs
     if isinstance(given, Iterable) and not isinstance(given, bytes | bytearray | Mapping):
@@ -110,15 +111,11 @@ def _path(given: Any) -> Given:
     return given if isinstance(given, str) else Path(os.fspath(given))
 
 
-class _TableNames:
+def _table_names() -> Iterator[str]:
     """``<DataFrame>``, ``<DataFrame 2>``, …: the names of the tables of one call, in order."""
-
-    def __init__(self) -> None:
-        self._count = 0
-
-    def next(self) -> str:
-        self._count += 1
-        return TABLE_NAME if self._count == 1 else f"<DataFrame {self._count}>"
+    yield TABLE_NAME
+    for number in itertools.count(2):
+        yield f"<DataFrame {number}>"
 
 
 def _table(given: object) -> pa.RecordBatchReader | None:
@@ -132,8 +129,8 @@ def _table(given: object) -> pa.RecordBatchReader | None:
     package = type(given).__module__.split(".")[0]
     if package == "datasets" and hasattr(given, "with_format") and hasattr(given, "features"):
         return _dataset_batches(given)
-    if package == "pandas" and hasattr(given, "columns") and hasattr(given, "dtypes"):
-        return _table(pa.Table.from_pandas(given, preserve_index=False))
+    if package == "pandas":  # a DataFrame is a table; a Series, like polars', is an iterable of texts
+        return _table(pa.Table.from_pandas(given, preserve_index=False)) if hasattr(given, "columns") else None
     if hasattr(given, "__arrow_c_stream__") and not isinstance(given, pl.Series | pa.Array | pa.ChunkedArray):
         return pa.RecordBatchReader.from_stream(given)
     return None

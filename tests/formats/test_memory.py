@@ -104,9 +104,10 @@ def test_tables_are_read_a_row_at_a_time(kind: str, texts: list[str], of_files: 
     assert result.documents.select(S.SOURCE, S.SOURCE_LINE).rows() == [("<DataFrame>", n) for n in (1, 2, 3)]
 
 
-def test_a_pandas_dataframe(texts: list[str], of_files: dedup.ScanResult) -> None:
+def test_a_pandas_dataframe_and_series(texts: list[str], of_files: dedup.ScanResult) -> None:
     pd = pytest.importorskip("pandas")
     _same_findings(dedup.scan(pd.DataFrame({"id": ["a", "b", "c"], "text": texts})), of_files, ["a", "b", "c"])
+    _same_findings(dedup.scan(pd.Series(texts)), of_files, ["0", "1", "2"])
 
 
 def test_a_hugging_face_dataset_in_its_own_order(texts: list[str], of_files: dedup.ScanResult) -> None:
