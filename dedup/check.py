@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,13 +148,11 @@ class CheckReport:
         }
 
 
-def check(
-    paths: Sequence[str | Path], options: CheckOptions | None = None, baseline: Baseline | None = None
-) -> CheckReport:
+def check(paths: object, options: CheckOptions | None = None, baseline: Baseline | None = None) -> CheckReport:
     """Scan and judge the corpus against the limits.
 
     Args:
-        paths: folders, files or glob patterns (as for ``dedup.scan``).
+        paths: folders, files or glob patterns, or in-memory inputs (as for ``dedup.scan``).
         options: the limits and the scan options.
         baseline: accepted duplicates; only occurrences it does not hold count.
 
@@ -167,7 +165,7 @@ def check(
 
 
 def accept(
-    paths: Sequence[str | Path], baseline_path: str | Path, options: CheckOptions | None = None
+    paths: object, baseline_path: str | Path, options: CheckOptions | None = None
 ) -> tuple[CheckReport, Baseline]:
     """Record today's duplicates as accepted in a baseline file, and check the scan against it.
 

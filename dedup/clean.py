@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from dedup import schema as S
 from dedup.commit import LOCK_NAME, commit, fsync_file, fsync_folder, recover, remove, temporary_name, writer_lock
 from dedup.errors import InputError, OptionsError, OutputError
+from dedup.formats.memory import as_inputs, in_memory, paths_of
 from dedup.index import Index
 from dedup.keep import Decisions, block_batches, decide, decide_matches, dropped_documents, match_batches
 from dedup.keep import document_ranks as keep_ranks
@@ -425,8 +426,24 @@ def _check_locations(inputs: list[tuple[Path, Path]], out: Path, removed: Path, 
         raise OutputError(f"{out}: exists and is not empty; choose a new folder, or replace it with --overwrite")
 
 
+def _file_inputs(given: object) -> list[str | Path]:
+    """The paths to clean.
+
+    Raises:
+        InputError: an in-memory input: clean writes a cleaned copy of each file, and it has none.
+    """
+    inputs = as_inputs(given)
+    held = in_memory(inputs)
+    if held:
+        raise InputError(
+            f"{held[0].name}: clean writes a cleaned copy of each input file, and an in-memory input has none;"
+            " write it to a file first (JSONL, Parquet), or find its duplicates with dedup.scan"
+        )
+    return paths_of(inputs)
+
+
 def clean(
-    paths: Sequence[str | Path],
+    paths: str | Path | Sequence[str | Path],
     out: str | Path,
     options: CleanOptions | None = None,
     removed: str | Path | None = None,
@@ -438,7 +455,8 @@ def clean(
     """Write the corpus without its duplicate blocks, and the audit table of what was cut.
 
     Args:
-        paths: folders, files or glob patterns (as for ``dedup.scan``).
+        paths: a folder, file or glob pattern, or a list of them (as for ``dedup.scan``; not in-memory
+            inputs, which have no file to write a copy of).
         out: the output folder; each input file's cleaned copy goes there.
         options: what to remove and what to keep.
         removed: the audit table; ``removed.parquet`` beside ``out`` by default.
@@ -451,12 +469,13 @@ def clean(
         The counts, the paths written and the scan the clean was based on.
 
     Raises:
-        InputError: an input does not exist, or changed during the clean.
+        InputError: an input does not exist, or changed during the clean; an in-memory input.
         NoDocumentsError: the inputs held no document.
         OutputError: see ``layout``; or the output cannot be written. Nothing
             is left in ``out`` or at ``removed`` when writing fails.
     """
     options = options or CleanOptions()
+    paths = _file_inputs(paths)
     out_path = Path(out)
     removed_path = Path(removed) if removed is not None else default_removed_path(out_path)
     targets = layout(paths, out_path, removed_path, overwrite)

@@ -32,8 +32,7 @@ def test_an_unexpected_error_is_an_error_with_exit_2(
 ) -> None:
     failing = _raise(RecursionError("maximum recursion depth exceeded"))
     monkeypatch.setattr(dedup.pipeline, "scan", failing)
-    # dedup.check (the module; the package's attribute is the function) bound scan when first imported.
-    monkeypatch.setattr(importlib.import_module("dedup.check"), "scan", failing)
+    monkeypatch.setattr(importlib.import_module("dedup.check"), "scan", failing)  # the module: dedup.check is check()
     result = runner.invoke(app, [command, str(seeds)])
     assert result.exit_code == 2
     assert result.output == f"Error: unexpected RecursionError: maximum recursion depth exceeded {BUG}\n"

@@ -18,31 +18,29 @@ from dedup.options import ReadOptions
 
 def lookup(record: Mapping[str, object], dotted: str) -> object:
     """The value at a field name, else at a dotted path (``meta.url``) of nested mappings; None when absent."""
+    return _found(record, dotted)[1]
+
+
+def has_field(record: Mapping[str, object], dotted: str) -> bool:
+    """Whether the field (or dotted path) is there at all, null or not."""
+    return _found(record, dotted)[0]
+
+
+def _found(record: Mapping[str, object], dotted: str) -> tuple[bool, object]:
+    """Whether a field name, else a dotted path, is there, and its value (None when it is not)."""
     if dotted in record:
-        return record[dotted]
+        return True, record[dotted]
     value: object = record
     for part in dotted.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            return None
+            return False, None
         value = value[part]
-    return value
+    return True, value
 
 
 MISSING_TEXT = "missing text"
 _SHOWN_FIELDS = 20  # fields listed in a message; a record of hundreds would drown it
 _NESTED_DEPTH = 4  # how deep nested objects are opened to list their fields (``meta.lang``)
-
-
-def has_field(record: Mapping[str, object], dotted: str) -> bool:
-    """Whether the field (or dotted path) is there at all, null or not."""
-    if dotted in record:
-        return True
-    value: object = record
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return False
-        value = value[part]
-    return True
 
 
 def flat_fields(record: Mapping[str, object], prefix: str = "", depth: int = _NESTED_DEPTH) -> dict[str, object]:
