@@ -8,7 +8,7 @@ What it measures, with threshold 0.8, word 3-grams and 128 permutations, on corp
 1. ``dedup scan CORPUS --out DIR`` as a user runs it: the console script in a fresh process, start-up
    included, pinned to 2 CPUs and to 1 (the child's affinity), ``--repeat`` runs each; the median of
    wall seconds, MB/s, CPU seconds (user + system of the child, from ``os.wait4``), CPU µs per block,
-   peak RSS (the child's ``ru_maxrss``) and peak RSS bytes per block.
+   peak RSS (the child's own ``VmHWM``, see ``scans.run_child``) and peak RSS bytes per block.
 2. In another fresh process per profile, size and CPU count, the library (``dedup.scan(..., out=...)``)
    with a progress hook: wall time and RSS per stage (VmRSS sampled in the hook and every 20 ms by a
    thread), and the scan's own wall and CPU seconds per stage.

@@ -52,11 +52,16 @@ class Guard:
 
 
 def run_child(command: list[str], cpus: set[int], guard: Guard, cwd: Path = ROOT) -> Finished:
-    """Run ``command`` pinned to ``cpus``; its own resource usage, from ``wait4`` on its pid.
+    """Run ``command`` pinned to ``cpus``; its own CPU time, from ``wait4`` on its pid, and its peak RSS.
 
     ``wait4`` reports the one child it waited for, so runs never mix (``RUSAGE_CHILDREN`` sums the
-    times and takes the largest peak of every child this process has waited for). Output goes to
-    files: a pipe could fill and block.
+    times and takes the largest peak of every child this process has waited for). Its ``ru_maxrss`` is
+    no measure of the child's own memory, though: Linux carries the high-water mark of the address
+    space a process had before ``exec`` into it, and a forked child's is this process's (a benchmark
+    that generated a 4 GB corpus reported 4 GB for every scan after it). The peak is the child's own
+    ``VmHWM`` instead (``/proc/PID/status``, its address space since ``exec``), read every 20 ms until
+    it ends: a high-water mark, so only growth in its last 20 ms could be missed. Output goes to files:
+    a pipe could fill and block.
     """
 
     def in_child() -> None:
@@ -70,8 +75,10 @@ def run_child(command: list[str], cpus: set[int], guard: Guard, cwd: Path = ROOT
         watchdog = threading.Timer(guard.timeout_s, process.kill) if guard.timeout_s else None
         if watchdog:
             watchdog.start()
+        high_water = _HighWater(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        peak = high_water.stop()
         if watchdog:
             watchdog.cancel()
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
@@ -82,10 +89,40 @@ def run_child(command: list[str], cpus: set[int], guard: Guard, cwd: Path = ROOT
             wall_s=wall,
             user_s=usage.ru_utime,
             sys_s=usage.ru_stime,
-            peak_rss_bytes=usage.ru_maxrss * 1024,  # KiB on Linux
+            peak_rss_bytes=peak,
             stdout=out.read(),
             stderr=err.read(),
         )
+
+
+class _HighWater:
+    """The largest ``VmHWM`` of a running process, read every ``RSS_SAMPLE_SECONDS`` by a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.status = Path(f"/proc/{pid}/status")
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            self._read()
+            self._done.wait(RSS_SAMPLE_SECONDS)
+
+    def _read(self) -> None:
+        try:
+            for line in self.status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak = max(self.peak, int(line.split()[1]) * 1024)
+        except (OSError, ValueError):  # gone, or a zombie without an address space
+            pass
+
+    def stop(self) -> int:
+        """Stop reading; the peak in bytes."""
+        self._done.set()
+        self._thread.join()
+        return self.peak
 
 
 def first_cpus(count: int) -> set[int]:
@@ -236,6 +273,14 @@ class StageRecorder:
         }
 
 
+def _own_high_water_kib() -> int:
+    """This process's ``VmHWM``: its peak RSS since ``exec``."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
 def vm_rss_kib() -> int:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -263,7 +308,7 @@ def child_stages(corpus: Path, threshold: float, out: Path) -> dict[str, Any]:
         **measured,
         "wall_s": time.perf_counter() - wall,
         "cpu_s": time.process_time() - cpu,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": _own_high_water_kib() / 1024,  # not ru_maxrss: see run_child
         "stage_wall_s": dict(result.stats.seconds),
         "stage_cpu_s": dict(result.stats.cpu_seconds),
         "blocks": result.stats.blocks,
