@@ -90,5 +90,5 @@ def test_parquet_writer_replaces_the_text_column_and_keeps_the_rest(tmp_path: Pa
         {"id": "c", "text": "four", "score": None, "tags": ["y", "z"]},
     ]
     changed = [CleanedDocument(document("b", "not what the file holds", source, 2), "x")]
-    with pytest.raises(InputError, match=r"in\.parquet row 2: changed since it was scanned"):
+    with pytest.raises(InputError, match=r"in\.parquet, row 2: changed since it was scanned"):
         write_parquet(source, tmp_path / "again.parquet", changed, ReadOptions())
