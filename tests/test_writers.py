@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
+import html
+import io
 import json
+import lzma
+from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import zstandard
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
+import dedup
+from dedup import schema as S
+from dedup.clean import restore
 from dedup.errors import InputError, OutputError
+from dedup.formats.detect import compression_of, decompress
 from dedup.options import ReadOptions
-from dedup.sources import Document
+from dedup.sources import Document, ReadStats, read_documents
 from dedup.writers import CleanedDocument, write_jsonl, write_parquet, write_text, writer_for
+from tests.corpora import build
 
 
 def document(doc_id: str, text: str, source: Path, line: int = 1) -> Document:
@@ -92,3 +109,213 @@ def test_parquet_writer_replaces_the_text_column_and_keeps_the_rest(tmp_path: Pa
     changed = [CleanedDocument(document("b", "not what the file holds", source, 2), "x")]
     with pytest.raises(InputError, match=r"in\.parquet, row 2: changed since it was scanned"):
         write_parquet(source, tmp_path / "again.parquet", changed, ReadOptions())
+
+
+# --- every format and compression, end to end --------------------------------------------------------------------
+
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "": lambda data: data,
+    ".gz": lambda data: gzip.compress(data, mtime=0),
+    ".zst": lambda data: zstandard.ZstdCompressor().compress(data),
+    ".xz": lzma.compress,
+    ".bz2": bz2.compress,
+}
+MAGIC = {"": None, ".gz": "gzip", ".zst": "zstd", ".xz": "xz", ".bz2": "bz2"}
+
+
+def decompressed(path: Path) -> bytes:
+    with path.open("rb") as raw:
+        compression = compression_of(raw.read(16))
+    with decompress(path.open("rb"), compression) as stream:
+        return stream.read()
+
+
+def rows_of(seed: int) -> list[dict]:
+    """Records with fields of several kinds around the text, from a corpus whose repeats are known."""
+    return [
+        {"id": doc_id, "url": f"https://example.org/{doc_id}?q=ä&n={number}", "text": text, "fetched": number * 7}
+        for number, (doc_id, text) in enumerate(build(seed=seed, n_docs=16).texts.items())
+    ]
+
+
+def page_of(text: str) -> str:
+    """A page whose extracted text is ``text`` (lines become paragraphs), with markup around and inside them."""
+    paragraphs = "\n".join(
+        f"<p>{html.escape(line)}</p>" if i % 3 else f'<p class="x">{_emphasized(line)}</p>'
+        for i, line in enumerate(text.split("\n"))
+        if line.strip()
+    )
+    return f"<!DOCTYPE html>\n<html><head><title>t</title></head>\n<body>\n{paragraphs}\n</body></html>\n"
+
+
+def _emphasized(line: str) -> str:
+    words = html.escape(line).split(" ")
+    return " ".join(f"<b>{word}</b>" if i == 1 else word for i, word in enumerate(words))
+
+
+def warc_of(rows: list[dict], html_pages: bool = True) -> bytes:
+    """A crawl: a warcinfo record, then for each row a request and an HTML (or, for every third, text) response."""
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=False)
+    writer.write_record(writer.create_warcinfo_record("crawl.warc", {"software": "test crawler"}))
+    for number, row in enumerate(rows):
+        uri = row["url"]
+        request = StatusAndHeaders("GET / HTTP/1.1", [("Host", "example.org")], is_http_request=True)
+        writer.write_record(writer.create_warc_record(uri, "request", http_headers=request))
+        as_html = html_pages and number % 3 != 2
+        body = (page_of(row["text"]) if as_html else row["text"]).encode()
+        kind = "text/html; charset=utf-8" if as_html else "text/plain; charset=utf-8"
+        http = StatusAndHeaders("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body)))], "HTTP/1.1")
+        record = writer.create_warc_record(
+            uri, "response", payload=io.BytesIO(body), length=len(body), http_headers=http
+        )
+        writer.write_record(record)
+    return out.getvalue()
+
+
+def delimited_of(rows: list[dict], delimiter: str) -> bytes:
+    out = io.StringIO(newline="")
+    table = csv.writer(out, delimiter=delimiter, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    table.writerow(["id", "url", "text", "fetched"])  # the text between other columns
+    table.writerows([[row["id"], row["url"], row["text"], row["fetched"]] for row in rows])
+    return out.getvalue().encode()
+
+
+def parquet_of(rows: list[dict]) -> bytes:
+    out = io.BytesIO()
+    table = pa.Table.from_pylist(rows).replace_schema_metadata({"origin": "crawler 7"})
+    pq.write_table(table, out, row_group_size=5)
+    return out.getvalue()
+
+
+FORMATS: dict[str, Callable[[list[dict]], bytes]] = {
+    ".jsonl": lambda rows: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(),
+    ".json": lambda rows: json.dumps(rows, ensure_ascii=False, indent=2).encode(),
+    ".csv": lambda rows: delimited_of(rows, ","),
+    ".tsv": lambda rows: delimited_of(rows, "\t"),
+    ".parquet": parquet_of,
+    ".warc": warc_of,
+}
+
+
+def read_all(path: Path) -> dict[str, str]:
+    """The documents dedup reads from a file: id -> text."""
+    return {d.doc_id: d.text for d in read_documents([path], ReadOptions(), ReadStats())}
+
+
+@pytest.mark.parametrize("compression", list(COMPRESSORS))
+@pytest.mark.parametrize("suffix", list(FORMATS))
+def test_clean_writes_each_format_in_its_own_format_and_compression(
+    suffix: str, compression: str, tmp_path: Path
+) -> None:
+    rows = rows_of(seed=11)
+    source = tmp_path / "in" / f"crawl{suffix}{compression}"
+    source.parent.mkdir()
+    source.write_bytes(COMPRESSORS[compression](FORMATS[suffix](rows)))
+    originals = read_all(source)
+    result = dedup.clean([source], tmp_path / "out")
+    target = tmp_path / "out" / source.name
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [source.name]
+    with target.open("rb") as handle:
+        assert compression_of(handle.read(16)) == MAGIC[compression]
+    assert result.stats.blocks_removed > 0
+    assert all(skip.expected for skip in result.scan.stats.skips)  # WARC requests and warcinfo
+    # Scanned again, the output holds no repeat that clean cuts.
+    rescan = dedup.scan([target])
+    assert rescan.clusters.filter(~pl.col(S.SHORT)).height == 0
+    # The audit table gives back every original text.
+    cleaned = read_all(target)
+    audit = pl.read_parquet(result.removed)
+    for doc_id, original in originals.items():
+        cuts = audit.filter(pl.col(S.DOC_ID) == doc_id).select(S.CUT_START, S.REMOVED).rows()
+        assert restore(cleaned.get(doc_id, ""), cuts) == original, doc_id
+    KEPT[suffix](rows, decompressed(source), decompressed(target))
+
+
+def kept_jsonl(rows: list[dict], before: bytes, after: bytes) -> None:
+    """Every record keeps its other fields, their order and values; an unchanged record its bytes."""
+    in_lines, out_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(out_lines) == len(in_lines)
+    changed = 0
+    for raw_in, raw_out in zip(in_lines, out_lines, strict=True):
+        record_in, record_out = json.loads(raw_in), json.loads(raw_out)
+        assert list(record_out) == list(record_in)
+        assert {**record_out, "text": None} == {**record_in, "text": None}
+        if record_out["text"] == record_in["text"]:
+            assert raw_out == raw_in
+        changed += record_out["text"] != record_in["text"]
+    assert changed
+
+
+def kept_json(rows: list[dict], before: bytes, after: bytes) -> None:
+    """The array keeps its items' other fields, and an unchanged item its text as it was indented."""
+    items_in, items_out = json.loads(before), json.loads(after)
+    assert len(items_out) == len(items_in) and after.startswith(b"[\n  {") and after.endswith(b"}\n]")
+    for item_in, item_out in zip(items_in, items_out, strict=True):
+        assert list(item_out) == list(item_in) and {**item_out, "text": None} == {**item_in, "text": None}
+        if item_out["text"] == item_in["text"]:
+            indented = json.dumps(item_in, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            assert indented.encode() in after
+    assert any(a["text"] != b["text"] for a, b in zip(items_in, items_out, strict=True))
+
+
+def kept_delimited(delimiter: str) -> Callable[[list[dict], bytes, bytes], None]:
+    def kept(rows: list[dict], before: bytes, after: bytes) -> None:
+        """Byte for byte the file the rows with their cleaned texts make: quoting, line ends, other fields."""
+        texts = [row[2] for row in list(csv.reader(io.StringIO(after.decode(), newline=""), delimiter=delimiter))[1:]]
+        assert after == delimited_of([{**row, "text": text} for row, text in zip(rows, texts, strict=True)], delimiter)
+        assert texts != [row["text"] for row in rows]
+
+    return kept
+
+
+def kept_parquet(rows: list[dict], before: bytes, after: bytes) -> None:
+    table_in, table_out = pq.read_table(pa.BufferReader(before)), pq.read_table(pa.BufferReader(after))
+    assert table_out.schema == table_in.schema and table_out.schema.metadata == table_in.schema.metadata
+    assert table_out.drop(["text"]).equals(table_in.drop(["text"]))
+    assert not table_out.column("text").equals(table_in.column("text"))
+
+
+def warc_records(data: bytes) -> list[tuple[str, list[tuple[str, str]], StatusAndHeaders | None, bytes]]:
+    """Each record's type, WARC headers, HTTP headers and body, its digests checked by warcio."""
+    records = []
+    for record in ArchiveIterator(io.BytesIO(data), check_digests="raise"):
+        body = record.content_stream().read()
+        records.append((record.rec_type, record.rec_headers.headers, record.http_headers, body))
+    return records
+
+
+def kept_warc(rows: list[dict], before: bytes, after: bytes) -> None:
+    """The same records in the same order, with valid digests; only cleaned responses differ, in their body,
+    their lengths and their digests."""
+    records_in, records_out = warc_records(before), warc_records(after)
+    assert [r[0] for r in records_out] == [r[0] for r in records_in]
+    variable = {"Content-Length", "WARC-Block-Digest", "WARC-Payload-Digest"}
+    cleaned = pages = 0
+    for (kind, headers_in, http_in, body_in), (_, headers_out, http_out, body_out) in zip(
+        records_in, records_out, strict=True
+    ):
+        if kind != "response" or body_in == body_out:
+            assert (headers_out, body_out) == (headers_in, body_in)
+            assert (http_out and http_out.headers) == (http_in and http_in.headers)
+            continue
+        cleaned += 1
+        assert [h for h in headers_out if h[0] not in variable] == [h for h in headers_in if h[0] not in variable]
+        assert http_in is not None and http_out is not None and http_out.statusline == http_in.statusline
+        assert [h for h in http_out.headers if h[0] != "Content-Length"] == [
+            h for h in http_in.headers if h[0] != "Content-Length"
+        ]
+        assert http_out.get_header("Content-Length") == str(len(body_out))
+        assert body_out.startswith(b"<!DOCTYPE html>") == body_in.startswith(b"<!DOCTYPE html>")
+        pages += body_in.startswith(b"<!DOCTYPE html>")
+    assert cleaned > pages > 0  # pages and text bodies both cleaned
+
+
+KEPT: dict[str, Callable[[list[dict], bytes, bytes], None]] = {
+    ".jsonl": kept_jsonl,
+    ".json": kept_json,
+    ".csv": kept_delimited(","),
+    ".tsv": kept_delimited("\t"),
+    ".parquet": kept_parquet,
+    ".warc": kept_warc,
+}
