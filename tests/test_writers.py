@@ -9,6 +9,7 @@ import html
 import io
 import json
 import lzma
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -24,11 +26,13 @@ from warcio.warcwriter import WARCWriter
 import dedup
 from dedup import schema as S
 from dedup.clean import restore
+from dedup.cli import app
 from dedup.errors import InputError, OutputError
 from dedup.formats.detect import compression_of, decompress
 from dedup.options import ReadOptions
 from dedup.sources import Document, ReadStats, read_documents
-from dedup.writers import CleanedDocument, write_jsonl, write_parquet, write_text, writer_for
+from dedup.writers import CleanedDocument, write_jsonl, write_parquet, write_text, write_warc, writer_for
+from tests.builders import warc_responses, with_content_length
 from tests.corpora import build
 
 
@@ -319,3 +323,112 @@ KEPT: dict[str, Callable[[list[dict], bytes, bytes], None]] = {
     ".parquet": kept_parquet,
     ".warc": kept_warc,
 }
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv", ".parquet"])
+def test_a_field_that_holds_a_page_is_cleaned_as_a_page(suffix: str, tmp_path: Path) -> None:
+    """The page loses its cut blocks and stays a page; read again, it gives the cleaned text."""
+    rows = [{**row, "text": page_of(row["text"])} for row in rows_of(seed=3)]
+    source = tmp_path / "in" / f"h1{suffix}"
+    source.parent.mkdir()
+    source.write_bytes(FORMATS[suffix](rows))
+    originals = read_all(source)
+    result = dedup.clean([source], tmp_path / "out")
+    target = tmp_path / "out" / source.name
+    assert result.stats.blocks_removed > 0
+    pages = {row["id"]: row["text"] for row in _rows_back(target, suffix)}
+    assert all(page.startswith("<!DOCTYPE html>\n<html><head><title>t</title></head>") for page in pages.values())
+    assert sum(pages[row["id"]] != row["text"] for row in rows) > 0
+    assert dedup.scan([target]).clusters.filter(~pl.col(S.SHORT)).height == 0
+    cleaned = read_all(target)
+    audit = pl.read_parquet(result.removed)
+    for doc_id, original in originals.items():
+        cuts = audit.filter(pl.col(S.DOC_ID) == doc_id).select(S.CUT_START, S.REMOVED).rows()
+        assert restore(cleaned.get(doc_id, ""), cuts) == original, doc_id
+
+
+def _rows_back(path: Path, suffix: str) -> list[dict]:
+    data = path.read_bytes()
+    if suffix == ".jsonl":
+        return [json.loads(line) for line in data.splitlines()]
+    if suffix == ".json":
+        return json.loads(data)
+    if suffix == ".csv":
+        return list(csv.DictReader(io.StringIO(data.decode(), newline="")))
+    return pq.read_table(pa.BufferReader(data)).to_pylist()
+
+
+def test_cli_clean_of_records_holding_pages_succeeds(tmp_path: Path) -> None:
+    """The case of issue 15: it failed with 'changed since it was scanned' every time."""
+    rows = [{**row, "text": page_of(row["text"])} for row in rows_of(seed=4)]
+    source = tmp_path / "h1.jsonl"
+    source.write_bytes(FORMATS[".jsonl"](rows))
+    outcome = CliRunner().invoke(app, ["clean", str(source), "--out", str(tmp_path / "c")])
+    assert outcome.exit_code == 0, outcome.output
+    assert "changed since it was scanned" not in outcome.output
+    assert (tmp_path / "c" / "h1.jsonl").read_bytes() != source.read_bytes()
+
+
+WHERE = {
+    ".jsonl": ":{}",
+    ".json": ", item {}",
+    ".csv": ":{}",
+    ".tsv": ":{}",
+    ".parquet": ", row {}",
+    ".warc": ", record {}",
+}
+
+
+@pytest.mark.parametrize("compression", ["", ".gz"])
+@pytest.mark.parametrize("suffix", list(FORMATS))
+def test_a_record_changed_since_the_scan_is_named_and_nothing_is_applied_to_it(
+    suffix: str, compression: str, tmp_path: Path
+) -> None:
+    rows = rows_of(seed=8)
+    source = tmp_path / f"crawl{suffix}{compression}"
+    source.write_bytes(COMPRESSORS[compression](FORMATS[suffix](rows)))
+    documents = list(read_documents([source], ReadOptions(), ReadStats()))
+    cleaned = [CleanedDocument(d, d.text[: len(d.text) // 2], ((len(d.text) // 2, len(d.text)),)) for d in documents]
+    edited = [dict(row) for row in rows]
+    edited[3]["text"] = edited[3]["text"].replace(" ", "  ", 1) + " and one more word"
+    source.write_bytes(COMPRESSORS[compression](FORMATS[suffix](edited)))
+    where = WHERE[suffix].format(documents[3].source_line)
+    with pytest.raises(InputError, match=re.escape(f"{source}{where}: changed since it was scanned; run clean again")):
+        writer_for(source).write(source, tmp_path / "out", cleaned, ReadOptions())
+
+
+def test_a_page_field_whose_markup_changed_but_not_its_text_is_still_the_record_scanned(tmp_path: Path) -> None:
+    rows = [{**row, "text": page_of(row["text"])} for row in rows_of(seed=8)]
+    source = tmp_path / "h1.jsonl"
+    source.write_bytes(FORMATS[".jsonl"](rows))
+    documents = list(read_documents([source], ReadOptions(), ReadStats()))
+    restyled = [{**row, "text": row["text"].replace("<p>", '<p style="color: red">')} for row in rows]
+    source.write_bytes(FORMATS[".jsonl"](restyled))
+    unchanged = [CleanedDocument(d, d.text) for d in documents]
+    assert write_jsonl(source, tmp_path / "out.jsonl", unchanged, ReadOptions()) == len(rows)
+    assert (tmp_path / "out.jsonl").read_bytes() == source.read_bytes()
+
+
+def _headerless(data: bytes, starts: list[int]) -> bytes:
+    return data[: starts[2]] + b"WARC/1.0\r\nnot a header\r\n\r\n" + data[starts[2] :]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_headerless, "record 3: warcio cannot read it (no WARC-Type or Content-Length)"),
+        (lambda data, starts: with_content_length(data, starts[1], b"20"), "record 3: warcio cannot read it"),
+        (lambda data, starts: with_content_length(data, starts[1], b"99999"), "record 2: cut off"),
+    ],
+)
+def test_a_warc_that_warcio_cannot_read_whole_is_an_error_naming_the_record(
+    damage: Callable[[bytes, list[int]], bytes], message: str, tmp_path: Path
+) -> None:
+    data, starts = warc_responses(4)
+    source = tmp_path / "crawl.warc"
+    source.write_bytes(damage(data, starts))
+    documents = list(read_documents([source], ReadOptions(), ReadStats()))
+    assert len(documents) >= 3  # the reader passes over the damage
+    cleaned = [CleanedDocument(d, d.text) for d in documents]
+    with pytest.raises(OutputError, match=re.escape(f"{source}, {message}")):
+        write_warc(source, tmp_path / "out.warc", cleaned, ReadOptions())

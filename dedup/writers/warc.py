@@ -63,22 +63,19 @@ def write_warc(source: Path, target: Path, documents: Iterable[CleanedDocument],
     written = number = 0
     with read.open() as stream, output(target, None if per_record_gzip else read.compression) as out:
         writer = _Writer(out, gzip=per_record_gzip)
-        records = ArchiveIterator(stream, no_record_parse=True)
+        records = iter(ArchiveIterator(stream, no_record_parse=True))
         while True:
-            try:
-                record = next(records, None)
-            except ArchiveLoadFailed as exc:
-                raise OutputError(
-                    f"{source}, record {number + 1}: warcio cannot read it ({exc}); clean needs a whole WARC"
-                ) from exc
+            number += 1
+            record = _next_record(records, source, number)
             if record is None:
                 break
-            number += 1
             if pending is None or number != pending.document.source_line:
                 record.copied = True
                 writer.write_record(record)
+                _check_whole(record, source, number)
                 continue
             block = record.raw_stream.read()
+            _check_whole(record, source, number)
             _check(read, number, record, block, pending, options)
             if pending.text is not None:
                 _write_response(writer, read, number, record, block, pending, options)
@@ -87,6 +84,32 @@ def write_warc(source: Path, target: Path, documents: Iterable[CleanedDocument],
     if pending is not None:
         raise changed(source, f", record {pending.document.source_line}")
     return written
+
+
+def _damaged(source: Path, number: int, why: str) -> OutputError:
+    message = f"{source}, record {number}: {why}; clean writes a WARC again only when warcio reads every record whole"
+    return OutputError(message)
+
+
+def _next_record(records: Iterator[Any], source: Path, number: int) -> Any:
+    """The next record as warcio reads it; None at the end.
+
+    Raises:
+        OutputError: warcio cannot read it, or reads no WARC headers where it stands.
+    """
+    try:
+        record = next(records, None)
+    except ArchiveLoadFailed as exc:
+        raise _damaged(source, number, f"warcio cannot read it ({' '.join(str(exc).split())[:200]})") from exc
+    if record is not None and (record.rec_type is None or record.length is None):
+        raise _damaged(source, number, "warcio cannot read it (no WARC-Type or Content-Length)")
+    return record
+
+
+def _check_whole(record: Any, source: Path, number: int) -> None:
+    """The file held the whole block its Content-Length claims (warcio reads a block cut off without a word)."""
+    if getattr(record.raw_stream, "limit", 0) > 0:
+        raise _damaged(source, number, f"cut off: its Content-Length claims {record.length:,} bytes, more than follow")
 
 
 def _check(read: Input, number: int, record: Any, block: bytes, cleaned: CleanedDocument, options: ReadOptions) -> None:
