@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import html
 import io
 import json
-import lzma
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +14,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import zstandard
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -29,10 +25,18 @@ from dedup.clean import restore
 from dedup.cli import app
 from dedup.errors import InputError, OutputError
 from dedup.formats.detect import compression_of, decompress
+from dedup.formats.tables import ENCODING_SAMPLE_BYTES
 from dedup.options import ReadOptions
 from dedup.sources import Document, ReadStats, read_documents
 from dedup.writers import CleanedDocument, write_jsonl, write_parquet, write_text, write_warc, writer_for
-from tests.builders import warc_responses, with_content_length
+from tests.builders import (
+    COMPRESSIONS,
+    csv_records,
+    jsonl_records,
+    peak_python_bytes,
+    warc_responses,
+    with_content_length,
+)
 from tests.corpora import build
 
 
@@ -117,13 +121,7 @@ def test_parquet_writer_replaces_the_text_column_and_keeps_the_rest(tmp_path: Pa
 
 # --- every format and compression, end to end --------------------------------------------------------------------
 
-COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "": lambda data: data,
-    ".gz": lambda data: gzip.compress(data, mtime=0),
-    ".zst": lambda data: zstandard.ZstdCompressor().compress(data),
-    ".xz": lzma.compress,
-    ".bz2": bz2.compress,
-}
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {"": lambda data: data, **COMPRESSIONS}
 MAGIC = {"": None, ".gz": "gzip", ".zst": "zstd", ".xz": "xz", ".bz2": "bz2"}
 
 
@@ -432,3 +430,33 @@ def test_a_warc_that_warcio_cannot_read_whole_is_an_error_naming_the_record(
     cleaned = [CleanedDocument(d, d.text) for d in documents]
     with pytest.raises(OutputError, match=re.escape(f"{source}, {message}")):
         write_warc(source, tmp_path / "out.warc", cleaned, ReadOptions())
+
+
+def _big_warc() -> bytes:
+    return warc_of([{"url": f"https://x/{i}", "text": "w " * 1000} for i in range(3000)], html_pages=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("big.jsonl.zst", lambda: COMPRESSORS[".zst"](jsonl_records(12000))),
+        ("big.csv.gz", lambda: COMPRESSORS[".gz"](csv_records(36000, words=60))),
+        ("big.warc.gz", lambda: COMPRESSORS[".gz"](_big_warc())),
+    ],
+)
+def test_writers_hold_one_record_at_a_time(name: str, data: Callable[[], bytes], tmp_path: Path) -> None:
+    """Writing a cleaned copy of several megabytes takes memory of a few records, not of the file.
+
+    CSV is read in the encoding of its first megabytes (``ENCODING_SAMPLE_BYTES``), once, whatever its size.
+    """
+    source = tmp_path / name
+    source.write_bytes(data())
+    read = read_documents([source], ReadOptions(), ReadStats())
+    documents = [CleanedDocument(d, d.text[: len(d.text) // 2]) for d in read]
+    bound = 600_000 + (int(2.2 * ENCODING_SAMPLE_BYTES) if ".csv" in name else 0)
+    size = len(decompressed(source))
+    assert size > 1.5 * bound
+    write = writer_for(source).write
+    written, peak = peak_python_bytes(lambda: write(source, tmp_path / "out", documents, ReadOptions()))
+    assert written == len(documents)
+    assert peak < bound, f"{peak:,} bytes at the peak for {size:,} bytes of input"
