@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import html
 import io
 import json
@@ -460,3 +461,61 @@ def test_writers_hold_one_record_at_a_time(name: str, data: Callable[[], bytes],
     written, peak = peak_python_bytes(lambda: write(source, tmp_path / "out", documents, ReadOptions()))
     assert written == len(documents)
     assert peak < bound, f"{peak:,} bytes at the peak for {size:,} bytes of input"
+
+
+def _chunked(data: bytes) -> bytes:
+    half = len(data) // 2
+    return (
+        b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in (data[:half], data[half:])) + b"0\r\n\r\n"
+    )
+
+
+def test_a_chunked_gzip_response_in_a_legacy_charset_is_cleaned_in_its_charset_and_encoding(tmp_path: Path) -> None:
+    shared = (
+        "Ein Absatz über Größe und Maß, der auf beiden Seiten steht und lang genug ist, um eine Wiederholung zu sein."
+    )
+    texts = [f"Erste Seite mit eigenem Anfang, Müller.\n{shared}", f"Zweite Seite, ganz anders, Straße.\n{shared}"]
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    for number, text in enumerate(texts):
+        body = _chunked(gzip.compress(page_of(text).encode("cp1252")))
+        http = StatusAndHeaders(
+            "200 OK",
+            [
+                ("Content-Type", "text/html; charset=windows-1252"),
+                ("Transfer-Encoding", "chunked"),
+                ("Content-Encoding", "gzip"),
+                ("X-Kept", f"header {number}"),
+            ],
+            "HTTP/1.1",
+        )
+        uri = f"https://example.org/{number}"
+        writer.write_record(
+            writer.create_warc_record(uri, "response", payload=io.BytesIO(body), length=len(body), http_headers=http)
+        )
+    source = tmp_path / "crawl.warc.gz"
+    source.write_bytes(out.getvalue())
+    originals = read_all(source)
+    result = dedup.clean([source], tmp_path / "out")
+    assert result.stats.blocks_removed == 1
+    target = tmp_path / "out" / "crawl.warc.gz"
+    records = list(ArchiveIterator(target.open("rb"), check_digests="raise"))
+    assert [r.rec_headers.get_header("WARC-Target-URI") for r in records] == [
+        "https://example.org/0",
+        "https://example.org/1",
+    ]
+    cleaned = read_all(target)
+    assert cleaned == {
+        "https://example.org/0": originals["https://example.org/0"],
+        "https://example.org/1": texts[1].split("\n")[0],
+    }
+    audit = pl.read_parquet(result.removed)
+    cuts = audit.select(S.CUT_START, S.REMOVED).rows()
+    assert restore(cleaned["https://example.org/1"], cuts) == originals["https://example.org/1"]
+    with target.open("rb") as handle:
+        http, body = [(r.http_headers, r.raw_stream.read()) for r in ArchiveIterator(handle)][1]
+    assert http.get_header("Transfer-Encoding") is None and http.get_header("X-Kept") == "header 1"
+    assert http.get_header("Content-Encoding") == "gzip"
+    assert http.get_header("Content-Length") == str(len(body))
+    page = gzip.decompress(body).decode("cp1252")
+    assert page.startswith("<!DOCTYPE html>") and "ganz anders, Straße." in page and shared not in page
