@@ -499,8 +499,9 @@ def test_a_chunked_gzip_response_in_a_legacy_charset_is_cleaned_in_its_charset_a
     result = dedup.clean([source], tmp_path / "out")
     assert result.stats.blocks_removed == 1
     target = tmp_path / "out" / "crawl.warc.gz"
-    records = list(ArchiveIterator(target.open("rb"), check_digests="raise"))
-    assert [r.rec_headers.get_header("WARC-Target-URI") for r in records] == [
+    with target.open("rb") as handle:
+        uris = [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(handle, check_digests="raise")]
+    assert uris == [
         "https://example.org/0",
         "https://example.org/1",
     ]
