@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import html
@@ -520,3 +521,53 @@ def test_a_chunked_gzip_response_in_a_legacy_charset_is_cleaned_in_its_charset_a
     assert http.get_header("Content-Length") == str(len(body))
     page = gzip.decompress(body).decode("cp1252")
     assert page.startswith("<!DOCTYPE html>") and "ganz anders, Straße." in page and shared not in page
+
+
+SHARED = "A shared paragraph that stands in both files and is long enough to be a repeat of real content here."
+
+
+def test_json_files_in_every_shape_the_reader_takes(tmp_path: Path) -> None:
+    """One object, JSON Lines named .json, and an array with items that are not documents (not written)."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.json").write_text(json.dumps({"text": f"Own opening of a.\n{SHARED}", "n": 1}), encoding="utf-8")
+    (inputs / "b.json").write_text(
+        json.dumps({"id": "b1", "text": f"Own opening of b.\n{SHARED}"})
+        + "\n"
+        + json.dumps({"id": "b2", "text": "x y"}),
+        encoding="utf-8",
+    )
+    items = [7, {"id": "c1", "text": f"Own opening of c.\n{SHARED}", "k": [1]}, {"id": "c2"}, {"id": "c3", "text": "z"}]
+    (inputs / "c.json").write_text(json.dumps(items, indent=1), encoding="utf-8")
+    result = dedup.clean([inputs], tmp_path / "out")
+    assert result.stats.blocks_removed == 2
+    assert json.loads((tmp_path / "out" / "a.json").read_text("utf-8")) == {
+        "text": f"Own opening of a.\n{SHARED}",
+        "n": 1,
+    }
+    b_lines = (tmp_path / "out" / "b.json").read_text("utf-8").splitlines()
+    assert [json.loads(line) for line in b_lines] == [
+        {"id": "b1", "text": "Own opening of b."},
+        {"id": "b2", "text": "x y"},
+    ]
+    c_text = (tmp_path / "out" / "c.json").read_text("utf-8")
+    assert json.loads(c_text) == [{"id": "c1", "text": "Own opening of c.", "k": [1]}, {"id": "c3", "text": "z"}]
+    assert c_text.startswith("[\n {") and c_text.endswith('{\n  "id": "c3",\n  "text": "z"\n }\n]')
+
+
+def test_csv_quirks_the_reader_takes(tmp_path: Path) -> None:
+    """A byte order mark, CRLF rows, quoted line breaks, a blank line and a bad row: the documents' rows are
+    written with the mark and every other byte as they were; the blank line and the bad row are not."""
+    rows = [
+        "id,text,note\r\n",
+        f'1,"Own opening of one.\r\n{SHARED}",  spaced  \r\n',
+        "\r\n",
+        '2,"a bad row",with,too many\r\n',
+        f'3,"Own ""quoted"" opening of three.\n{SHARED}","x, y"\r\n',
+    ]
+    source = tmp_path / "t.csv"
+    source.write_bytes(codecs.BOM_UTF8 + "".join(rows).encode())
+    result = dedup.clean([source], tmp_path / "out")
+    assert [s.reason for s in result.scan.stats.skips] == ["malformed CSV"] and result.stats.blocks_removed == 1
+    expected = [rows[0], rows[1], '3,"Own ""quoted"" opening of three.","x, y"\r\n']
+    assert (tmp_path / "out" / "t.csv").read_bytes() == codecs.BOM_UTF8 + "".join(expected).encode()
