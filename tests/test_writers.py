@@ -571,3 +571,24 @@ def test_csv_quirks_the_reader_takes(tmp_path: Path) -> None:
     assert [s.reason for s in result.scan.stats.skips] == ["malformed CSV"] and result.stats.blocks_removed == 1
     expected = [rows[0], rows[1], '3,"Own ""quoted"" opening of three.","x, y"\r\n']
     assert (tmp_path / "out" / "t.csv").read_bytes() == codecs.BOM_UTF8 + "".join(expected).encode()
+
+
+def test_cli_clean_of_a_compressed_jsonl_writes_it_compressed(tmp_path: Path) -> None:
+    """The case of issue 15: 'holds 42 documents and there is no writer for .gz files'."""
+    source = tmp_path / "pages.jsonl.gz"
+    source.write_bytes(COMPRESSORS[".gz"](FORMATS[".jsonl"](rows_of(seed=2))))
+    outcome = CliRunner().invoke(app, ["clean", str(source), "--out", str(tmp_path / "c")])
+    assert outcome.exit_code == 0, outcome.output
+    with (tmp_path / "c" / "pages.jsonl.gz").open("rb") as handle:
+        assert compression_of(handle.read(16)) == "gzip"
+    assert len(read_all(tmp_path / "c" / "pages.jsonl.gz")) == len(rows_of(seed=2))
+
+
+def test_a_compressed_page_becomes_a_compressed_text_file(tmp_path: Path) -> None:
+    inputs = tmp_path / "site"
+    inputs.mkdir()
+    for name, text in (("a", f"Page a begins here.\n{SHARED}"), ("b", f"Page b begins here.\n{SHARED}")):
+        (inputs / f"{name}.html.gz").write_bytes(COMPRESSORS[".gz"](page_of(text).encode()))
+    dedup.clean([inputs], tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt.gz", "b.txt.gz"]
+    assert decompressed(tmp_path / "out" / "b.txt.gz") == b"Page b begins here."
