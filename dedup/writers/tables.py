@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from dedup.errors import OutputError
 from dedup.formats.records import Input, Skip, read_whole
-from dedup.formats.tables import DelimitedLines, RowTooLarge, delimited_lines
+from dedup.formats.tables import PARQUET_BATCH_ROWS, DelimitedLines, RowTooLarge, delimited_lines
 from dedup.options import ReadOptions
 from dedup.writers.base import CleanedDocument, changed, field_value, output, source_input
 
@@ -220,7 +220,7 @@ def _write_rows(
     schema = parquet.schema_arrow
     pending = next(wanted, None)
     first_row = written = 0
-    for batch in parquet.iter_batches():
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):  # as many rows as the reader holds
         rows: list[int] = []
         texts: list[str] = []
         originals = batch.column(column).to_pylist()
