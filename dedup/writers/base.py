@@ -7,6 +7,7 @@ no longer gives the scanned text is never written with offsets that do not fit i
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -146,26 +147,47 @@ def remove_blocks(page: str, cut: list[tuple[int, int]]) -> str:
 # Between two words of a block, the page may hold white space, tags and non-breaking spaces.
 _GAP = r"(?:\s|&nbsp;|&#160;|&#xa0;|<[^>]*>)+"
 _REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "\xa0": "&nbsp;"}
+_BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
 
 
 def block_sources(page: str, blocks: list[str], where: str) -> list[tuple[int, int]]:
-    """Where each block's text stands in the page source, searched in order.
+    """Where each block's text stands in the page source, searched in order from the start of the body.
 
-    The extracted text collapses white space and drops markup; a block is found as its words with any
-    white space or tags between them, a character also as its character reference.
+    The extracted text collapses white space and drops markup: a block is found as it is, or escaped, else
+    as its words with any white space or tags between them (a character also as its character reference).
 
     Raises:
         OutputError: a block's words do not stand in the page in that order.
     """
     spans: list[tuple[int, int]] = []
-    position = 0
+    body = _BODY.search(page)
+    position = body.end() if body is not None else 0
     for number, block in enumerate(blocks, start=1):
-        found = re.compile(_GAP.join(_word_pattern(word) for word in block.split())).search(page, position)
-        if found is None:
+        span = _block_source(page, block, position)
+        if span is None:
             raise OutputError(f"{where}: the text of cut block {number} is not found in the page; cannot clean it")
-        spans.append(found.span())
-        position = found.end()
+        spans.append(span)
+        position = span[1]
     return spans
+
+
+def _block_source(page: str, block: str, position: int) -> tuple[int, int] | None:
+    """The first place from ``position`` on where the block stands as a whole paragraph (between tags or lines)."""
+    for form in dict.fromkeys((block, html.escape(block, quote=False), html.escape(block))):
+        at = page.find(form, position)
+        while at >= 0:
+            if _whole(page, at, at + len(form)):
+                return at, at + len(form)
+            at = page.find(form, at + 1)
+    pattern = re.compile(_GAP.join(_word_pattern(word) for word in block.split()))
+    return next((m.span() for m in pattern.finditer(page, position) if _whole(page, *m.span())), None)
+
+
+def _whole(page: str, start: int, end: int) -> bool:
+    """Whether the span is a whole paragraph of the page: a tag or a line break on either side (spaces aside)."""
+    before = page[max(start - 200, 0) : start].rstrip(" \t")
+    after = page[end : end + 200].lstrip(" \t")
+    return before[-1:] in ("", ">", "\n") and after[:1] in ("", "<", "\n", "\r")
 
 
 def _word_pattern(word: str) -> str:
@@ -173,7 +195,10 @@ def _word_pattern(word: str) -> str:
 
 
 def _char_pattern(ch: str) -> str:
+    """A character as the page may write it: itself, or (when markup or not ASCII) a character reference."""
+    if ch.isascii() and ch not in _REFERENCES:
+        return re.escape(ch)
     forms = [re.escape(ch), f"&#0*{ord(ch)};", f"&#[xX]0*{ord(ch):x};"]
     if ch in _REFERENCES:
         forms.append(re.escape(_REFERENCES[ch]))
-    return "(?:" + "|".join(forms) + ")" if not ch.isalnum() else re.escape(ch)
+    return "(?:" + "|".join(forms) + ")"
