@@ -11,7 +11,7 @@ Before a record is written, it is read again and must give the document that was
 scanned, the way the reader made it (for a field or body that holds a page, the
 page's extracted text): offsets that no longer fit are never applied.
 
-Modules: ``base`` (what writers share, and pages), ``text``, ``jsonl`` (JSON Lines, JSON),
+Modules: ``base`` (what writers share), ``pages`` (pages held in records), ``text``, ``jsonl`` (JSON Lines, JSON),
 ``tables`` (CSV, TSV, Parquet), ``warc`` (WARC).
 """
 

@@ -29,7 +29,8 @@ from dedup.formats.encoding import charset_of, media_type
 from dedup.formats.records import Document, Input
 from dedup.formats.warc import HTML_TYPES, decoded_body, http_head, inflated, record_documents
 from dedup.options import ReadOptions
-from dedup.writers.base import CleanedDocument, changed, cleaned_page, output, source_input
+from dedup.writers.base import CleanedDocument, changed, output, source_input
+from dedup.writers.pages import cleaned_page
 
 _DIGESTS = ("WARC-Block-Digest", "WARC-Payload-Digest")
 
@@ -167,7 +168,7 @@ def _cleaned_body(
     where = f"{read.name}, record {number}"
     if is_html:
         # Characters the page's charset cannot hold (U+FFFD for bytes that did not decode) become references.
-        new = cleaned_page(decoded.text, cleaned, where).encode(decoded.encoding, errors="xmlcharrefreplace")
+        new = cleaned_page(decoded.text, cleaned, options, where).encode(decoded.encoding, errors="xmlcharrefreplace")
     else:
         try:
             new = (cleaned.text or "").encode(decoded.encoding)
