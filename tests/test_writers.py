@@ -16,6 +16,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -31,6 +33,7 @@ from dedup.formats.tables import ENCODING_SAMPLE_BYTES
 from dedup.options import ReadOptions
 from dedup.sources import Document, ReadStats, read_documents
 from dedup.writers import CleanedDocument, write_jsonl, write_parquet, write_text, write_warc, writer_for
+from dedup.writers.jsonl import _item_spans, _json_kind
 from tests.builders import (
     COMPRESSIONS,
     csv_records,
@@ -592,3 +595,31 @@ def test_a_compressed_page_becomes_a_compressed_text_file(tmp_path: Path) -> Non
     dedup.clean([inputs], tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt.gz", "b.txt.gz"]
     assert decompressed(tmp_path / "out" / "b.txt.gz") == b"Page b begins here."
+
+
+def _reader_kind(text: str) -> type:
+    """What ``formats.jsonl.read_json`` takes a text for: the type of its one JSON value, else lines (``str``)."""
+    try:
+        return type(json.loads(text, strict=False))
+    except (json.JSONDecodeError, RecursionError):
+        return str
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    value=JSON_VALUES,
+    space=st.sampled_from(["", " ", "\n", " \r\n\t"]),
+    tail=st.sampled_from(["", ",", "]", "[]", "x", "\n{}"]),
+)
+def test_the_writer_takes_a_json_text_for_what_the_reader_takes_it(value: object, space: str, tail: str) -> None:
+    text = space + json.dumps(value, indent=1 if space else None) + space + tail
+    kind = _json_kind(text)
+    assert kind == _reader_kind(text) or (kind is str and _reader_kind(text) not in (list, dict))
+    if kind is list:
+        assert [item for _, _, item in _item_spans(text)] == json.loads(text)

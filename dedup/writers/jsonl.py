@@ -98,8 +98,8 @@ def write_json(source: Path, target: Path, documents: Iterable[CleanedDocument],
     """A JSON file as the reader read it: an array keeps its layout between items, an unchanged item its text;
     one object stays one object; a file that is no JSON (JSON Lines named ``.json``) is written line by line.
 
-    The input is held whole, as the reader holds it (within ``max_document_bytes``); the output is written
-    an item at a time.
+    The input's text is held whole, as the reader holds it (within ``max_document_bytes``), but an array
+    is parsed and written an item at a time, never held as Python objects.
 
     Raises:
         InputError: an item no longer matches what was scanned.
@@ -114,10 +114,7 @@ def write_json(source: Path, target: Path, documents: Iterable[CleanedDocument],
         return 0
     text = decode(raw, forced=options.encoding).text
     del raw
-    try:
-        kind = type(json.loads(text, strict=False))
-    except (json.JSONDecodeError, RecursionError):
-        kind = str  # not one JSON value: read line by line
+    kind = _json_kind(text)
     encoding = output_encoding(options)
     with output(target, read.compression) as out:
         if kind is list:
@@ -170,19 +167,43 @@ def _after_space(text: str, position: int) -> int:
     return position if match is None else match.end()
 
 
+def _json_kind(text: str) -> type:
+    """What the reader takes the text for: an array (``list``), one object (``dict``), else JSON Lines (``str``).
+
+    An array is parsed an item at a time (``_item_spans``), never held whole as Python objects, which take
+    several times the memory of its text.
+    """
+    try:
+        if text[_after_space(text, 0) :].startswith("["):
+            for _ in _item_spans(text):
+                pass
+            return list
+        value = json.loads(text, strict=False)
+    except (json.JSONDecodeError, RecursionError):
+        return str
+    return dict if isinstance(value, dict) else type(value)
+
+
 def _item_spans(text: str) -> Iterator[tuple[int, int, object]]:
-    """Where each item of a JSON array stands in the text, and the item (the text parses as an array)."""
+    """Where each item of a JSON array stands in the text, and the item.
+
+    Raises:
+        json.JSONDecodeError: the text is not one JSON array.
+    """
     decoder = json.JSONDecoder(strict=False)
-    position = _after_space(text, text.index("[") + 1)
-    if text.startswith("]", position):
-        return
-    while True:
+    position = _after_space(text, _after_space(text, 0) + 1)  # past the "["
+    while not text.startswith("]", position):
         item, end = decoder.raw_decode(text, position)
         yield position, end, item
         position = _after_space(text, end)
-        if text.startswith("]", position):
-            return
-        position = _after_space(text, position + 1)  # past the comma
+        if text.startswith(",", position):
+            position = _after_space(text, position + 1)
+            if text.startswith("]", position):
+                raise json.JSONDecodeError("Illegal trailing comma before end of array", text, position)
+        elif not text.startswith("]", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+    if _after_space(text, position + 1) != len(text):
+        raise json.JSONDecodeError("Extra data", text, position + 1)
 
 
 def _write_items(
