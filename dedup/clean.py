@@ -343,11 +343,14 @@ def layout(
         if Path(given).is_dir():
             inputs.append((Path(given), Path(given).resolve()))
         for found in discover([given]):
-            if isinstance(found, Skip) or isinstance(resolve(found), Skip):
+            if isinstance(found, Skip):
                 continue  # not read, so not written
+            resolved = resolve(found)
+            if isinstance(resolved, Skip):
+                continue
             file = found.path
             inputs.append((file, file.resolve()))
-            writer = writer_for(file)
+            writer = writer_for(file, resolved[1])
             relative = Path(file.name) if base is None else file.relative_to(base)
             if writer.suffix is not None:
                 relative = _with_suffix(relative, writer.suffix)

@@ -623,3 +623,18 @@ def test_the_writer_takes_a_json_text_for_what_the_reader_takes_it(value: object
     assert kind == _reader_kind(text) or (kind is str and _reader_kind(text) not in (list, dict))
     if kind is list:
         assert [item for _, _, item in _item_spans(text)] == json.loads(text)
+
+
+def test_a_file_known_by_its_content_is_written_in_its_format(tmp_path: Path) -> None:
+    """JSON Lines named without an extension, gzip-compressed or not: written as JSON Lines, under its name."""
+    inputs = tmp_path / "dumps"
+    inputs.mkdir()
+    (inputs / "dump").write_bytes(FORMATS[".jsonl"](rows_of(seed=6)))
+    (inputs / "other.gz").write_bytes(COMPRESSORS[".gz"](FORMATS[".jsonl"](rows_of(seed=7))))
+    result = dedup.clean([tmp_path / "dumps" / "dump", tmp_path / "dumps" / "other.gz"], tmp_path / "out")
+    assert result.stats.blocks_removed > 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dump", "other.gz"]
+    kept_jsonl([], (inputs / "dump").read_bytes(), (tmp_path / "out" / "dump").read_bytes())
+    assert [json.loads(line)["id"] for line in decompressed(tmp_path / "out" / "other.gz").splitlines()] == [
+        row["id"] for row in rows_of(seed=7)
+    ]

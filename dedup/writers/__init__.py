@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dedup.formats.detect import COMPRESSION_SUFFIXES
-from dedup.sources import read_text, reader_for
+from dedup.sources import READERS, Reader, read_text, reader_for
 from dedup.writers.base import CleanedDocument, WriteFile, Writer
 from dedup.writers.jsonl import write_json, write_jsonl
 from dedup.writers.tables import write_csv, write_parquet, write_tsv
@@ -62,8 +62,9 @@ WRITERS: dict[str, Writer] = {
 }
 
 
-def writer_for(path: Path) -> Writer:
-    """The writer for an input file, by its suffix under any compression suffix (case-insensitive).
+def writer_for(path: Path, reader: Reader | None = None) -> Writer:
+    """The writer for an input file, by its suffix under any compression suffix (case-insensitive), else by
+    the reader its content chose (a JSON Lines file named ``dump``).
 
     A file read as plain text keeps its name; a file of any other format
     without a writer of its own (HTML, say) becomes a text file (``.txt``).
@@ -72,7 +73,9 @@ def writer_for(path: Path) -> Writer:
     if suffix in COMPRESSION_SUFFIXES:
         suffix = Path(path.stem).suffix.lower()
     writer = WRITERS.get(suffix)
+    if writer is None and reader is not None:
+        writer = WRITERS.get(next((s for s, r in READERS.items() if r is reader), ""))
     if writer is not None:
         return writer
-    reader = reader_for(path)
+    reader = reader or reader_for(path)
     return TEXT_WRITER if reader is None or reader is read_text else Writer(write_text, suffix=".txt")
