@@ -638,3 +638,19 @@ def test_a_file_known_by_its_content_is_written_in_its_format(tmp_path: Path) ->
     assert [json.loads(line)["id"] for line in decompressed(tmp_path / "out" / "other.gz").splitlines()] == [
         row["id"] for row in rows_of(seed=7)
     ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_utf16_or_utf32_jsonl_file_is_written_in_utf8(encoding: str, tmp_path: Path) -> None:
+    rows = rows_of(seed=12)
+    source = tmp_path / "wide.jsonl"
+    source.write_bytes(FORMATS[".jsonl"](rows).decode().encode(encoding))
+    originals = read_all(source)
+    result = dedup.clean([source], tmp_path / "out")
+    assert result.stats.blocks_removed > 0
+    out_rows = [json.loads(line) for line in (tmp_path / "out" / "wide.jsonl").read_text("utf-8").splitlines()]
+    assert [{**row, "text": None} for row in out_rows] == [{**row, "text": None} for row in rows]
+    audit = pl.read_parquet(result.removed)
+    for row in out_rows:
+        cuts = audit.filter(pl.col(S.DOC_ID) == row["id"]).select(S.CUT_START, S.REMOVED).rows()
+        assert restore(row["text"], cuts) == originals[row["id"]]

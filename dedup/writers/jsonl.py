@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from dedup.formats.encoding import decode
+from dedup.formats.encoding import bom_encoding, decode
 from dedup.formats.fields import lookup
 from dedup.formats.records import Input, LongLine, Skip, bounded_lines, read_whole
 from dedup.options import ReadOptions
@@ -30,6 +30,11 @@ def write_jsonl(source: Path, target: Path, documents: Iterable[CleanedDocument]
     """
     read = source_input(source)
     wanted: Iterator[CleanedDocument] = iter(documents)
+    if bom_encoding(read.head(4)) in (
+        "utf-16",
+        "utf-32",
+    ):  # lines cannot be split as bytes: the reader decodes it whole
+        return _write_wide(read, target, wanted, options)
     pending = next(wanted, None)
     written = 0
     with read.open() as handle, output(target, read.compression) as out:
@@ -47,6 +52,15 @@ def write_jsonl(source: Path, target: Path, documents: Iterable[CleanedDocument]
     if pending is not None:
         raise changed(source, f":{pending.document.source_line}")
     return written
+
+
+def _write_wide(read: Input, target: Path, wanted: Iterator[CleanedDocument], options: ReadOptions) -> int:
+    """A UTF-16 or UTF-32 JSON Lines file, decoded whole as its reader decodes it; written in UTF-8 (or as forced)."""
+    raw = read_whole(read, options)
+    text = "" if isinstance(raw, Skip) else decode(raw).text
+    lines = ((number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip())
+    with output(target, read.compression) as out:
+        return _write_lines(lines, read, wanted, options, out, output_encoding(options), unit="line", ending="\n")
 
 
 def _jsonl_record(read: Input, number: int, raw: bytes, cleaned: CleanedDocument, options: ReadOptions) -> bytes:
