@@ -59,7 +59,7 @@ class Writer:
 
 
 def changed(source: str | Path, where: str) -> InputError:
-    """The error of a record that is not what was scanned (``where``: ``:12``, `` row 3``, ``, record 4``)."""
+    """The error of a record that is not what was scanned (``where``: ``:12``, ``, row 3``, ``, record 4``)."""
     return InputError(f"{source}{where}: changed since it was scanned; run clean again")
 
 
