@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from dedup import schema as S
 from dedup.commit import LOCK_NAME, commit, fsync_file, fsync_folder, recover, remove, temporary_name, writer_lock
 from dedup.errors import InputError, OptionsError, OutputError
+from dedup.formats.detect import COMPRESSION_SUFFIXES
 from dedup.formats.memory import as_inputs, in_memory, paths_of
 from dedup.index import Index
 from dedup.keep import Decisions, block_batches, decide, decide_matches, dropped_documents, match_batches
@@ -378,14 +379,17 @@ def layout(
         if Path(given).is_dir():
             inputs.append((Path(given), Path(given).resolve()))
         for found in discover([given]):
-            if isinstance(found, Skip) or isinstance(resolve(found), Skip):
+            if isinstance(found, Skip):
                 continue  # not read, so not written
+            resolved = resolve(found)
+            if isinstance(resolved, Skip):
+                continue
             file = found.path
             inputs.append((file, file.resolve()))
-            writer = writer_for(file)
+            writer = writer_for(file, resolved[1])
             relative = Path(file.name) if base is None else file.relative_to(base)
             if writer.suffix is not None:
-                relative = relative.with_suffix(writer.suffix)
+                relative = _with_suffix(relative, writer.suffix)
             if str(file) in targets:
                 raise OutputError(f"{file} is named twice in the inputs; name each file once")
             if relative in by_relative:
@@ -397,6 +401,13 @@ def layout(
             targets[str(file)] = Target(file, relative, writer)
     _check_locations(inputs, out_path, removed_path, overwrite)
     return targets
+
+
+def _with_suffix(path: Path, suffix: str) -> Path:
+    """The path with its format suffix replaced, under its compression suffix (``page.html.gz`` -> ``page.txt.gz``)."""
+    if path.suffix.lower() in COMPRESSION_SUFFIXES:
+        return path.with_name(Path(path.stem).with_suffix(suffix).name + path.suffix)
+    return path.with_suffix(suffix)
 
 
 def _pattern_base(pattern: str) -> Path:

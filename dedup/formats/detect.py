@@ -90,6 +90,25 @@ def decompress(raw: BinaryIO, compression: str | None) -> BinaryIO:
     raise ValueError(f"unknown compression {compression!r}")
 
 
+def compress(raw: BinaryIO, compression: str | None) -> BinaryIO:
+    """A stream that writes ``compression``-compressed bytes into ``raw`` (``raw`` itself when None).
+
+    Closing it ends the compressed stream and leaves ``raw`` open. A gzip header holds no file name
+    and no time, so the same input always gives the same bytes.
+    """
+    if compression is None:
+        return raw
+    if compression == "gzip":
+        return cast(BinaryIO, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0))
+    if compression == "bz2":
+        return cast(BinaryIO, bz2.BZ2File(raw, mode="wb"))
+    if compression == "xz":
+        return cast(BinaryIO, lzma.LZMAFile(raw, mode="wb"))
+    if compression == "zstd":
+        return cast(BinaryIO, zstandard.ZstdCompressor().stream_writer(raw, closefd=False))
+    raise ValueError(f"unknown compression {compression!r}")
+
+
 def decompressed_head(raw_head: bytes, compression: str, size: int = HEAD_BYTES) -> bytes:
     """What the first compressed bytes of a stream decompress to, as far as they go (at most ``size`` bytes).
 

@@ -150,7 +150,7 @@ def text_document(
     if surrogates:
         message = f"{surrogates} lone surrogate(s) in the id replaced by U+FFFD"
         yield ReadWarning(name, number, "lone surrogates", message, unit)
-    if _looks_like_html_page(text):
+    if looks_like_html_page(text):
         yield from page_document(text, options, record_id, name, number, unit)
     else:
         yield from finish_text(text, record_id, name, number, unit)
@@ -175,7 +175,7 @@ PAGE_STARTS = ("<!doctype html", "<html")
 PAGE_START_CHARS = 64
 
 
-def _looks_like_html_page(text: str) -> bool:
+def looks_like_html_page(text: str) -> bool:
     """A whole HTML page stored in a text field (a crawler's ``html`` column)."""
     start = text[:PAGE_START_CHARS].lstrip().lower()
     return start.startswith(PAGE_STARTS)

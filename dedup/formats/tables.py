@@ -12,7 +12,8 @@ import codecs
 import csv
 import io
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -29,7 +30,6 @@ from dedup.formats.records import (
     Record,
     Skip,
     bounded_lines,
-    decoding_warnings,
     error_text,
     read_whole,
     too_large,
@@ -51,11 +51,25 @@ def read_tsv(source: Input, options: ReadOptions) -> Iterator[Record]:
 
 
 def _read_delimited(source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record]:
-    """Rows from a stream of lines, decoded line by line in the encoding of the file's first megabytes.
+    """Rows from a stream of lines (see ``delimited_lines``); only one row is held at a time."""
+    with delimited_lines(source, options) as lines:
+        if isinstance(lines, Skip):
+            yield lines
+            return
+        yield from _rows(lines, source, options, delimiter)
+    if lines.replaced:
+        message = f"{lines.replaced} undecodable byte sequence(s) replaced by U+FFFD (read as {lines.encoding})"
+        yield ReadWarning(source.name, None, "undecodable bytes", message)
 
-    Only one row is held at a time, so a file of any size can be read; a row over ``max_document_bytes``
-    ends the reading of its file (a row that long could be a quote never closed: what follows cannot be
-    trusted to be rows).
+
+@contextmanager
+def delimited_lines(source: Input, options: ReadOptions) -> Iterator[DelimitedLines | Skip]:
+    """The decoded lines of a CSV or TSV file for ``csv.reader``, as its reader reads them (``clean`` reads
+    them again so); the skip of a UTF-16/32 file too large to decode whole.
+
+    Lines are decoded one by one in the encoding of the file's first megabytes, so a file of any size can
+    be read; a row over ``max_document_bytes`` raises ``RowTooLarge`` (a row that long could be a quote
+    never closed: what follows cannot be trusted to be rows). csv's field size limit is lifted meanwhile.
     """
     encoding = stream_encoding(source.head(ENCODING_SAMPLE_BYTES), forced=options.encoding)
     limit = csv.field_size_limit()
@@ -67,27 +81,25 @@ def _read_delimited(source: Input, options: ReadOptions, delimiter: str) -> Iter
                 yield raw
                 return
             decoded = decode(raw, forced=encoding)
-            yield from decoding_warnings(decoded, source.name, None)
-            yield from _rows(_Lines.of_text(decoded.text), source, options, delimiter)
+            yield DelimitedLines.of_text(decoded.text, decoded.encoding, decoded.replaced)
             return
         with source.open() as handle:
-            lines = _Lines(bounded_lines(handle, options.max_document_bytes), encoding, options.max_document_bytes)
-            yield from _rows(lines, source, options, delimiter)
-        if lines.replaced:
-            message = f"{lines.replaced} undecodable byte sequence(s) replaced by U+FFFD (read as {encoding})"
-            yield ReadWarning(source.name, None, "undecodable bytes", message)
+            yield DelimitedLines(
+                bounded_lines(handle, options.max_document_bytes), encoding, options.max_document_bytes
+            )
     finally:
         csv.field_size_limit(limit)
 
 
-class _RowTooLarge(Exception):
+class RowTooLarge(Exception):
     """A row grew past ``max_document_bytes`` while its lines were read."""
 
 
-class _Lines:
+class DelimitedLines:
     """The decoded lines of a CSV stream for ``csv.reader``, with the bytes of the row being read counted."""
 
     def __init__(self, raw_lines: Iterable[bytes | LongLine], encoding: str, limit: int) -> None:
+        self.encoding = encoding
         self._raw = iter(raw_lines)
         self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding
         self._bom = codecs.BOM_UTF8 if encoding == "utf-8-sig" else b""
@@ -97,13 +109,14 @@ class _Lines:
         self.replaced = 0
 
     @classmethod
-    def of_text(cls, text: str) -> _Lines:
-        """The lines of a text decoded whole."""
-        lines = cls((), "utf-8", sys.maxsize)
+    def of_text(cls, text: str, encoding: str, replaced: int) -> DelimitedLines:
+        """The lines of a text decoded whole (from ``encoding``, ``replaced`` byte sequences replaced)."""
+        lines = cls((), encoding, sys.maxsize)
         lines._pending = io.StringIO(text, newline="")
+        lines.replaced = replaced
         return lines
 
-    def __iter__(self) -> _Lines:
+    def __iter__(self) -> DelimitedLines:
         return self
 
     def __next__(self) -> str:
@@ -111,7 +124,7 @@ class _Lines:
             return line
         raw = next(self._raw)
         if isinstance(raw, LongLine) or self.row_bytes + len(raw) > self._limit:
-            raise _RowTooLarge
+            raise RowTooLarge
         self.row_bytes += len(raw)
         if self._bom:
             raw, self._bom = raw.removeprefix(self._bom), b""
@@ -122,14 +135,14 @@ class _Lines:
         return next(self._pending)
 
 
-def _rows(lines: _Lines, source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record]:
+def _rows(lines: DelimitedLines, source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record]:
     rows = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(rows, None)
     except csv.Error as exc:
         yield Skip(source.name, 1, "malformed CSV", f"malformed CSV header row ({exc}): the file is not read")
         return
-    except _RowTooLarge:
+    except RowTooLarge:
         yield too_large(source.name, 1, "line", options.max_document_bytes, "header row")
         return
     if header is None:
@@ -148,7 +161,7 @@ def _rows(lines: _Lines, source: Input, options: ReadOptions, delimiter: str) ->
             yield Skip(source.name, line, "malformed CSV", f"malformed CSV row ({exc})")
             line = rows.line_num + 1
             continue
-        except _RowTooLarge:
+        except RowTooLarge:
             skip = too_large(source.name, line, "line", options.max_document_bytes, "row")
             yield replace(skip, message=f"{skip.message}, nor the rest of the file")
             return

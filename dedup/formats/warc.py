@@ -29,7 +29,7 @@ from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from dedup.formats.archive import RECORD_LINE, Archive, Damaged, record_start_in
-from dedup.formats.encoding import charset_of, decode, media_type
+from dedup.formats.encoding import Decoded, charset_of, decode, media_type
 from dedup.formats.html import meta_charset, page_document
 from dedup.formats.records import (
     Input,
@@ -335,10 +335,42 @@ def _body_documents(
     body: bytes, kind: str, charset: str | None, doc_id: str, number: int, name: str, options: ReadOptions
 ) -> Iterator[Record]:
     is_html = kind in HTML_TYPES
-    declared = charset or (meta_charset(body) if is_html else None)
-    decoded = decode(body, declared=declared, forced=options.encoding)
+    decoded = decoded_body(body, is_html, charset, options)
     yield from decoding_warnings(decoded, name, number, UNIT)
     if is_html:
         yield from page_document(decoded.text, options, doc_id, name, number, UNIT)
     else:
         yield from finish_text(decoded.text, doc_id, name, number, UNIT, what="body")
+
+
+def decoded_body(body: bytes, is_html: bool, charset: str | None, options: ReadOptions) -> Decoded:
+    """A response body's text: in the charset the HTTP header declares, else the page's ``<meta>``, else detected."""
+    declared = charset or (meta_charset(body) if is_html else None)
+    return decode(body, declared=declared, forced=options.encoding)
+
+
+def record_documents(
+    fields: dict[str, str], block: bytes, number: int, source: Input, options: ReadOptions
+) -> list[Record]:
+    """What reading makes of one whole record, from its WARC headers (names lower case) and its block.
+
+    ``clean`` checks each response it writes again with this: the record must give the scanned document.
+    """
+    headers = _Headers(fields, len(block))
+    http = body = None
+    if headers.kind == "response" and headers.carries_http:
+        http = _http_headers(block[:_HTTP_HEAD_BYTES])
+        if http is not None and _wanted(http[0]) and len(block) - http[1] <= options.max_document_bytes:
+            body = block[http[1] :]
+    return list(_interpreted(headers, http, body, number, source, options))
+
+
+def http_head(block: bytes) -> tuple[StatusAndHeaders, int] | None:
+    """The HTTP status and headers at the start of a record's block, and where its body starts (as read)."""
+    return _http_headers(block[:_HTTP_HEAD_BYTES])
+
+
+def inflated(body: bytes, encoding: str, limit: int) -> bytes | None:
+    """A ``gzip`` or ``deflate`` content-encoded body decompressed as reading does it (at most ``limit`` + 1 bytes)."""
+    result = _inflated(body, encoding, limit)
+    return None if result is None else result[0]
