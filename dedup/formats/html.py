@@ -180,7 +180,9 @@ def _anchors(html: str, paragraphs: list[str], sources: list[int]) -> tuple[int,
 _MARKUP = re.compile(r"(?:\s+|<!--.*?(?:-->|$)|<[A-Za-z/!?][^>]*>?)*", re.DOTALL)
 # A text's first characters that stand for themselves in the source (no entity, no white space to collapse;
 # a character outside ASCII may be written as one).
-_LITERAL = re.compile(r"[!#-%(-;=?-~]{1,32}")  # printable ASCII but quotes, & < >: never written otherwise
+# Its first visible character, and the characters from there that stand for themselves (printable ASCII but
+# quotes, & < >), if any.
+_FIRST_VISIBLE = re.compile(r"\s*(?:([!#-%(-;=?-~]{1,32})|(\S))")
 _LINE_BACKTICKS = re.compile(r"(?m)^[ \t]*(`+)")
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
@@ -207,16 +209,20 @@ class _Aligner:
 
     def find(self, text: str) -> int:
         """The source offset of the first visible character of ``text`` (a text node's content)."""
-        stripped = text.lstrip()
-        literal = _LITERAL.match(stripped)
+        first = _FIRST_VISIBLE.match(text)
+        if first is None:
+            return self.cursor
         html = self.html
         markup = _MARKUP.match(html, self.cursor)  # always matches, if only the empty string
         start = markup.end() if markup else self.cursor
-        # A text that starts with a character that may be written as an entity is looked for by the entity too.
-        keys = [literal.group()] if literal is not None else [stripped[:1], "&"]
-        if any(html.startswith(key, start) for key in keys) or _reference_at(html, start) == stripped[:1]:
+        literal = first.group(1)
+        char = literal[0] if literal else first.group(2)
+        here = html.startswith(literal or char, start)
+        if here or (html.startswith("&", start) and _reference_at(html, start) == char):  # maybe as an entity
             found = start
         else:
+            # Further on: by its literal start, or a character that may be written as an entity by either.
+            keys = [literal] if literal else [char, "&"]
             places = [place for place in (self._search(key, start) for key in keys) if place >= 0]
             if not places:
                 return self.cursor
