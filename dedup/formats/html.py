@@ -333,6 +333,7 @@ class _Collector:
         self.last = -1  # where its last visible text starts
         self.pre_depth = 0
         self.table: _Table | None = None  # the table of data being read, whose rows become one paragraph
+        self.code_blocks: list[bool] = []  # of each open <code> (tree path): read as a <pre>
 
     def walk(self, root: LexborNode) -> list[str]:
         node = root.child
@@ -357,13 +358,20 @@ class _Collector:
         tag = node.tag or ""
         if node.is_text_node:
             content = node.text_content or ""
-            if self.aligner is not None and not content.isspace() and content:
-                self.text(content, self.aligner.find(content))
+            if not content or content.isspace():  # white space between elements, the most common text
+                if self.table is None:
+                    self.parts.append(content)
+                else:
+                    self.table.text(content, -1)
             else:
-                self.text(content, -1)
+                self.text(content, self.aligner.find(content) if self.aligner is not None else -1)
             return False
         if not node.is_element_node or tag in self.skipped:
             return False
+        if tag == "code":
+            self.code_blocks.append(not self.pre_depth and self.table is None and _code_block(node))
+            if self.code_blocks[-1]:
+                self.start_tag("pre")
         self.start_tag(tag)
         if tag == "br":
             return False
@@ -400,6 +408,9 @@ class _Collector:
             self.table = _Table()
 
     def end_tag(self, tag: str) -> None:
+        if tag == "code" and self.code_blocks and self.code_blocks.pop():
+            self.end_tag("pre")
+            return
         if self.table is not None:
             self._table_end_tag(tag)
         elif tag in PREFORMATTED:
@@ -456,6 +467,18 @@ class _Collector:
             self.paragraphs.append(paragraph)
             self.sources.append(first)
             self.lasts.append(last)
+
+
+def _code_block(node: LexborNode) -> bool:
+    """Whether a ``<code>`` outside ``<pre>`` is a block of code: it holds lines, and its parent holds nothing else.
+
+    Such code is shown by a style sheet as preformatted (``white-space: pre``), and read as a ``<pre>``.
+    """
+    code = node.text(deep=True).strip()
+    if "\n" not in code:
+        return False
+    parent = node.parent
+    return parent is not None and parent.text(deep=True).strip() == code
 
 
 def _collapsed(text: str) -> str:
