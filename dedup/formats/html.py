@@ -573,6 +573,18 @@ _EMPTY_END = re.compile(r"\s*</([A-Za-z][^\s/>]*)\s*>")
 _TAG_STEPS = 64  # tags looked at on either side of a block for the element that holds it
 
 
+def clean_page(page: str, removed: list[tuple[int, int]], drop_layout: bool = False) -> str:
+    """A page without the elements of the blocks cut from its text: ``remove_blocks`` at the ``block_sources``
+    of the cuts.
+
+    Args:
+        page: the page's source, decoded as it was read.
+        removed: ``(start, end)`` offsets of the cut blocks in the text the page was read as (the document text).
+        drop_layout: as it was read (``--html-drop-nav``).
+    """
+    return remove_blocks(page, block_sources(read_page(page, drop_layout), removed))
+
+
 def remove_blocks(page: str, cut: list[tuple[int, int]]) -> str:
     """The page without the elements of the cut blocks; everything else stays byte for byte.
 
