@@ -41,10 +41,11 @@ def baseline_blocks(corpus: Path) -> tuple[list[str], int]:
 
 def word_shingles(text: str, n: int = 3) -> list[str]:
     """dedup's word 3-gram shingles of a text in the near form (one shingle for fewer than ``n`` words),
-    without the shingles of digits alone, which carry no weight in dedup either."""
+    without the shingles that hold no letter (an ASCII letter or any character beyond ASCII), which carry
+    no weight in dedup either."""
     words = text.split(" ")
     shingles = [text] if len(words) < n else [" ".join(words[k : k + n]) for k in range(len(words) - n + 1)]
-    return [shingle for shingle in shingles if shingle.replace(" ", "").strip("0123456789")]
+    return [shingle for shingle in shingles if any(c.isalpha() or not c.isascii() for c in shingle)]
 
 
 def components(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:

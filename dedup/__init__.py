@@ -15,15 +15,17 @@ The public API::
 
 from __future__ import annotations
 
-from dedup.baseline import Baseline
-from dedup.check import CheckReport, check
-from dedup.clean import CleanResult, clean, restore
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+from dedup._version import dedup_version
 from dedup.errors import DedupError, InputError, NoDocumentsError, OptionsError, OutputError
-from dedup.index import Index
-from dedup.normalize import normalize
 from dedup.options import (
     CheckOptions,
     CleanOptions,
+    KeepBy,
     LSHOptions,
     MinHashOptions,
     ReadOptions,
@@ -31,8 +33,67 @@ from dedup.options import (
     SegmentOptions,
     ShingleOptions,
 )
-from dedup.pipeline import index_add, scan
-from dedup.result import ScanResult, ScanStats, load
+
+if TYPE_CHECKING:
+    __version__: str
+    from dedup.baseline import Baseline
+    from dedup.check import CheckReport, check
+    from dedup.clean import CleanResult, clean, restore
+    from dedup.index import Index
+    from dedup.normalize import normalize
+    from dedup.pipeline import index_add, scan
+    from dedup.result import ScanResult, ScanStats, load
+
+# The names that need polars, numpy or the compiled kernels, and their modules: imported on first use
+# (PEP 562), so that ``import dedup`` and ``dedup --help`` stay fast. The options and errors above are light.
+_LAZY = {
+    "Baseline": "dedup.baseline",
+    "CheckReport": "dedup.check",
+    "check": "dedup.check",
+    "CleanResult": "dedup.clean",
+    "clean": "dedup.clean",
+    "restore": "dedup.clean",
+    "Index": "dedup.index",
+    "normalize": "dedup.normalize",
+    "index_add": "dedup.pipeline",
+    "scan": "dedup.pipeline",
+    "ScanResult": "dedup.result",
+    "ScanStats": "dedup.result",
+    "load": "dedup.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the metadata when asked: ``dedup --help`` need not look
+        globals()[name] = dedup_version()
+        return globals()[name]
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dedup' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups find it without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, "__version__"})
+
+
+class _Package(types.ModuleType):
+    """The ``dedup`` package, whose functions ``check``, ``clean`` and ``normalize`` share their module's name.
+
+    Importing a submodule binds it as an attribute of its package: ``dedup.check`` would become the
+    module the first time anything imports ``dedup.check``, and ``dedup.check(paths)`` would fail.
+    The public function keeps the name, as it did when ``__init__`` imported it eagerly.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "Baseline",
@@ -43,6 +104,7 @@ __all__ = [
     "DedupError",
     "Index",
     "InputError",
+    "KeepBy",
     "LSHOptions",
     "MinHashOptions",
     "NoDocumentsError",

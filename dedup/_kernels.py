@@ -304,10 +304,14 @@ def _unit_starts(data, start, end, by_char, buf):
 
 @njit(inline="always")
 def _has_content(data, start, stop):
-    """Whether a shingle holds anything but digits and spaces: a shingle of numbers alone carries no weight."""
+    """Whether a shingle holds a letter: one of numbers alone (``3,5 10``) carries no weight.
+
+    The near form keeps punctuation only inside words, so a letter is an ASCII letter or any character
+    beyond ASCII (the letters of other scripts; their rare digits and signs inside words count too).
+    """
     for p in range(start, stop):
         b = data[p]
-        if b != SPACE and not (48 <= b <= 57):
+        if b >= 0x80 or 97 <= (b | 0x20) <= 122:  # | 0x20: A-Z to a-z, nothing else into a-z
             return True
     return False
 
@@ -343,7 +347,7 @@ def hash_shingles(data, offsets, by_char, n, room_offsets, hash_seed):
     A shingle is the byte span from the start of unit k to the end of unit k + n - 1, which is exactly
     the UTF-8 encoding of the Python string ``" ".join(words[k:k + n])`` (or ``text[k:k + n]`` for
     characters). ``room_offsets`` lays out room for every shingle of each block; shingles made of
-    nothing but digits and spaces are left out (see ``_has_content``).
+    no letter are left out (see ``_has_content``).
     """
     nb = offsets.shape[0] - 1
     room = np.empty(room_offsets[nb], dtype=np.uint32)

@@ -11,6 +11,7 @@ recorded. The file is JSON, sorted, so that it diffs well under version control.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from dedup import schema as S
 from dedup.errors import InputError, OutputError
 from dedup.output import atomic_write
 from dedup.result import ScanResult
+from dedup.terminal import printable
 
 FORMAT = 1
 _PREVIEW = 80
@@ -90,6 +92,8 @@ class Baseline:
             raise InputError(f"{path}: cannot read the baseline ({exc})") from exc
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{exc.lineno}: not a dedup baseline (malformed JSON: {exc.msg})") from None
+        except RecursionError:  # json's parser recurses once per level of nesting; a baseline nests four deep
+            raise InputError(f"{path}: not a dedup baseline (nested too deep to read)") from None
         if (
             not isinstance(data, dict)
             or data.get("dedup_baseline") != FORMAT
@@ -127,12 +131,39 @@ class Baseline:
         return flags
 
 
-def _count(clusters: Iterable[dict[str, Any]], where: str) -> Counter[Key]:
+def _count(clusters: Iterable[object], where: str) -> Counter[Key]:
+    """How often each (document, fingerprint) is accepted.
+
+    Raises:
+        InputError: a cluster that is not an object with a list of occurrences, or an occurrence that is
+            not a pair of strings, a document id and a fingerprint of exactly 16 hex digits (an xxh64).
+    """
     counts: Counter[Key] = Counter()
     for number, cluster in enumerate(clusters):
-        try:
-            for doc_id, fingerprint in cluster["occurrences"]:
-                counts[(str(doc_id), int(fingerprint, 16))] += 1
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"{where}: cluster {number} of the baseline is malformed") from None
+        occurrences = cluster.get("occurrences") if isinstance(cluster, dict) else None
+        if not isinstance(occurrences, list):
+            raise InputError(f"{where}: cluster {number} of the baseline is malformed (no list of occurrences)")
+        for place, occurrence in enumerate(occurrences):
+            counts[_occurrence(occurrence, f"{where}: cluster {number}, occurrence {place} of the baseline")] += 1
     return counts
+
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
+def _occurrence(occurrence: object, where: str) -> Key:
+    if not (
+        isinstance(occurrence, list) and len(occurrence) == 2 and all(isinstance(part, str) for part in occurrence)
+    ):
+        shown = _quoted(json.dumps(occurrence, ensure_ascii=False, default=str))
+        raise InputError(f"{where} is malformed: not a pair of strings [document id, fingerprint] ({shown})")
+    doc_id, fingerprint = occurrence
+    if not _FINGERPRINT.fullmatch(fingerprint):
+        shown = _quoted(json.dumps(fingerprint, ensure_ascii=False))
+        raise InputError(f"{where} is malformed: the fingerprint {shown} is not 16 hex digits")
+    return doc_id, int(fingerprint, 16)
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    """Text from the file quoted in a message: at most ``limit`` characters, safe to print."""
+    return printable(text if len(text) <= limit else text[:limit] + "…")

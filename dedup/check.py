@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,13 +148,11 @@ class CheckReport:
         }
 
 
-def check(
-    paths: Sequence[str | Path], options: CheckOptions | None = None, baseline: Baseline | None = None
-) -> CheckReport:
+def check(paths: object, options: CheckOptions | None = None, baseline: Baseline | None = None) -> CheckReport:
     """Scan and judge the corpus against the limits.
 
     Args:
-        paths: folders, files or glob patterns (as for ``dedup.scan``).
+        paths: folders, files or glob patterns, or in-memory inputs (as for ``dedup.scan``).
         options: the limits and the scan options.
         baseline: accepted duplicates; only occurrences it does not hold count.
 
@@ -164,6 +162,41 @@ def check(
     """
     options = options or CheckOptions()
     return evaluate(scan(paths, options.scan), options, baseline)
+
+
+def accept(
+    paths: object, baseline_path: str | Path, options: CheckOptions | None = None
+) -> tuple[CheckReport, Baseline]:
+    """Record today's duplicates as accepted in a baseline file, and check the scan against it.
+
+    The baseline records every cluster, short ones included (so that ``--include-short`` later finds
+    them accepted too); the report says which of them this check counts, as ``check`` with the baseline
+    would: its ``known`` clusters are the ones accepted.
+
+    Raises:
+        InputError, NoDocumentsError: as for ``check``.
+        OutputError: the baseline cannot be written.
+    """
+    options = options or CheckOptions()
+    result = scan(paths, options.scan)
+    baseline = Baseline.from_result(result)
+    baseline.write(baseline_path)
+    return evaluate(result, options, baseline), baseline
+
+
+def render_accepted(report: CheckReport, baseline: Baseline) -> str:
+    """What ``--write-baseline`` accepted: the clusters this check counts, then the rest recorded."""
+    lines = [f"{_count(report.known, 'duplicate cluster')} accepted."]
+    others = len(baseline.clusters) - report.known
+    if others:
+        unless = []
+        if not report.options.include_short:
+            unless.append("--include-short")
+        if report.options.fail_on != "any":
+            unless.append("--fail-on any")
+        counted = f"which dedup check counts only with {' or '.join(unless)}" if unless else "not counted"
+        lines.append(f"{others} more recorded, {counted}.")
+    return " ".join(lines)
 
 
 def evaluate(result: ScanResult, options: CheckOptions, baseline: Baseline | None = None) -> CheckReport:

@@ -23,7 +23,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,10 @@ import pyarrow.parquet as pq
 from dedup import schema as S
 from dedup.commit import LOCK_NAME, commit, fsync_file, fsync_folder, recover, remove, temporary_name, writer_lock
 from dedup.errors import InputError, OptionsError, OutputError
+from dedup.formats.memory import as_inputs, in_memory, paths_of
 from dedup.index import Index
 from dedup.keep import Decisions, block_batches, decide, decide_matches, dropped_documents, match_batches
+from dedup.keep import document_ranks as keep_ranks
 from dedup.options import CleanOptions
 from dedup.output import MATCHES, output_errors
 from dedup.pipeline import open_index, scan
@@ -56,12 +58,14 @@ class Plan:
         dropped: the dropped documents: ``doc_pos``, ``doc_id``, ``contained_in``, ``containment``.
         doc_ids: the id of every document, in read order.
         result: the scan, whose blocks are read again as the documents are.
+        doc_chars: the characters in blocks of every document, in read order: what the scan counts.
     """
 
     decisions: Decisions
     dropped: pl.DataFrame
     doc_ids: list[str]
     result: ScanResult
+    doc_chars: np.ndarray
     matched: pl.DataFrame | None = None  # against an index: whether each index cluster's blocks are cut
 
     def blocks_by_document(self) -> Iterator[tuple[int, pl.DataFrame]]:
@@ -142,15 +146,21 @@ def _joined(pieces: list[pl.DataFrame]) -> tuple[int, pl.DataFrame]:
     return int(frame[DOC_POS][0]), frame
 
 
-def plan(result: ScanResult, options: CleanOptions, index: Index | None = None) -> Plan:
+def plan(
+    result: ScanResult, options: CleanOptions, index: Index | None = None, ranks: np.ndarray | None = None
+) -> Plan:
     """Decide which documents are dropped and what happens to each cluster.
 
     Dropped documents come first, so that the kept occurrence of every cluster is one that stays in
     the output. Against an index, a block that joins an index cluster is cut by the same rules, the
-    index's copy being the kept one.
+    index's copy being the kept one. With ``options.keep_by``, ``ranks`` ranks every document
+    (``document_ranks``).
     """
     documents = (
-        result.lazy("documents").select(S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT).collect().with_row_index(DOC_POS)
+        result.lazy("documents")
+        .select(S.DOC_ID, S.CONTAINED_IN, S.CONTAINMENT, S.N_CHARS)
+        .collect()
+        .with_row_index(DOC_POS)
     )
     dropped = dropped_documents(documents, options.drop_docs_over)
     doc_ids = documents[S.DOC_ID].to_list()
@@ -160,7 +170,30 @@ def plan(result: ScanResult, options: CleanOptions, index: Index | None = None) 
     if index is not None and MATCHES in result.files:
         clusters = result.lazy(MATCHES).select("index_cluster").unique().collect()["index_cluster"].to_numpy()
         matched = decide_matches(result, options, index.cluster_documents(clusters))
-    return Plan(decide(result, options, is_dropped, doc_ids), dropped, doc_ids, result, matched)
+    doc_chars = documents[S.N_CHARS].to_numpy()
+    return Plan(decide(result, options, is_dropped, doc_ids, ranks), dropped, doc_ids, result, doc_chars, matched)
+
+
+def document_ranks(paths: Sequence[str | Path], options: CleanOptions, result: ScanResult) -> np.ndarray | None:
+    """With ``options.keep_by``: every document's rank by its field, read from the inputs in one more pass
+    (the scan reads no other field); None without it.
+
+    Raises:
+        InputError: the inputs changed since the scan.
+        OptionsError: no document has the field.
+    """
+    if options.keep_by is None:
+        return None
+    doc_ids = result.lazy("documents").select(S.DOC_ID).collect()[S.DOC_ID]
+    read = replace(options.scan.read, keep_field=options.keep_by.field)
+    values: list[object] = []
+    for position, document in enumerate(read_documents(paths, read, ReadStats())):
+        if position >= len(doc_ids) or document.doc_id != doc_ids[position]:
+            raise InputError(f"{document.source}: changed since it was scanned; run clean again")
+        values.append(document.keep_value)
+    if len(values) != len(doc_ids):
+        raise InputError("the inputs changed since they were scanned; run clean again")
+    return keep_ranks(values, options.keep_by, ", ".join(str(path) for path in paths))
 
 
 def cut_spans(text: str, starts: Sequence[int], ends: Sequence[int], removed: Sequence[bool]) -> list[tuple[int, int]]:
@@ -272,8 +305,10 @@ class CleanStats:
     removed_by_kind: dict[str, int] = field(default_factory=dict)  # exact / near copies of the kept block
     short_removed: int = 0  # of them, repeated short lines
     boilerplate_removed: int = 0  # of them, blocks of clusters that stand in many documents
-    chars: int = 0  # characters of the documents read
-    chars_removed: int = 0  # characters cut, white space of the seams and dropped documents included
+    # Characters in blocks, as the scan counts them (white space between blocks is in none): the totals of
+    # dedup scan and dedup clean agree, and a share of the one is a share of the other.
+    chars: int = 0  # of the documents read
+    chars_removed: int = 0  # of the blocks cut and the documents dropped
 
 
 @dataclass(slots=True)
@@ -307,6 +342,7 @@ def _clean_settings(options: CleanOptions) -> dict[str, Any]:
         "cut_short": options.cut_short,
         "boilerplate_docs": options.boilerplate_docs,
         "drop_boilerplate": options.drop_boilerplate,
+        "keep_by": asdict(options.keep_by) if options.keep_by else None,
     }
 
 
@@ -390,8 +426,24 @@ def _check_locations(inputs: list[tuple[Path, Path]], out: Path, removed: Path, 
         raise OutputError(f"{out}: exists and is not empty; choose a new folder, or replace it with --overwrite")
 
 
+def _file_inputs(given: object) -> list[str | Path]:
+    """The paths to clean.
+
+    Raises:
+        InputError: an in-memory input: clean writes a cleaned copy of each file, and it has none.
+    """
+    inputs = as_inputs(given)
+    held = in_memory(inputs)
+    if held:
+        raise InputError(
+            f"{held[0].name}: clean writes a cleaned copy of each input file, and an in-memory input has none;"
+            " write it to a file first (JSONL, Parquet), or find its duplicates with dedup.scan"
+        )
+    return paths_of(inputs)
+
+
 def clean(
-    paths: Sequence[str | Path],
+    paths: str | Path | Sequence[str | Path],
     out: str | Path,
     options: CleanOptions | None = None,
     removed: str | Path | None = None,
@@ -403,7 +455,8 @@ def clean(
     """Write the corpus without its duplicate blocks, and the audit table of what was cut.
 
     Args:
-        paths: folders, files or glob patterns (as for ``dedup.scan``).
+        paths: a folder, file or glob pattern, or a list of them (as for ``dedup.scan``; not in-memory
+            inputs, which have no file to write a copy of).
         out: the output folder; each input file's cleaned copy goes there.
         options: what to remove and what to keep.
         removed: the audit table; ``removed.parquet`` beside ``out`` by default.
@@ -416,12 +469,13 @@ def clean(
         The counts, the paths written and the scan the clean was based on.
 
     Raises:
-        InputError: an input does not exist, or changed during the clean.
+        InputError: an input does not exist, or changed during the clean; an in-memory input.
         NoDocumentsError: the inputs held no document.
         OutputError: see ``layout``; or the output cannot be written. Nothing
             is left in ``out`` or at ``removed`` when writing fails.
     """
     options = options or CleanOptions()
+    paths = _file_inputs(paths)
     out_path = Path(out)
     removed_path = Path(removed) if removed is not None else default_removed_path(out_path)
     targets = layout(paths, out_path, removed_path, overwrite)
@@ -429,7 +483,7 @@ def clean(
     if update and options.keep == "none":
         raise OptionsError("--keep none cuts what the index holds; it does not add to it (leave out --update)")
     result = scan(paths, options.scan, index=idx, update=update, name=name)
-    decided = plan(result, options, idx)
+    decided = plan(result, options, idx, document_ranks(paths, options, result))
     stats = CleanStats()
     metadata = {"dedup": json.dumps({**result.settings(), "clean": _clean_settings(options)}, sort_keys=True)}
     final = out_path.resolve()  # "." and "a/.." have a name and a parent only once resolved
@@ -515,7 +569,7 @@ def _cleaned(
             raise InputError(f"{document.source}: changed since it was scanned; run clean again")
         count += 1
         stats.documents += 1
-        stats.chars += len(document.text)
+        stats.chars += int(decided.doc_chars[position])
         blocks = None
         if upcoming is not None and upcoming[0] == position:
             blocks = upcoming[1]
@@ -523,7 +577,7 @@ def _cleaned(
         if position in dropped:
             audit.document(document, dropped[position])
             stats.dropped += 1
-            stats.chars_removed += len(document.text)
+            stats.chars_removed += int(decided.doc_chars[position])
             yield CleanedDocument(document, None)
             continue
         if blocks is None or not blocks["removed"].any():
@@ -579,7 +633,7 @@ def _cut_document(
         stats.removed_by_kind[kind] = stats.removed_by_kind.get(kind, 0) + 1
         stats.short_removed += bool(row[S.SHORT])
         stats.boilerplate_removed += boilerplate
-        stats.chars_removed += cut_end - cut_start
+        stats.chars_removed += row[S.END] - row[S.START]
     text = apply_cuts(document.text, cuts)
     if text:
         stats.written += 1

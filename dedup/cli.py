@@ -1,7 +1,7 @@
 """The ``dedup`` command: parse options, call the library, render. No logic here.
 
 Exit codes: 0 success (``check``: within the limits), 1 ``check`` over a limit,
-2 a usage or input error, printed as ``Error: <message>``.
+2 a usage or input error, printed as ``Error: <message>`` (and any unexpected error), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,24 +10,21 @@ import functools
 import inspect
 import json
 import signal
+import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from dedup.baseline import Baseline
-from dedup.check import check as run_check
-from dedup.check import renderer
-from dedup.clean import clean as run_clean
+from dedup._version import dedup_version
 from dedup.errors import DedupError, OptionsError
-from dedup.htmlreport import write_html
-from dedup.index import Index, read_ids
 from dedup.options import (
     CheckOptions,
     CleanOptions,
+    KeepBy,
     LSHOptions,
     MinHashOptions,
     ReadOptions,
@@ -36,19 +33,21 @@ from dedup.options import (
     ShingleOptions,
     parse_size,
 )
-from dedup.pipeline import index_add as run_index_add
-from dedup.pipeline import scan as run_scan
-from dedup.progress import progress_bars
-from dedup.report import render_clean, render_index_add, render_index_info, render_report, render_skips
-from dedup.result import ScanResult, load
-from dedup.show import render_json as render_shown_json
-from dedup.show import render_text as render_shown
-from dedup.show import show as run_show
+from dedup.terminal import printable
+
+if TYPE_CHECKING:
+    from dedup.result import ScanResult
+
+# The library (polars, numpy, the compiled kernels) is imported inside each command, when it runs:
+# ``dedup --help`` and ``dedup --version`` (a pre-commit hook pays for start-up on every commit) stay fast.
 
 app = typer.Typer(
     help="Find exact and near-duplicate paragraphs in scraped pages.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help and usage errors: rich's help layout imports in about 0.3 s, which a pre-commit hook
+    # would pay on every commit, and which made ``dedup --help`` miss its 0.5 s target.
+    rich_markup_mode=None,
 )
 
 _DEFAULTS = ScanOptions()
@@ -191,17 +190,64 @@ def _scan_options(given: dict[str, Any]) -> ScanOptions:
     )
 
 
+# Set by ``dedup --debug`` (the root callback runs before every command): tracebacks of unexpected errors.
+_debug = False
+INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C (128 + SIGINT)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """The one place a DedupError becomes ``Error: <message>`` and exit code 2."""
+    """The one place an exception becomes ``Error: <message>`` and exit code 2 (see ``_guarded``).
+
+    A DedupError says what was wrong; any other exception is a bug, said as one (its traceback with
+    ``--debug``): never exit code 1, which ``dedup check`` keeps for "over the limit". typer's own
+    exits and usage errors pass through; Ctrl-C (and SIGTERM) is ``Interrupted.`` with code 130.
+    """
     try:
         yield
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise
     except DedupError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        raise typer.Exit(INTERRUPTED) from None
+    except Exception as exc:
+        from dedup.formats.records import error_text
+
+        if _debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        hint = "" if _debug else "; run with dedup --debug for the traceback"
+        message = f"unexpected {type(exc).__name__}: {error_text(exc)} (a bug in dedup, please report it{hint})"
+        typer.echo(f"Error: {printable(message)}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """The command run inside ``_errors``; typer still reads its parameters from the signature it wraps."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with _errors():
+            command(*args, **kwargs)
+
+    return run
+
+
+def _guard_every_command(group: typer.Typer) -> None:
+    """Run every command of ``group`` and its sub-groups inside ``_errors``, those added later in this file too."""
+    for info in group.registered_commands:
+        if info.callback is not None:
+            info.callback = _guarded(info.callback)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _guard_every_command(sub.typer_instance)
 
 
 def _echo_skips(result: ScanResult) -> None:
+    from dedup.report import render_skips
+
     for line in render_skips(result.stats.skips):
         typer.echo(line, err=True)
 
@@ -215,6 +261,8 @@ def _strict(result: ScanResult, strict: bool) -> None:
 
 def _save(result: ScanResult, out: Path | None, html: Path | None) -> list[str]:
     """Write what was asked for (the tables in ``out`` the scan wrote already); say what was written."""
+    from dedup.htmlreport import write_html
+
     written = []
     if out is not None:
         written.append(f"Wrote {out}/: blocks, pairs, clusters, documents (.parquet) and scan.json")
@@ -226,6 +274,10 @@ def _save(result: ScanResult, out: Path | None, html: Path | None) -> list[str]:
 
 def _show(result: ScanResult, json_summary: bool, top: int, written: list[str]) -> None:
     """The report (or the --json summary) on stdout, then what was written."""
+    from rich.console import Console
+
+    from dedup.report import render_report
+
     if json_summary:
         typer.echo(json.dumps(result.summary(), indent=2, sort_keys=True, ensure_ascii=False))
         return
@@ -237,9 +289,23 @@ def _show(result: ScanResult, json_summary: bool, top: int, written: list[str]) 
         console.print(line, markup=False, soft_wrap=True)  # a path is kept whole, to copy it
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"dedup {dedup_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an unexpected error.")] = False,
+) -> None:
     """Find exact and near-duplicate paragraphs in scraped pages."""
+    global _debug
+    _debug = debug
 
 
 @app.command()
@@ -261,10 +327,13 @@ def scan(
     scan_options: ScanOptions,
 ) -> None:
     """Scan documents for repeated and near-repeated blocks (and, with --index, for what an index holds)."""
+    from dedup.pipeline import scan as run_scan
+    from dedup.progress import progress_bars
+
     with _errors():
         if update and index is None:
             raise OptionsError("--update adds to an index: give it with --index")
-        with progress_bars(Console(stderr=True), quiet) as progress:
+        with progress_bars(quiet) as progress:
             result = run_scan(paths, scan_options, progress=progress, out=out, index=index, update=update, name=name)
         with result:
             written = _save(result, out, html)
@@ -281,6 +350,8 @@ def report(
     html: Html = None,
 ) -> None:
     """Show a saved scan again from its Parquet files, without recomputing."""
+    from dedup.result import load
+
     with _errors():
         result = load(scan_dir)
         _show(result, json_summary, top, _save(result, None, html))
@@ -309,6 +380,10 @@ def show(
     scan_options: ScanOptions,
 ) -> None:
     """Print the text dedup read from a document, block by block, each with its number and its place in the file."""
+    from dedup.show import render_json as render_shown_json
+    from dedup.show import render_text as render_shown
+    from dedup.show import show as run_show
+
     with _errors():
         shown = run_show(doc, paths or [], scan_options, scan_dir)
     typer.echo(render_shown_json(shown) if json_output else render_shown(shown))
@@ -325,6 +400,14 @@ def clean(
     keep: Annotated[
         str, typer.Option(help="Which occurrence of a repeat stays: first, longest, last or none (cut them all).")
     ] = "first",
+    keep_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the occurrence whose record ranks highest by a field: FIELD:max, FIELD:min or "
+            "FIELD:priority=a,b,c (JSONL, JSON, CSV, Parquet), e.g. crawl_date:max.",
+            show_default=False,
+        ),
+    ] = None,
     drop_docs_over: Annotated[
         float | None,
         typer.Option(help="Also drop whole documents contained in a kept one to at least this share (e.g. 0.9)."),
@@ -358,10 +441,14 @@ def clean(
 ) -> None:
     """Write the documents without their repeated blocks (and, with --index, without what an index holds),
     and an audit table of every cut."""
+    from dedup.clean import clean as run_clean
+    from dedup.report import render_clean
+
     with _errors():
         options = CleanOptions(
             scan=scan_options,
             keep=keep,  # type: ignore[arg-type]
+            keep_by=KeepBy.parse(keep_by) if keep_by is not None else None,
             drop_docs_over=drop_docs_over,
             boilerplate_docs=boilerplate_docs,
             drop_boilerplate=drop_boilerplate,
@@ -407,6 +494,10 @@ def check(
     scan_options: ScanOptions,
 ) -> None:
     """Fail (exit 1) when the documents hold more duplicates than allowed; 0 when within limits, 2 on errors."""
+    from dedup.baseline import Baseline
+    from dedup.check import accept, render_accepted, renderer
+    from dedup.check import check as run_check
+
     with _errors():
         options = CheckOptions(
             scan=scan_options,
@@ -419,16 +510,14 @@ def check(
         if baseline is not None and write_baseline is not None:
             raise OptionsError("give --baseline or --write-baseline, not both")
         if write_baseline is not None:
-            result = run_scan(paths, scan_options)
-            accepted = Baseline.from_result(result)
-            accepted.write(write_baseline)
+            report, accepted = accept(paths, write_baseline, options)
         else:
             report = run_check(paths, options, Baseline.load(baseline) if baseline is not None else None)
 
     if write_baseline is not None:
-        _echo_skips(result)
-        typer.echo(f"Wrote {write_baseline}: {len(accepted.clusters)} duplicate clusters accepted.")
-        _strict(result, strict)
+        _echo_skips(report.scan)
+        typer.echo(f"Wrote {write_baseline}: {render_accepted(report, accepted)}")
+        _strict(report.scan, strict)
         return
     _echo_skips(report.scan)
     typer.echo(render(report))
@@ -439,6 +528,7 @@ def check(
 index_app = typer.Typer(
     help="An index of earlier crawls: add to it, look new data up in it (scan/clean --index), remove from it.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(index_app, name="index")
 IndexPath = Annotated[Path, typer.Argument(help="The index folder.", show_default=False)]
@@ -457,8 +547,12 @@ def index_add(
     scan_options: ScanOptions,
 ) -> None:
     """Add documents to an index (made on first use); files it holds already are passed over."""
+    from dedup.pipeline import index_add as run_index_add
+    from dedup.progress import progress_bars
+    from dedup.report import render_index_add
+
     with _errors():
-        with progress_bars(Console(stderr=True), quiet) as progress:
+        with progress_bars(quiet) as progress:
             result = run_index_add(index, paths, scan_options, name=name, progress=progress)
         if result is None:
             typer.echo(f"Nothing new: every file was added to {index} before.")
@@ -478,6 +572,8 @@ def index_remove(
     ids: Annotated[Path, typer.Option(help="A file of document ids to remove, one per line.", show_default=False)],
 ) -> None:
     """Remove documents by id: later lookups no longer match or name them."""
+    from dedup.index import Index, read_ids
+
     with _errors():
         idx = Index.open(index)
         given = read_ids(ids)
@@ -489,6 +585,9 @@ def index_remove(
 @index_app.command("info")
 def index_info(index: IndexPath, json_summary: JsonSummary = False) -> None:
     """Documents, blocks, adds, bytes on disk per block and settings of an index."""
+    from dedup.index import Index
+    from dedup.report import render_index_info
+
     with _errors():
         info = Index.open(index).info()
     if json_summary:
@@ -500,6 +599,8 @@ def index_info(index: IndexPath, json_summary: JsonSummary = False) -> None:
 @index_app.command("compact")
 def index_compact(index: IndexPath) -> None:
     """Merge every add into one and drop removed documents for good."""
+    from dedup.index import Index
+
     with _errors():
         idx = Index.open(index)
         with idx.writing():
@@ -512,6 +613,9 @@ def index_compact(index: IndexPath) -> None:
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM (a job scheduler, ``kill``) stops a run as Ctrl-C does, so the same clean-up runs."""
     raise KeyboardInterrupt
+
+
+_guard_every_command(app)  # after every command is registered
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ Documents contained in a kept document to at least ``drop_docs_over`` are droppe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +26,14 @@ import pyarrow.parquet as pq
 from numba import njit
 
 from dedup import schema as S
-from dedup.errors import InputError
-from dedup.options import CleanOptions
+from dedup.errors import InputError, OptionsError
+from dedup.options import CleanOptions, KeepBy
 from dedup.output import MATCHES
 from dedup.result import DOC_POS, ORDER, ScanResult
 
 KEEP_CODES = {"first": 0, "longest": 1, "last": 2, "none": 3}
 NONE = KEEP_CODES["none"]
+BY_RANK = 4  # keep_by: the occurrence in the document of the highest rank
 BATCH_ROWS = 65_536  # blocks read at once
 BLOCK_COLUMNS = [S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE, S.CLUSTER, S.SHORT, S.EXACT_HASH]
 
@@ -126,7 +127,13 @@ def decide_matches(result: ScanResult, options: CleanOptions, index_docs: pl.Dat
     return per_cluster.select("index_cluster", cut.alias("cut"), boilerplate.alias("boilerplate"))
 
 
-def decide(result: ScanResult, options: CleanOptions, dropped: np.ndarray, doc_ids: list[str]) -> Decisions:
+def decide(
+    result: ScanResult,
+    options: CleanOptions,
+    dropped: np.ndarray,
+    doc_ids: list[str],
+    ranks: np.ndarray | None = None,
+) -> Decisions:
     """The decision for every cluster, from one pass over the blocks.
 
     Args:
@@ -134,12 +141,16 @@ def decide(result: ScanResult, options: CleanOptions, dropped: np.ndarray, doc_i
         options: the keep policy, boilerplate and short-line rules.
         dropped: whether each document (by position) is dropped whole.
         doc_ids: every document's id, in read order.
+        ranks: with ``options.keep_by``, the rank of every document by position (``document_ranks``).
     """
     clusters = result.lazy("clusters").select(S.N_DOCS, S.SHORT).collect()
     boilerplate = (clusters[S.N_DOCS] >= options.boilerplate_docs).to_numpy()
     short = clusters[S.SHORT].to_numpy()
     cut = boilerplate | ~short | options.cut_short
-    policy = np.full(clusters.height, KEEP_CODES[options.keep], dtype=np.int64)
+    by_rank = options.keep_by is not None
+    if by_rank and (ranks is None or ranks.size != len(doc_ids)):
+        raise ValueError("keep_by needs the rank of every document")
+    policy = np.full(clusters.height, BY_RANK if by_rank else KEEP_CODES[options.keep], dtype=np.int64)
     if options.drop_boilerplate:
         policy[boilerplate] = NONE
     count = clusters.height
@@ -149,7 +160,9 @@ def decide(result: ScanResult, options: CleanOptions, dropped: np.ndarray, doc_i
     kept_block = np.full(count, -1, dtype=np.int32)
     kept_line = np.full(count, -1, dtype=np.int32)
     kept_hash = np.zeros(count, dtype=np.uint64)
+    kept_rank = np.full(count, -np.inf)
     seen = np.zeros(count, dtype=np.bool_)
+    document_rank = ranks if ranks is not None else np.zeros(len(doc_ids))
     for frame in block_batches(result, doc_ids):
         clustered = frame.filter(pl.col(S.CLUSTER).is_not_null())
         _choose(
@@ -161,17 +174,18 @@ def decide(result: ScanResult, options: CleanOptions, dropped: np.ndarray, doc_i
             clustered[S.LINE].to_numpy(),
             clustered[S.EXACT_HASH].to_numpy(),
             dropped,
+            document_rank,
             policy,
             seen,
-            (kept_order, kept_size, kept_doc, kept_block, kept_line, kept_hash),
+            (kept_order, kept_size, kept_doc, kept_block, kept_line, kept_hash, kept_rank),
         )
     return Decisions(cut, boilerplate, kept_order, kept_doc, kept_block, kept_line, kept_hash)
 
 
 @njit(cache=True, nogil=True)
-def _choose(clusters, orders, sizes, docs, blocks, lines, hashes, dropped, policy, seen, kept):
-    """Update each cluster's kept block with these blocks (in read order) by its policy."""
-    kept_order, kept_size, kept_doc, kept_block, kept_line, kept_hash = kept
+def _choose(clusters, orders, sizes, docs, blocks, lines, hashes, dropped, ranks, policy, seen, kept):
+    """Update each cluster's kept block with these blocks (in read order) by its policy; ties keep the first."""
+    kept_order, kept_size, kept_doc, kept_block, kept_line, kept_hash, kept_rank = kept
     for k in range(clusters.shape[0]):
         c = clusters[k]
         if not seen[c]:  # the first occurrence: compared with when no block is kept
@@ -179,10 +193,16 @@ def _choose(clusters, orders, sizes, docs, blocks, lines, hashes, dropped, polic
             kept_hash[c] = hashes[k]
         if policy[c] == 3 or dropped[docs[k]]:
             continue
-        take = kept_order[c] < 0 or policy[c] == 2 or (policy[c] == 1 and sizes[k] > kept_size[c])
+        take = (
+            kept_order[c] < 0
+            or policy[c] == 2
+            or (policy[c] == 1 and sizes[k] > kept_size[c])
+            or (policy[c] == 4 and ranks[docs[k]] > kept_rank[c])
+        )
         if take:
             kept_order[c], kept_size[c], kept_doc[c] = orders[k], sizes[k], docs[k]
             kept_block[c], kept_line[c], kept_hash[c] = blocks[k], lines[k], hashes[k]
+            kept_rank[c] = ranks[docs[k]]
 
 
 def dropped_documents(documents: pl.DataFrame, over: float | None) -> pl.DataFrame:
@@ -212,3 +232,37 @@ def dropped_documents(documents: pl.DataFrame, over: float | None) -> pl.DataFra
         containers.add(container)
         rows.append(position)
     return documents.filter(pl.col(DOC_POS).is_in(rows)).select(columns)
+
+
+def document_ranks(values: Sequence[object], keep_by: KeepBy, field_source: str) -> np.ndarray:
+    """The rank of every document by its ``keep_by`` field value (higher stays), in read order.
+
+    A missing value (None) and a value not in the priority list rank last (-inf). Numbers rank as numbers
+    when every value found is one (booleans are not numbers here); otherwise every value ranks by its text.
+
+    Raises:
+        OptionsError: no document has the field (``field_source`` names where it was looked for).
+    """
+    present = [value for value in values if value is not None]
+    if not present:
+        raise OptionsError(
+            f"--keep-by {keep_by.field}: no document of {field_source} has this field "
+            "(it ranks records of JSONL, JSON, CSV and Parquet inputs)"
+        )
+    ranks = np.full(len(values), -np.inf)
+    if keep_by.order == "priority":
+        preference = {value: len(keep_by.priority) - place for place, value in enumerate(keep_by.priority)}
+        for position, value in enumerate(values):
+            if value is not None:
+                ranks[position] = preference.get(str(value), -np.inf)
+        return ranks
+    numeric = all(isinstance(value, int | float) and not isinstance(value, bool) for value in present)
+    known = np.flatnonzero(np.array([value is not None for value in values], dtype=bool))
+    if numeric:
+        ranks[known] = np.array(present, dtype=np.float64)
+    else:  # by text: each value's place among the distinct texts
+        _, place = np.unique(np.array([str(value) for value in present], dtype=object), return_inverse=True)
+        ranks[known] = place.astype(np.float64)
+    if keep_by.order == "min":
+        ranks[known] = -ranks[known]
+    return ranks

@@ -14,8 +14,11 @@ markers, and nothing else: punctuation, symbols and digits are content (``expr *
    style is structure, not content;
 5. every run of white space and control characters becomes one space, and the ends are trimmed.
 
-**The near form** (``near_form``): the words of the exact form, what shingles are made of: every run
-of punctuation and symbols becomes a space too.
+**The near form** (``near_form``): the words of the exact form, what shingles are made of: a run of
+punctuation and symbols that begins or ends a word goes (``(x),`` -> ``x``); one inside a word stays when
+it only joins (``WORD_JOINERS``: ``a-1``, ``sub.example.com/x``, ``user_name``, ``don't``), and splits the word
+otherwise (``f(x)`` -> ``f x``, ``"a".format`` -> ``a format``): split, joined words made unrelated URLs and
+identifiers share shingles, while code keeps a word per name.
 
 Both are idempotent: ``normalize(normalize(s)) == normalize(s)``.
 
@@ -45,7 +48,16 @@ _BULLET_CLASS = "[" + "".join("\\" + b if b in "-*+" else b for b in BULLETS) + 
 # Markers at a line start, one after the other (``- 1. item``), each followed by white space or the line's end.
 _LIST_MARKER = rf"(?m)^(?:{_MARKER_SPACE}*(?:\d{{1,3}}[.)]|{_BULLET_CLASS})(?:{_MARKER_SPACE}+|$))+"
 _SPACES = r"[\p{Z}\p{Cc}\s]+"
-_PUNCTUATION = r"[\p{P}\p{S}]+"
+_WORD_START_PUNCTUATION = r"(^| )[\p{P}\p{S}]+"
+_WORD_END_PUNCTUATION = r"[\p{P}\p{S}]+( |$)"
+# What joins the parts of one word: a-1, sub.example.com/x, user_name, don't, std::vector, a@b.
+WORD_JOINERS = "-._'’/:@"
+# A run of punctuation inside a word that holds anything else (brackets, quotes, operators) splits it.
+_SPLITTING_PUNCTUATION = (
+    r"[\p{P}\p{S}]*[[\p{P}\p{S}]--["
+    + "".join("\\" + c if c in "-.[]" else c for c in WORD_JOINERS)
+    + r"]][\p{P}\p{S}]*"
+)
 
 
 @cache
@@ -83,7 +95,16 @@ def normalize_expr(column: str | pl.Expr) -> pl.Expr:
 def near_expr(column: str | pl.Expr) -> pl.Expr:
     """The near form of texts in the exact form, as a polars expression."""
     expr = pl.col(column) if isinstance(column, str) else column
-    return expr.str.replace_all(_PUNCTUATION, " ").str.replace_all(" +", " ").str.strip_chars(" ")
+    # A run of punctuation goes where it begins or ends a word; inside one it stays when it only joins
+    # (WORD_JOINERS), else it splits the word. Exact forms hold single spaces only, so a space is the one
+    # separator to look for.
+    return (
+        expr.str.replace_all(_WORD_START_PUNCTUATION, "$1")
+        .str.replace_all(_WORD_END_PUNCTUATION, "$1")
+        .str.replace_all(_SPLITTING_PUNCTUATION, " ")
+        .str.replace_all(" +", " ")
+        .str.strip_chars(" ")
+    )
 
 
 def _unicode_path(texts: pl.Series) -> pl.Series:
@@ -139,7 +160,8 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         ``folds``: each KEEP character's fold, up to ``MAX_FOLD`` code points, -1 padded;
         ``marker_space``: the white space a list marker may have around it (any but the line feed);
         ``punctuation``: for the near form, 1 for punctuation and symbols (after folding they stand for
-        themselves), -1 for unassigned code points (left to the polars path).
+        themselves), 2 for those of them that join words (``WORD_JOINERS``), -1 for unassigned code points
+        (left to the polars path).
 
     A character is simple when its fold is made of characters that fold to themselves, that are below
     ``SIMPLE_LIMIT`` and that no combining character can join. A character whose fold holds a digit,
@@ -156,6 +178,8 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # For the near form: 1 punctuation or a symbol, 0 anything else, -1 a character Python's Unicode
         # database does not know, which the polars path's newer one may (U+2FFC is a symbol there).
         punctuation[code] = 1 if category[0] in "PS" else (-1 if category == "Cn" else 0)
+        if char in WORD_JOINERS:
+            punctuation[code] = 2
         if _is_space(char):
             classes[code] = SPACE
             marker_space[code] = char != "\n"
@@ -377,7 +401,11 @@ def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
 
 @njit(cache=True, nogil=True)
 def _near_batch(data, offsets, punctuation):
-    """The near form of texts in the exact form made of characters below ``SIMPLE_LIMIT``."""
+    """The near form of texts in the exact form made of characters below ``SIMPLE_LIMIT``.
+
+    One pass, ASCII without decoding; a run of punctuation is looked through to its end to know whether a
+    word goes on after it. (Written inline: small jitted helpers returning tuples made it seven times slower.)
+    """
     n = offsets.shape[0] - 1
     simple = np.ones(n, np.bool_)
     out = np.empty(data.shape[0], np.uint8)
@@ -386,28 +414,54 @@ def _near_batch(data, offsets, punctuation):
         start, end = offsets[i], offsets[i + 1]
         w = start
         pending_space = False
+        after_word = False  # the character before is neither a space nor punctuation
         p = start
         while p < end:
             b = data[p]
             if b < 0x80:
-                if b == 32 or punctuation[b] == 1:
-                    pending_space = True
-                    p += 1
-                    continue
-                if pending_space and w > start:
-                    out[w] = 32
-                    w += 1
-                pending_space = False
-                out[w] = b
-                w += 1
-                p += 1
-                continue
-            cp, width = decode_utf8(data, p)
-            if cp >= SIMPLE_LIMIT or punctuation[cp] < 0:
-                simple[i] = False
-                break
-            if punctuation[cp] == 1:
+                cp = np.int64(b)
+                width = 1
+            else:
+                c, width = decode_utf8(data, p)
+                cp = np.int64(c)
+                if cp >= SIMPLE_LIMIT or punctuation[cp] < 0:
+                    simple[i] = False
+                    break
+            if cp == 32:
                 pending_space = True
+                after_word = False
+                p += 1
+            elif punctuation[cp] >= 1:
+                q = p + width
+                joins = punctuation[cp] == 2
+                while q < end:
+                    b2 = data[q]
+                    if b2 < 0x80:
+                        if b2 == 32 or punctuation[b2] < 1:
+                            break
+                        joins = joins and punctuation[b2] == 2
+                        q += 1
+                    else:
+                        c2, w2 = decode_utf8(data, q)
+                        if c2 >= SIMPLE_LIMIT or punctuation[c2] < 0:
+                            q = -1  # not simple: the whole text goes the Unicode way
+                            break
+                        if punctuation[c2] < 1:
+                            break
+                        joins = joins and punctuation[c2] == 2
+                        q += w2
+                if q < 0:
+                    simple[i] = False
+                    break
+                if joins and after_word and q < end and data[q] != 32:  # joins a word: kept (a-1, example.com)
+                    while p < q:
+                        out[w] = data[p]
+                        w += 1
+                        p += 1
+                else:
+                    pending_space = True
+                    p = q
+                after_word = False
             else:
                 if pending_space and w > start:
                     out[w] = 32
@@ -416,7 +470,8 @@ def _near_batch(data, offsets, punctuation):
                 for k in range(width):
                     out[w + k] = data[p + k]
                 w += width
-            p += width
+                after_word = True
+                p += width
         sizes[i] = w - start if simple[i] else 0
     packed, new_offsets = _packed(out, offsets, sizes)
     return packed, new_offsets, simple

@@ -20,6 +20,7 @@ ShingleKind = Literal["word", "char"]
 Scheme = Literal["affine32", "legacy"]
 HashFunc = Literal["xxh32"]
 Keep = Literal["first", "longest", "last", "none"]
+KeepOrder = Literal["max", "min", "priority"]
 FailOn = Literal["exact", "near", "any"]
 
 
@@ -67,6 +68,8 @@ class ReadOptions:
         max_document_bytes: the most bytes one document may take as read (a file read whole,
             a JSON line, a CSV row, a WARC body, decompressed); a larger one is skipped as
             ``document too large`` before it is read whole, so that no input can exhaust memory.
+        keep_field: a field or column whose value each document read carries (``Document.keep_value``):
+            what ``CleanOptions.keep_by`` ranks documents by. None reads no other field.
     """
 
     id_field: str = "id"
@@ -74,6 +77,7 @@ class ReadOptions:
     encoding: str | None = None
     html_drop_nav: bool = False
     max_document_bytes: int = 256 * MiB
+    keep_field: str | None = None
 
     def __post_init__(self) -> None:
         _require(bool(self.id_field), "id_field must not be empty")
@@ -270,6 +274,46 @@ class ScanOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepBy:
+    """Keep the occurrence whose document ranks highest by a record field (JSONL, JSON, CSV, Parquet).
+
+    Attributes:
+        field: the field or column (a dotted path reaches into nested objects).
+        order: ``max`` (the largest value: the latest ``crawl_date``, the best ``quality``), ``min``, or
+            ``priority`` (the first value of ``priority`` wins).
+        priority: the values in order of preference, for ``order="priority"``.
+
+    Numbers compare as numbers when every value found is one, anything else as text (ISO dates order
+    right as text). A document without the field, or with a value not in ``priority``, ranks last; ties
+    keep the first in read order.
+    """
+
+    field: str
+    order: KeepOrder = "max"
+    priority: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require(bool(self.field), "keep_by needs a field name")
+        _require(
+            self.order in ("max", "min", "priority"), f"keep_by order must be max, min or priority, got {self.order!r}"
+        )
+        _require(
+            (self.order == "priority") == bool(self.priority),
+            "keep_by priority needs the values in order (FIELD:priority=a,b,c), and only priority takes values",
+        )
+
+    @classmethod
+    def parse(cls, spec: str) -> KeepBy:
+        """``FIELD:max``, ``FIELD:min`` or ``FIELD:priority=a,b,c`` (the command line's ``--keep-by``)."""
+        field_name, colon, rule = spec.rpartition(":")
+        if not colon or not field_name:
+            raise OptionsError(f"--keep-by {spec!r}: write FIELD:max, FIELD:min or FIELD:priority=a,b,c")
+        order, equals, values = rule.partition("=")
+        priority = tuple(value.strip() for value in values.split(",") if value.strip()) if equals else ()
+        return cls(field_name, order.strip(), priority)  # type: ignore[arg-type]  # checked in __post_init__
+
+
+@dataclass(frozen=True, slots=True)
 class CleanOptions:
     """What ``dedup.clean`` removes and which occurrence it keeps (see ``dedup.keep``).
 
@@ -286,6 +330,8 @@ class CleanOptions:
         cut_short: cut repeated short lines (headings, labels, a ``}``) that are not
             boilerplate too; by default they stay, as a line used twice in a few
             documents is no duplicate content.
+        keep_by: keep the occurrence of the document that ranks highest by a record field
+            (instead of ``keep``); see ``KeepBy``.
     """
 
     scan: ScanOptions = field(default_factory=ScanOptions)
@@ -294,11 +340,16 @@ class CleanOptions:
     boilerplate_docs: int = 10
     drop_boilerplate: bool = False
     cut_short: bool = False
+    keep_by: KeepBy | None = None
 
     def __post_init__(self) -> None:
         _require(
             self.keep in ("first", "longest", "last", "none"),
             f"keep must be first, longest, last or none, got {self.keep!r}",
+        )
+        _require(
+            self.keep_by is None or self.keep == "first",
+            f"keep_by chooses the occurrence that stays; it does not go with keep={self.keep!r}",
         )
         _require(self.boilerplate_docs >= 2, f"boilerplate_docs must be >= 2, got {self.boilerplate_docs}")
         if self.drop_docs_over is not None:

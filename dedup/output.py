@@ -15,7 +15,6 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +45,6 @@ ROW_GROUP_ROWS = 25_000
 
 def table_file(name: str) -> str:
     return f"{name}.parquet"
-
-
-def dedup_version() -> str:
-    try:
-        return version("dedup")
-    except PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
 
 
 def settings_of(options: ScanOptions, bands: int, rows: int, made_by: str) -> dict[str, Any]:
@@ -122,7 +114,9 @@ class StagedFiles:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._staged: dict[str, Path] = {}  # file name -> temporary path, in the order staged
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._writing = 0  # stages under way in some thread
+        self._closed = False  # discarded: a writer thread still running must not stage another file
 
     def stage(self, name: str, write: Callable[[str], object]) -> None:
         """Call ``write(temporary path)`` for the file ``name``.
@@ -131,11 +125,20 @@ class StagedFiles:
             OSError: from ``write``; the temporary file is removed on leaving the context.
         """
         temporary = commit.temporary_name(self.folder / name)
-        temporary.touch(mode=0o666 & ~_umask(), exist_ok=False)
         with self._lock:
+            if self._closed:
+                raise OSError(f"{self.folder}: the run stopped before {name} was written")
+            # Known before the file exists, so that discard (on Ctrl-C, SIGTERM) finds it whenever it comes.
             self._staged[name] = temporary
-        write(str(temporary))
-        commit.fsync_file(temporary)
+            self._writing += 1
+        try:
+            temporary.touch(mode=0o666 & ~_umask(), exist_ok=False)
+            write(str(temporary))
+            commit.fsync_file(temporary)
+        finally:
+            with self._lock:
+                self._writing -= 1
+                self._lock.notify_all()
 
     def path(self, name: str) -> Path:
         """Where the file ``name`` is staged."""
@@ -154,8 +157,14 @@ class StagedFiles:
             return [final for _, final in renames]
 
     def discard(self) -> None:
-        """Remove every staged file that was not committed."""
+        """Remove every staged file that was not committed.
+
+        Writers still running in other threads (an interrupt reaches only the main thread) are waited for
+        first: a file they opened after its removal would stay behind.
+        """
         with self._lock:
+            self._closed = True
+            self._lock.wait_for(lambda: self._writing == 0)
             for temporary in self._staged.values():
                 temporary.unlink(missing_ok=True)
             self._staged.clear()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dedup import candidates
 from dedup.errors import NoDocumentsError
+from dedup.formats.memory import as_inputs
 from dedup.index import Index, now
 from dedup.options import ScanOptions
 from dedup.result import ScanResult
@@ -24,7 +25,7 @@ ALREADY_INDEXED = "already indexed"
 
 
 def scan(
-    paths: Sequence[str | Path],
+    paths: object,
     options: ScanOptions | None = None,
     progress: Progress | None = None,
     out: str | Path | None = None,
@@ -35,7 +36,10 @@ def scan(
     """Find exact and near-duplicate blocks in documents (see ``runners.local.scan``).
 
     Args:
-        paths: folders, files or glob patterns.
+        paths: what to read: a path (folder, file or glob pattern) or a list of them; texts or records
+            (mappings) in any other iterable; a table (polars or pandas DataFrame, pyarrow Table or
+            RecordBatch, an Arrow stream, a Hugging Face dataset); or a list of tables and paths
+            (see ``dedup.formats.memory``).
         options: every stage's options.
         progress: called with counts per batch and per stage.
         out: a folder for the tables and ``scan.json``.
@@ -45,20 +49,22 @@ def scan(
         name: the add's name (default: the paths).
 
     Raises:
-        InputError, NoDocumentsError, OutputError: see ``runners.local.scan``; an index that is not one.
+        InputError, NoDocumentsError, OutputError: see ``runners.local.scan``; an index that is not one;
+            an input that is neither a path, nor an iterable, nor a table.
         OptionsError: ``options`` differ from the index's in what decides a match.
     """
     options = options or ScanOptions()
+    inputs = as_inputs(paths)
     idx = open_index(index, options, create=update) if index is not None else None
     if idx is None:
-        return local.scan(paths, options, progress, out)
-    added = IndexUpdate(name or _name_of(paths), now(), idx.added_files()) if update else None
-    return local.scan(paths, options, progress, out, index=idx, update=added)
+        return local.scan(inputs, options, progress, out)
+    added = IndexUpdate(name or _name_of(inputs), now(), idx.added_files()) if update else None
+    return local.scan(inputs, options, progress, out, index=idx, update=added)
 
 
 def index_add(
     folder: str | Path,
-    paths: Sequence[str | Path],
+    paths: object,
     options: ScanOptions | None = None,
     name: str | None = None,
     progress: Progress | None = None,
@@ -96,6 +102,6 @@ def open_index(index: str | Path | Index, options: ScanOptions, create: bool = F
     return idx
 
 
-def _name_of(paths: Sequence[str | Path]) -> str:
+def _name_of(paths: Sequence[object]) -> str:
     shown = ", ".join(str(path) for path in paths[:3])
     return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

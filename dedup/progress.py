@@ -7,9 +7,11 @@ running count instead of a bar.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeElapsedColumn
@@ -76,10 +78,23 @@ class ProgressBars:
 
 
 @contextmanager
-def progress_bars(console: Console, quiet: bool) -> Iterator[ProgressBars | None]:
-    """Progress bars on ``console``, or ``None`` (no bars) when ``quiet`` or the console is not a terminal."""
-    if quiet or not console.is_terminal:
+def progress_bars(quiet: bool, stream: TextIO | None = None) -> Iterator[ProgressBars | None]:
+    """Progress bars on ``stream`` (standard error by default), or ``None`` (no bars) when ``quiet`` or the
+    stream is not a terminal.
+
+    The stream itself is asked, not rich: rich takes ``FORCE_COLOR`` (which CI systems set) to mean a
+    terminal, and would then animate the bars into a log file.
+    """
+    stream = sys.stderr if stream is None else stream
+    if quiet or not _is_terminal(stream):
         yield None
         return
-    with ProgressBars(console) as bars:
+    with ProgressBars(Console(file=stream)) as bars:
         yield bars
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False

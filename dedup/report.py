@@ -109,19 +109,29 @@ def accounting_line(summary: dict[str, Any]) -> str:
 
 
 def render_skips(skips: list[Skip], per_reason: int = 20) -> list[str]:
-    """One line per skip, at most ``per_reason`` of each reason, then one line for the rest of it.
+    """The skips for people: one line per skip of bad input, at most ``per_reason`` of each reason, then one
+    line for the rest of it; the expected skips (records that hold no page) counted on one line, not listed.
 
-    A WARC archive skips every request and image record: printing each would bury the rest.
+    A WARC archive skips every request, metadata and image record on every run: listing them would bury
+    the skips that need attention, and they are no fault of the input.
     """
     lines: list[str] = []
     shown: Counter[str] = Counter()
+    expected: Counter[str] = Counter()
     for skip in skips:
+        if skip.expected:
+            expected[skip.reason] += 1
+            continue
         shown[skip.reason] += 1
         if shown[skip.reason] <= per_reason:
             lines.append(f"Skipped {skip}")
     for reason, count in shown.items():
         if count > per_reason:
             lines.append(f"Skipped {count - per_reason} more: {reason}")
+    if expected:
+        kinds = ", ".join(f"{count:,} {reason}" for reason, count in expected.most_common())
+        total = expected.total()
+        lines.append(f"Skipped {_count(total, 'record')} that hold no page (not bad input): {kinds}")
     return lines
 
 

@@ -18,6 +18,7 @@ from polars.io.plugins import register_io_source
 
 from dedup import output
 from dedup import schema as S
+from dedup._version import dedup_version
 from dedup.errors import InputError, OptionsError
 from dedup.options import ScanOptions
 from dedup.output import SCHEMAS, SUMMARY_FILE, TABLES
@@ -90,7 +91,7 @@ class ScanResult:
     files: dict[str, Path]  # table name -> its Parquet file
     stats: ScanStats
     options: ScanOptions
-    version: str = field(default_factory=output.dedup_version)  # of the dedup that made the scan
+    version: str = field(default_factory=dedup_version)  # of the dedup that made the scan
     folder: Any = None  # a private folder holding the files, removed when the result is garbage-collected
     _loaded: dict[str, pl.DataFrame] = field(default_factory=dict)
 

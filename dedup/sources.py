@@ -47,6 +47,7 @@ from dedup.formats.detect import (
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import read_html
 from dedup.formats.jsonl import read_json, read_jsonl
+from dedup.formats.memory import MemoryInput, no_such_path_hint, read_memory
 from dedup.formats.records import (
     DOCUMENT_COLUMNS,
     Document,
@@ -143,12 +144,12 @@ class Found:
         object.__setattr__(self, "doc_id", _shown(self.doc_id))
 
 
-def _shown(path: str | Path) -> str:
+def _shown(path: str | Path | MemoryInput) -> str:
     """A path as text every output can hold (see ``replace_lone_surrogates``)."""
     return replace_lone_surrogates(str(path))[0]
 
 
-def _printed(path: str | Path) -> str:
+def _printed(path: str | Path | MemoryInput) -> str:
     """A path as an error message shows it: every output can hold it, and a terminal prints it as it is."""
     return printable(_shown(path))
 
@@ -200,20 +201,20 @@ def discover(paths: Sequence[str | Path], spool: Path | None = None) -> Iterator
                     yield Found(Path(match), match, Path(match).as_posix(), False)
 
 
-def check_paths(paths: Sequence[str | Path]) -> None:
-    """Fail before reading anything when a path does not exist.
+def check_paths(paths: Sequence[str | Path | MemoryInput]) -> None:
+    """Fail before reading anything when a path does not exist (in-memory inputs are passed over).
 
     Raises:
         InputError: a path that does not exist and matches nothing.
     """
     for given in paths:
-        if str(given) == STDIN or os.path.lexists(given):
+        if isinstance(given, MemoryInput) or str(given) == STDIN or os.path.lexists(given):
             continue
         if any(ch in str(given) for ch in "*?["):
             if not glob.glob(str(given), recursive=True):
                 raise InputError(f"{_printed(given)}: the pattern matches no file")
         else:
-            raise InputError(f"{_printed(given)}: no such file or folder")
+            raise InputError(f"{_printed(given)}: no such file or folder{no_such_path_hint(given)}")
 
 
 def _spool(spool: Path | None, given: str | Path) -> Path:
@@ -317,7 +318,9 @@ def _opener(path: Path) -> Callable[[], BinaryIO]:
     return lambda: path.open("rb")
 
 
-def read_documents(paths: Sequence[str | Path], options: ReadOptions, stats: ReadStats) -> Iterator[Document]:
+def read_documents(
+    paths: Sequence[str | Path | MemoryInput], options: ReadOptions, stats: ReadStats
+) -> Iterator[Document]:
     """Every document of every input, in a fixed order; skips and warnings go into ``stats``.
 
     Raises:
@@ -331,7 +334,7 @@ def read_documents(paths: Sequence[str | Path], options: ReadOptions, stats: Rea
 
 
 def read_runs(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | MemoryInput],
     options: ReadOptions,
     stats: ReadStats,
     passed_over: Callable[[Path, str], Skip | None] | None = None,
@@ -348,13 +351,63 @@ def read_runs(
     distinct = _DistinctIds(stats)
     # The process id in the name lets a later run remove what a killed one left (commit.sweep_temporary_folders).
     with tempfile.TemporaryDirectory(prefix=f"dedup-input-{os.getpid()}-") as spool:
-        for found in discover(paths, Path(spool)):
-            if isinstance(found, Skip):
-                stats.skips.append(found)
-            elif passed_over is not None and (skip := passed_over(found.path, found.name)) is not None:
-                stats.skips.append(skip)
-            else:
-                yield from map(distinct, _read_file(found, options, stats))
+        for given in _in_turn(paths):
+            if isinstance(given, MemoryInput):
+                yield from map(distinct, _read_memory(given, options, stats))
+                continue
+            for found in discover(given, Path(spool)):
+                if isinstance(found, Skip):
+                    stats.skips.append(found)
+                elif passed_over is not None and (skip := passed_over(found.path, found.name)) is not None:
+                    stats.skips.append(skip)
+                else:
+                    yield from map(distinct, _read_file(found, options, stats))
+
+
+def _in_turn(paths: Sequence[str | Path | MemoryInput]) -> Iterator[list[str | Path] | MemoryInput]:
+    """The inputs in order: each in-memory one alone, the paths between them together (``discover`` numbers them)."""
+    run: list[str | Path] = []
+    for given in paths:
+        if isinstance(given, MemoryInput):
+            if run:
+                yield run
+                run = []
+            yield given
+        else:
+            run.append(given)
+    if run:
+        yield run
+
+
+def _read_memory(given: MemoryInput, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
+    """The documents of an in-memory input, counted as a file's are; the caller's own exceptions propagate."""
+    stats.files += 1
+    tally = _Tally()
+    yield from _counted(read_memory(given, options), stats, tally)
+    if tally.records == 0:
+        stats.skips.append(Skip(given.name, None, "empty", "nothing in it (no rows or items)"))
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Records read so far from one input (documents and skips), for the messages of a failure after them."""
+
+    records: int = 0
+
+
+def _counted(records: Iterable[Record], stats: ReadStats, tally: _Tally) -> Iterator[Document | DocumentFrame]:
+    """The documents among a reader's records; skips and warnings go into ``stats``, every record into ``tally``."""
+    for record in records:
+        if isinstance(record, ReadWarning):
+            stats.warnings.append(record)
+        elif isinstance(record, Skip):
+            tally.records += 1
+            stats.skips.append(record)
+        else:
+            documents = record.frame.height if isinstance(record, DocumentFrame) else 1
+            tally.records += documents
+            stats.documents += documents
+            yield record
 
 
 class _DistinctIds:
@@ -421,27 +474,16 @@ def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator
         return
     source, reader = resolved
     stats.files += 1
-    records = 0
+    tally = _Tally()
     try:
-        for record in reader(source, options):
-            if isinstance(record, ReadWarning):
-                stats.warnings.append(record)
-                continue
-            if isinstance(record, Skip):
-                records += 1
-                stats.skips.append(record)
-            else:
-                documents = record.frame.height if isinstance(record, DocumentFrame) else 1
-                records += documents
-                stats.documents += documents
-                yield record
+        yield from _counted(reader(source, options), stats, tally)
     except _READ_ERRORS as exc:
-        stats.skips.append(_failure(found.name, exc, after=records))
+        stats.skips.append(_failure(found.name, exc, after=tally.records))
         return
     except Exception as exc:  # the backstop (see above)
-        stats.skips.append(_reader_error(found.name, exc, after=records))
+        stats.skips.append(_reader_error(found.name, exc, after=tally.records))
         return
-    if records == 0:
+    if tally.records == 0:
         stats.skips.append(Skip(found.name, None, "empty", "empty file (no records)"))
 
 
@@ -511,7 +553,7 @@ def _frame(documents: list[Document]) -> pl.DataFrame:
     )
 
 
-def require_documents(stats: ReadStats, paths: Sequence[str | Path]) -> None:
+def require_documents(stats: ReadStats, paths: Sequence[str | Path | MemoryInput]) -> None:
     """Raise a clear error when the inputs held no document at all.
 
     Raises:
@@ -519,5 +561,17 @@ def require_documents(stats: ReadStats, paths: Sequence[str | Path]) -> None:
     """
     if stats.documents == 0:
         shown = ", ".join(_printed(p) for p in paths)
-        detail = f" ({len(stats.skips)} skipped: {stats.skipped_by_reason})" if stats.skips else ""
-        raise NoDocumentsError(f"no documents found in {shown}{detail}", stats.skips)
+        raise NoDocumentsError(f"no documents found in {shown}{_skips_by_reason(stats.skips)}", stats.skips)
+
+
+def _skips_by_reason(skips: list[Skip]) -> str:
+    """What was skipped instead of read: a line per reason with its count and its first skip, which says why."""
+    if not skips:
+        return ""
+    first: dict[str, Skip] = {}
+    counts: Counter[str] = Counter()
+    for skip in skips:
+        first.setdefault(skip.reason, skip)
+        counts[skip.reason] += 1
+    lines = [f"\n  {count:,} {reason}, the first: {first[reason]}" for reason, count in counts.most_common()]
+    return f"; {len(skips):,} skipped:" + "".join(lines)

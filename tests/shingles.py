@@ -6,13 +6,13 @@ from __future__ import annotations
 
 def reference_shingles(near: str, n: int = 3, by_char: bool = False) -> set[str]:
     """The content shingles of a text in the near form: n words (or characters), leaving out the
-    shingles made of nothing but digits and spaces."""
+    shingles without a letter (an ASCII letter or any character beyond ASCII)."""
     units: list[str] = list(near) if by_char else near.split(" ")
     if not near:
         return set()
     joiner = "" if by_char else " "
     shingles = {near} if len(units) < n else {joiner.join(units[k : k + n]) for k in range(len(units) - n + 1)}
-    return {shingle for shingle in shingles if shingle.replace(" ", "").strip("0123456789")}
+    return {shingle for shingle in shingles if any((c.isascii() and c.isalpha()) or not c.isascii() for c in shingle)}
 
 
 def jaccard(a: set[str], b: set[str]) -> float:

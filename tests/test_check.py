@@ -264,7 +264,33 @@ def test_a_baseline_survives_reordering(tmp_path: Path, monkeypatch: pytest.Monk
         ('{"clusters": []}', "Error: bad.json: not a dedup baseline (format 1); write one with --write-baseline"),
         (
             '{"dedup_baseline": 1, "clusters": [{"occurrences": [["a.txt", "xyz"]]}]}',
-            "Error: bad.json: cluster 0 of the baseline is malformed",
+            'Error: bad.json: cluster 0, occurrence 0 of the baseline is malformed: the fingerprint "xyz" is not'
+            " 16 hex digits",
+        ),
+        (
+            '{"dedup_baseline": 1, "clusters": [{"occurrences": [["a.txt", "00000000000000aa"], "ab"]}]}',
+            "Error: bad.json: cluster 0, occurrence 1 of the baseline is malformed: not a pair of strings"
+            ' [document id, fingerprint] ("ab")',
+        ),
+        (
+            '{"dedup_baseline": 1, "clusters": [{"occurrences": []}, {"occurrences": [["a.txt", "'
+            + "0" * 40
+            + '"]]}]}',
+            "Error: bad.json: cluster 1, occurrence 0 of the baseline is malformed: the fingerprint"
+            ' "0000000000000000000000000000000000000000" is not 16 hex digits',
+        ),
+        (
+            '{"dedup_baseline": 1, "clusters": [{"occurrences": [[7, "00000000000000aa"]]}]}',
+            "Error: bad.json: cluster 0, occurrence 0 of the baseline is malformed: not a pair of strings"
+            ' [document id, fingerprint] ([7, "00000000000000aa"])',
+        ),
+        (
+            '{"dedup_baseline": 1, "clusters": ["x"]}',
+            "Error: bad.json: cluster 0 of the baseline is malformed (no list of occurrences)",
+        ),
+        (
+            '{"dedup_baseline": 1, "clusters": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+            "Error: bad.json: not a dedup baseline (nested too deep to read)",
         ),
     ],
 )
@@ -272,3 +298,25 @@ def test_a_bad_baseline_is_a_usage_error(seeds: Path, content: str, message: str
     Path("bad.json").write_text(content, encoding="utf-8")
     code, _, err = check(str(seeds), "--baseline", "bad.json")
     assert (code, err.strip()) == (2, message)
+
+
+def test_write_baseline_says_what_a_check_with_it_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--write-baseline and then --baseline agree on the clusters accepted; short ones are recorded too."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(SEEDS, "docs")
+    code, out, _ = check("docs", "--write-baseline", "b.json")
+    counted = dedup.check(["docs"]).findings
+    everything = dedup.scan(["docs"]).clusters
+    short = everything.filter(everything["short"]).height
+    assert (code, out.strip()) == (
+        0,
+        f"Wrote b.json: {len(counted)} duplicate clusters accepted. {short} more recorded, which dedup check counts"
+        " only with --include-short.",
+    )
+    assert len(counted) + short == everything.height
+    code, out, _ = check("docs", "--baseline", "b.json")
+    assert code == 0 and out.strip().endswith(f"; {len(counted)} accepted by the baseline.")
+    code, out, _ = check("docs", "--baseline", "b.json", "--include-short")
+    assert code == 0 and out.strip().endswith(f"; {everything.height} accepted by the baseline.")
+    code, out, _ = check("docs", "--write-baseline", "b.json", "--include-short")
+    assert out.strip() == f"Wrote b.json: {everything.height} duplicate clusters accepted."

@@ -622,3 +622,21 @@ def test_a_code_sample_is_kept_or_cut_whole_never_torn(
         inside = re.findall(r"```\n(.*?)\n```", text, flags=re.DOTALL)
         assert all(f"```\n{sample}\n```" in fenced for sample in inside), text
         assert text.count("```") == 2 * len(inside)  # no fence left without its sample
+
+
+@pytest.mark.parametrize("drop_docs_over", [None, 0.9])
+def test_clean_counts_characters_as_scan_does(seeds: Path, tmp_path: Path, drop_docs_over: float | None) -> None:
+    """Characters in blocks, for the total and for what is cut: the totals of clean and scan agree."""
+    result = dedup.clean([seeds], tmp_path / "out", CleanOptions(drop_docs_over=drop_docs_over))
+    documents = result.scan.documents
+    assert result.stats.chars == documents[S.N_CHARS].sum() == result.scan.summary()["chars"]
+    audit = pl.read_parquet(result.removed)
+    blocks = audit.filter(pl.col(S.BLOCK).is_not_null())
+    dropped = documents.filter(pl.col(S.DOC_ID).is_in(audit.filter(pl.col(S.BLOCK).is_null())[S.DOC_ID].implode()))
+    assert (drop_docs_over is not None) == (dropped.height > 0)
+    cut = (blocks[S.END] - blocks[S.START]).sum() + dropped[S.N_CHARS].sum()
+    assert result.stats.chars_removed == cut > 0
+    shown = runner.invoke(app, ["clean", str(seeds), "--out", str(tmp_path / "cli"), "--removed", str(tmp_path / "r")])
+    scanned = runner.invoke(app, ["scan", str(seeds)])
+    total = re.search(r"of ([\d,]+) characters", scanned.stdout)
+    assert total is not None and f"of {total.group(1)} characters" in shown.stdout

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import dedup
 
 
@@ -15,6 +18,7 @@ def test_the_public_api() -> None:
         "DedupError",
         "Index",
         "InputError",
+        "KeepBy",
         "LSHOptions",
         "MinHashOptions",
         "NoDocumentsError",
@@ -42,3 +46,44 @@ def test_errors_form_one_tree() -> None:
     for error in (dedup.InputError, dedup.NoDocumentsError, dedup.OptionsError, dedup.OutputError):
         assert issubclass(error, dedup.DedupError)
     assert issubclass(dedup.OptionsError, ValueError)
+
+
+def _run_python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+HEAVY = ("polars", "numpy", "numba", "pyarrow", "dedup._kernels")
+
+
+def test_import_and_help_load_no_heavy_module() -> None:
+    """``import dedup`` and ``dedup --help`` (a pre-commit hook's start-up) leave polars and the kernels unloaded."""
+    loaded = _run_python(
+        "import sys, contextlib, io\n"
+        "import dedup\n"
+        "from dedup.cli import app\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    app(['--help'])\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    assert loaded == "[]"
+
+
+def test_a_heavy_name_loads_on_first_use() -> None:
+    assert _run_python("import sys, dedup; dedup.ScanResult; print('polars' in sys.modules)") == "True"
+
+
+def test_check_clean_and_normalize_stay_functions_when_their_modules_are_imported() -> None:
+    """The three functions share their module's name; importing the module must not replace the function."""
+    kinds = _run_python(
+        "import dedup.check, dedup.clean, dedup.normalize\n"
+        "from dedup.check import renderer\n"
+        "import dedup\n"
+        "print(dedup.check.__name__, dedup.clean.__name__, dedup.normalize('A  b'), type(dedup.check).__name__)"
+    )
+    assert kinds == "check clean a b function"
+
+
+def test_dir_lists_the_lazy_names() -> None:
+    assert set(dedup.__all__) <= set(dir(dedup))
+    assert "__version__" in dir(dedup)

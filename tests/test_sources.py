@@ -531,3 +531,42 @@ def test_inputs_are_never_modified(tmp_path: Path) -> None:
     result.write(tmp_path.parent / f"{tmp_path.name}-out")
     assert sorted(p for p in tmp_path.iterdir()) == files
     assert [(p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode) for p in files] == before
+
+
+def test_a_missing_text_field_lists_the_fields_and_suggests_the_longest_text(tmp_path: Path) -> None:
+    path = tmp_path / "pages.jsonl"
+    records = [
+        {"url": "https://a", "meta": {"lang": "de", "title": "Rost"}, "body": "A page of text, longer than the title."},
+        {"url": "https://b", "text": None},
+        {"url": "https://c", "content": {"html": "<p>x</p>", "plain": "the longest text of this record by far"}},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    _, stats = _read([path])
+    assert [str(s) for s in stats.skips] == [
+        f"{path}:1: no 'text' field (fields: 'url', 'meta.lang', 'meta.title', 'body'); the longest text is in"
+        " 'body': read it with --text-field body (and choose the id with --id-field, as there is no 'id' field"
+        " either)",
+        f"{path}:2: field 'text' is null",
+        f"{path}:3: no 'text' field (fields: 'url', 'content.html', 'content.plain'); the longest text is in"
+        " 'content.plain': read it with --text-field content.plain (and choose the id with --id-field, as there"
+        " is no 'id' field either)",
+    ]
+    documents, stats = _read([path], text_field="body", id_field="url")
+    assert [(d.doc_id, d.text) for d in documents] == [("https://a", records[0]["body"])]
+    assert str(stats.skips[0]) == (f"{path}:2: no 'body' field (fields: 'url', 'text'); none holds text")
+
+
+def test_no_documents_counts_the_skips_by_reason_with_the_first_of_each(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"id": 1, "body": "words"}\n' * 3 + "{broken\n")
+    (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    with pytest.raises(NoDocumentsError) as caught:
+        dedup.scan([tmp_path])
+    assert str(caught.value) == (
+        f"no documents found in {tmp_path}; 5 skipped:\n"
+        f"  3 missing text, the first: {tmp_path / 'a.jsonl'}:1: no 'text' field (fields: 'id', 'body');"
+        " the longest text is in 'body': read it with --text-field body\n"
+        f"  1 malformed JSON, the first: {tmp_path / 'a.jsonl'}:4: malformed JSON (Expecting property name enclosed"
+        " in double quotes: column 2)\n"
+        f"  1 binary file, the first: {tmp_path / 'b.png'}: PNG image: not a format dedup reads"
+    )
+    assert len(caught.value.skips) == 5

@@ -7,24 +7,99 @@ crawler's ``html`` column) is reduced to its text as an HTML file would be.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import page_document
-from dedup.formats.records import Input, ReadWarning, Record, Skip, finish_text, too_large
+from dedup.formats.records import Document, Input, ReadWarning, Record, Skip, finish_text, too_large
 from dedup.options import ReadOptions
 
 
 def lookup(record: Mapping[str, object], dotted: str) -> object:
     """The value at a field name, else at a dotted path (``meta.url``) of nested mappings; None when absent."""
+    return _found(record, dotted)[1]
+
+
+def has_field(record: Mapping[str, object], dotted: str) -> bool:
+    """Whether the field (or dotted path) is there at all, null or not."""
+    return _found(record, dotted)[0]
+
+
+def _found(record: Mapping[str, object], dotted: str) -> tuple[bool, object]:
+    """Whether a field name, else a dotted path, is there, and its value (None when it is not)."""
     if dotted in record:
-        return record[dotted]
+        return True, record[dotted]
     value: object = record
     for part in dotted.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            return None
+            return False, None
         value = value[part]
-    return value
+    return True, value
+
+
+MISSING_TEXT = "missing text"
+_SHOWN_FIELDS = 20  # fields listed in a message; a record of hundreds would drown it
+_NESTED_DEPTH = 4  # how deep nested objects are opened to list their fields (``meta.lang``)
+
+
+def flat_fields(record: Mapping[str, object], prefix: str = "", depth: int = _NESTED_DEPTH) -> dict[str, object]:
+    """Every field of a record by its dotted name, nested objects opened (``meta.lang``), in order."""
+    fields: dict[str, object] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value and depth > 1:
+            fields.update(flat_fields(value, f"{name}.", depth - 1))
+        else:
+            fields[name] = value
+    return fields
+
+
+def missing_text_message(record: Mapping[str, object], options: ReadOptions) -> str:
+    """Why a record has no text, with its fields and the options that would read it.
+
+    ``--text-field`` is suggested with the field that holds the longest text (the most words; most likely
+    the page), ``--id-field`` too when the id field is absent as well.
+    """
+    field = options.text_field
+    if has_field(record, field):
+        return f"field {field!r} is null"
+    fields = flat_fields(record)
+    return f"no {field!r} field ({fields_shown(list(fields), 'fields')}){_hint(fields, options)}"
+
+
+def fields_shown(names: list[str], what: str) -> str:
+    """``fields: 'id', 'body'`` with at most ``_SHOWN_FIELDS`` names; ``no fields`` for none."""
+    if not names:
+        return f"no {what}"
+    shown = ", ".join(repr(name) for name in names[:_SHOWN_FIELDS])
+    return f"{what}: {shown}" + (f", … ({len(names):,} in all)" if len(names) > _SHOWN_FIELDS else "")
+
+
+def missing_column_hint(first_row: Mapping[str, object] | None, options: ReadOptions) -> str:
+    """The ``--text-field`` (and ``--id-field``) suggestion for a table, from its first row when it has one."""
+    return _hint(flat_fields(first_row), options) if first_row else "; choose the text column with --text-field"
+
+
+def _hint(fields: Mapping[str, object], options: ReadOptions) -> str:
+    texts = {
+        name: value
+        for name, value in fields.items()
+        if isinstance(value, str) and value.strip() and name != options.id_field
+    }
+    if not texts:
+        return "; none holds text"
+    # The most words, then the most characters: a page's text over a long URL; the first of equals, in order.
+    longest = max(texts, key=lambda name: (len(texts[name].split()), len(texts[name])))
+    hint = f"; the longest text is in {longest!r}: read it with --text-field {_quoted(longest)}"
+    if not has_field(fields, options.id_field):
+        hint += f" (and choose the id with --id-field, as there is no {options.id_field!r} field either)"
+    return hint
+
+
+def _quoted(name: str) -> str:
+    """A field name as typed in a shell: quoted when it holds anything but letters, digits and ``._-``."""
+    return name if name and all(c.isalnum() or c in "._-" for c in name) else repr(name)
 
 
 def record_document(
@@ -35,11 +110,34 @@ def record_document(
     unit: str = "line",
 ) -> Iterator[Record]:
     """The document of one JSONL/CSV/Parquet record, or the skip that says why there is none."""
-    name = source.name
+    yield from named_record_document(record, number, source.name, f"{source.doc_id}:{number}", options, unit)
+
+
+def named_record_document(
+    record: Mapping[str, object], number: int, name: str, default_id: str, options: ReadOptions, unit: str
+) -> Iterator[Record]:
+    """The document of a record of the source ``name``, with the id ``default_id`` when it has none of its own."""
     text = lookup(record, options.text_field)
     if text is None:
-        yield Skip(name, number, "missing text", f"no {options.text_field!r} field", unit)
+        yield Skip(name, number, MISSING_TEXT, missing_text_message(record, options), unit)
         return
+    raw_id = lookup(record, options.id_field)
+    made = text_document(text, default_id if raw_id is None else str(raw_id), number, name, options, unit)
+    if options.keep_field is None:
+        yield from made
+        return
+    keep_value = lookup(record, options.keep_field)  # what clean's keep_by ranks the record by
+    for item in made:
+        yield replace(item, keep_value=keep_value) if isinstance(item, Document) else item
+
+
+def text_document(
+    text: object, raw_id: str, number: int, name: str, options: ReadOptions, unit: str
+) -> Iterator[Record]:
+    """The document of a text from a record or an in-memory input, or the skip that says why there is none.
+
+    A text that is a whole HTML page is read as a page; an id with lone surrogates is repaired, with a warning.
+    """
     if not isinstance(text, str):
         message = f"field {options.text_field!r} is {type(text).__name__}, not a string"
         yield Skip(name, number, "text not a string", message, unit)
@@ -48,8 +146,7 @@ def record_document(
     if len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:  # 4 bytes at most a character
         yield too_large(name, number, unit, limit, "text", len(text.encode("utf-8", "surrogatepass")))
         return
-    raw_id = lookup(record, options.id_field)
-    record_id, surrogates = replace_lone_surrogates(f"{source.doc_id}:{number}" if raw_id is None else str(raw_id))
+    record_id, surrogates = replace_lone_surrogates(raw_id)
     if surrogates:
         message = f"{surrogates} lone surrogate(s) in the id replaced by U+FFFD"
         yield ReadWarning(name, number, "lone surrogates", message, unit)
@@ -57,6 +154,20 @@ def record_document(
         yield from page_document(text, options, record_id, name, number, unit)
     else:
         yield from finish_text(text, record_id, name, number, unit)
+
+
+def missing_column(
+    columns: Sequence[str], first_row: Mapping[str, object] | None, name: str, options: ReadOptions, unit: str
+) -> Skip:
+    """The skip of a whole table that has no column for the text field: its columns, and which to choose."""
+    shown = fields_shown(list(columns), "columns")
+    message = f"no column {options.text_field!r} ({shown}){missing_column_hint(first_row, options)}"
+    return Skip(name, None, MISSING_TEXT, message, unit)
+
+
+def has_column(text_field: str, columns: Sequence[str]) -> bool:
+    """Whether a table has the column of the text field (or of the top of its dotted path)."""
+    return text_field in columns or text_field.split(".")[0] in columns
 
 
 # How a text field that holds a whole HTML page starts (lower-cased, within its first characters).

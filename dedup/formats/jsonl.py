@@ -148,9 +148,11 @@ _PAGE_START = "|".join(re.escape(start) for start in PAGE_STARTS)
 
 
 def _bulk_fields(options: ReadOptions) -> bool:
-    """Whether the id and text fields can be found in bulk: two plain top-level names (no dotted paths)."""
+    """Whether the id and text fields can be found in bulk: two plain top-level names (no dotted paths),
+    and no other field asked for (``keep_field``: a clean's ``keep_by`` reads record by record)."""
     fields = (options.id_field, options.text_field)
-    return options.id_field != options.text_field and all(_PLAIN_FIELD.fullmatch(f) for f in fields)
+    plain = options.id_field != options.text_field and all(_PLAIN_FIELD.fullmatch(f) for f in fields)
+    return plain and options.keep_field is None
 
 
 def _bulk_documents(run: list[bytes], first_number: int, source: Input, options: ReadOptions) -> DocumentFrame | None:

@@ -36,7 +36,9 @@ class Document:
     (WARC) of the document in its source, 1-based. ``anchors`` place the text in
     a file that is the document (a text file, a page): ``(text offset, text
     line, source line, source column)`` of points of the text, flattened, in
-    order (see ``dedup.locations``); None for a record of a file.
+    order (see ``dedup.locations``); None for a record of a file. ``keep_value``
+    is the value of ``ReadOptions.keep_field`` in its record, when that is asked
+    for (else None).
     """
 
     doc_id: str
@@ -44,6 +46,7 @@ class Document:
     source: str
     source_line: int = 1
     anchors: tuple[int, ...] | None = None
+    keep_value: object = None
 
 
 @dataclass(frozen=True, slots=True)

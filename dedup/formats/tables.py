@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.formats.encoding import decode, stream_encoding
-from dedup.formats.fields import record_document
+from dedup.formats.fields import has_column, missing_column, record_document
 from dedup.formats.records import (
     TOO_LARGE,
     Input,
@@ -134,9 +134,8 @@ def _rows(lines: _Lines, source: Input, options: ReadOptions, delimiter: str) ->
         return
     if header is None:
         return
-    missing = _missing_column(options.text_field, header, source.name)
-    if missing is not None:
-        yield missing
+    if not has_column(options.text_field, header):
+        yield missing_column(header, _first_row(rows, header), source.name, options, "line")
         return
     line = 2  # where the next row starts: rows may span lines (quoted newlines)
     while True:
@@ -163,13 +162,13 @@ def _rows(lines: _Lines, source: Input, options: ReadOptions, delimiter: str) ->
         yield from record_document(dict(zip(header, row, strict=True)), number, source, options)
 
 
-def _missing_column(text_field: str, columns: Sequence[str], name: str, unit: str = "line") -> Skip | None:
-    """A skip of the whole file when it has no column for the text field."""
-    if text_field in columns or text_field.split(".")[0] in columns:
+def _first_row(rows: Iterator[list[str]], header: list[str]) -> dict[str, str] | None:
+    """The first row of a CSV file as a record, for the suggestion of a text column; None when it has none."""
+    try:
+        row = next(rows, None)
+    except (csv.Error, _RowTooLarge):
         return None
-    shown = ", ".join(repr(c) for c in columns[:20]) + (", …" if len(columns) > 20 else "")
-    message = f"no column {text_field!r} (columns: {shown}); choose the text column with --text-field"
-    return Skip(name, None, "missing text", message, unit)
+    return dict(zip(header, row, strict=True)) if row is not None and len(row) == len(header) else None
 
 
 def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record]:
@@ -189,9 +188,9 @@ def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record]:
         except _PARQUET_ERRORS as exc:
             yield Skip(source.name, None, "malformed Parquet", f"not a readable Parquet file ({error_text(exc)})")
             return
-        missing = _missing_column(options.text_field, columns, source.name, "row")
-        if missing is not None:
-            yield missing
+        if not has_column(options.text_field, columns):
+            first_row = _first_parquet_row(table, options.max_document_bytes)
+            yield missing_column(columns, first_row, source.name, options, "row")
             return
         wanted = [c for c in columns if c in (options.text_field, options.id_field) or c in _heads(options)]
         number = 0
@@ -211,6 +210,22 @@ def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record]:
                 message = f"cannot read rows {number + 1} to {table.metadata.num_rows} ({error_text(exc)})"
                 yield Skip(source.name, number + 1, "malformed Parquet", message, "row")
                 return
+
+
+def _first_parquet_row(table: pq.ParquetFile, limit: int) -> dict[str, object] | None:
+    """The first row of a Parquet file, for the suggestion of a text column; None when it has none or is damaged.
+
+    Only a row group within the size limit is read, as for the rows themselves (``_oversized_rows``).
+    """
+    if table.num_row_groups == 0 or table.metadata.row_group(0).num_rows == 0:
+        return None
+    if _oversized_rows(table, 0, table.schema_arrow.names, limit, 1) is not None:
+        return None
+    try:
+        batch = next(table.iter_batches(1, row_groups=[0]), None)
+        return batch.slice(0, 1).to_pylist()[0] if batch is not None and batch.num_rows else None
+    except _PARQUET_ERRORS:
+        return None
 
 
 # pyarrow's errors on a damaged file; ValueError: a column name or value that is not UTF-8.
@@ -240,6 +255,7 @@ def _oversized_rows(table: pq.ParquetFile, group: int, columns: list[str], limit
     )
 
 
-def _heads(options: ReadOptions) -> tuple[str, str]:
-    """The top-level columns of dotted paths."""
-    return options.text_field.split(".")[0], options.id_field.split(".")[0]
+def _heads(options: ReadOptions) -> tuple[str, ...]:
+    """The top-level columns of the dotted paths read (text, id, and the keep field when asked for)."""
+    fields = (options.text_field, options.id_field, *([options.keep_field] if options.keep_field else []))
+    return tuple(name.split(".")[0] for name in fields)

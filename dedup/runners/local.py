@@ -38,7 +38,9 @@ import polars as pl
 from dedup import candidates, cluster, commit, output, sources, stage
 from dedup import schema as S
 from dedup._arrow import list_values
+from dedup._version import dedup_version
 from dedup.commit import sweep_temporary_folders
+from dedup.formats.memory import MemoryInput, paths_of
 from dedup.index import TEXT, Add, Index, file_hash
 from dedup.index import commit_errors as index_errors
 from dedup.options import ScanOptions
@@ -123,7 +125,7 @@ def _silent(stage_name: str, done: int, total: int | None) -> None:
 
 
 def scan(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | MemoryInput],
     options: ScanOptions | None = None,
     progress: Progress | None = None,
     out: str | Path | None = None,
@@ -133,7 +135,7 @@ def scan(
     """Find exact and near-duplicate blocks in documents, on this machine.
 
     Args:
-        paths: folders, files or glob patterns (see ``dedup.sources``).
+        paths: folders, files or glob patterns, and in-memory inputs (see ``dedup.sources``).
         options: every stage's options; defaults work for scraped pages.
         progress: called with counts per batch and per stage (see ``Progress``); the scan itself prints nothing.
         out: a folder to write the tables and ``scan.json`` to; without it they go to a private
@@ -154,7 +156,7 @@ def scan(
     options = options or ScanOptions()
     if out is not None:
         folder = output.prepared_folder(out)
-        output.check_not_input(folder, paths)
+        output.check_not_input(folder, paths_of(paths))
     sources.check_paths(paths)
     private = None
     if out is None:
@@ -287,7 +289,7 @@ class _LocalScan:
 
     def __init__(
         self,
-        paths: Sequence[str | Path],
+        paths: Sequence[str | Path | MemoryInput],
         options: ScanOptions,
         scratch: ScratchFolder,
         report: Progress,
@@ -350,7 +352,7 @@ class _LocalScan:
                 cpu_seconds=self.clock.cpu_seconds,
                 peak_rss=self.clock.peak_rss,
             )
-            settings = output.settings_of(self.options, *self.banding, output.dedup_version())
+            settings = output.settings_of(self.options, *self.banding, dedup_version())
             writer = tables.TableWriter(
                 spills=tables.Spilled(self.spills.parts, self.spills.distinct, self.scratch.path),
                 distinct=self.distinct,

@@ -132,8 +132,13 @@ class TableWriter:
             written_tables = [blocks, pairs, clusters, docs]
             if self.matches is not None:
                 written_tables.append(pool.submit(self._stage, staged, MATCHES, S.MATCHES_SCHEMA, self._matches))
-            for written in written_tables:
-                written.result()  # raises what the writer raised
+            try:
+                for written in written_tables:
+                    written.result()  # raises what the writer raised
+            except BaseException:
+                # Ctrl-C, SIGTERM or a writer's error: tables not begun are not begun.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         self.report("tables", parts, parts)
 
     def _stage(

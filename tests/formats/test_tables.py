@@ -55,10 +55,15 @@ def test_csv_bad_rows_are_named_by_line(tmp_path: Path) -> None:
 
 def test_csv_without_the_text_column_is_one_skip_that_names_the_columns(tmp_path: Path) -> None:
     path = tmp_path / "other.csv"
-    path.write_text("url,content\nhttps://a,hello\n")
+    path.write_text("url,content\nhttps://example.org/a-long-address,hello world\n")
     documents, stats = _read(path)
     assert documents == []
     assert [str(s) for s in stats.skips] == [
+        f"{path}: no column 'text' (columns: 'url', 'content'); the longest text is in 'content': read it with"
+        " --text-field content (and choose the id with --id-field, as there is no 'id' field either)"
+    ]
+    path.write_text("url,content\n")  # no row to tell which column holds the text
+    assert [str(s) for s in _read(path)[1].skips] == [
         f"{path}: no column 'text' (columns: 'url', 'content'); choose the text column with --text-field"
     ]
 
@@ -87,7 +92,7 @@ def test_parquet_rows_with_nested_struct_fields(tmp_path: Path) -> None:
         ("https://a", "first page", 1),
         (f"{path.as_posix()}:3", "third page", 3),
     ]
-    assert [str(s) for s in stats.skips] == [f"{path}, row 2: no 'content.body' field"]
+    assert [str(s) for s in stats.skips] == [f"{path}, row 2: field 'content.body' is null"]
 
 
 def test_parquet_text_that_is_no_string_and_a_missing_column(tmp_path: Path) -> None:
@@ -99,7 +104,8 @@ def test_parquet_text_that_is_no_string_and_a_missing_column(tmp_path: Path) -> 
     assert documents == []
     assert [str(s) for s in stats.skips] == [
         f"{numbers}, row 1: field 'text' is int, not a string",
-        f"{other}: no column 'text' (columns: 'id', 'body'); choose the text column with --text-field",
+        f"{other}: no column 'text' (columns: 'id', 'body'); the longest text is in 'body': read it with"
+        " --text-field body",
     ]
 
 

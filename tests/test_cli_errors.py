@@ -1,0 +1,83 @@
+"""The CLI's last-resort handler: whatever goes wrong is `Error: …` with exit 2, never 1 (check's "over the limit")."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import dedup.index
+import dedup.pipeline
+import dedup.result
+from dedup.cli import INTERRUPTED, app, index_app
+
+runner = CliRunner()
+
+
+def _raise(error: BaseException) -> object:
+    def fail(*args: object, **kwargs: object) -> object:
+        raise error
+
+    return fail
+
+
+BUG = "(a bug in dedup, please report it; run with dedup --debug for the traceback)"
+
+
+@pytest.mark.parametrize("command", ["scan", "check"])
+def test_an_unexpected_error_is_an_error_with_exit_2(
+    command: str, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = _raise(RecursionError("maximum recursion depth exceeded"))
+    monkeypatch.setattr(dedup.pipeline, "scan", failing)
+    monkeypatch.setattr(importlib.import_module("dedup.check"), "scan", failing)  # the module: dedup.check is check()
+    result = runner.invoke(app, [command, str(seeds)])
+    assert result.exit_code == 2
+    assert result.output == f"Error: unexpected RecursionError: maximum recursion depth exceeded {BUG}\n"
+
+
+def test_debug_shows_the_traceback(seeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedup.pipeline, "scan", _raise(RuntimeError("boom")))
+    result = runner.invoke(app, ["--debug", "scan", str(seeds)])
+    assert result.exit_code == 2
+    assert "Traceback (most recent call last)" in result.output
+    assert result.output.endswith("Error: unexpected RuntimeError: boom (a bug in dedup, please report it)\n")
+
+
+def test_ctrl_c_is_interrupted_with_exit_130(seeds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedup.pipeline, "scan", _raise(KeyboardInterrupt()))
+    result = runner.invoke(app, ["scan", str(seeds)])
+    assert result.exit_code == INTERRUPTED == 130
+    assert result.output == "Interrupted.\n"
+
+
+def test_commands_that_do_not_scan_are_guarded_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dedup.result, "load", _raise(AttributeError("'int' object has no attribute 'get'")))
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert (result.exit_code, result.output.splitlines()[-1][:33]) == (2, "Error: unexpected AttributeError:")
+    monkeypatch.setattr(dedup.index.Index, "open", _raise(ValueError("bad")))
+    result = runner.invoke(app, ["index", "info", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output == f"Error: unexpected ValueError: bad {BUG}\n"
+
+
+def test_every_registered_command_is_guarded() -> None:
+    for group in (app, index_app):
+        for info in group.registered_commands:
+            assert info.callback is not None
+            assert info.callback.__code__.co_qualname == "_guarded.<locals>.run", info.name
+
+
+def test_usage_errors_stay_typers(seeds: Path) -> None:
+    result = runner.invoke(app, ["scan", str(seeds), "--no-such-option"])
+    assert result.exit_code == 2
+    assert "No such option: --no-such-option" in result.output
+    assert "unexpected" not in result.output
+
+
+def test_an_input_error_still_says_what_is_wrong(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert result.output == f"Error: {tmp_path / 'missing'}: no such file or folder\n"
