@@ -136,6 +136,8 @@ def test_places_read_as_a_person_opens_them() -> None:
     assert place("pages.jsonl.zst", 17, None) == "pages.jsonl.zst:17"
     assert place("export.parquet", 7, None) == "export.parquet, row 7"
     assert place("items.json", 3, None) == "items.json, item 3"
+    assert place("<memory>", 2, None) == "<memory>, item 2"  # dedup.scan(["text", ...])
+    assert place("<DataFrame 1>", 5, None) == "<DataFrame 1>, row 5"
     assert (
         place("crawl.warc.gz", 12, None, "https://example.org/a") == "crawl.warc.gz, record 12 (https://example.org/a)"
     )
