@@ -100,27 +100,42 @@ class _Pre(HTMLParser):
             self.found[-1] += data
 
 
-def pre_texts(html: str) -> list[str]:
+def pre_texts(html: str, min_lines: int = 2) -> list[str]:
     parser = _Pre()
     parser.feed(html)
-    return [text for text in parser.found if len(text.strip().splitlines()) >= 2]
+    return [text for text in parser.found if len(text.strip().splitlines()) >= min_lines]
 
 
 def torn_pre_blocks(originals: Path, cleaned: Path) -> dict[str, int]:
-    """Multi-line ``<pre>`` blocks of the pages, and how many stand in the cleaned copy neither whole nor gone."""
+    """Multi-line ``<pre>`` blocks of the pages, and how many stand in the cleaned copy neither whole nor gone.
+
+    A cleaned page (HTML) is read with the same parser: each of its ``<pre>`` must be one of the original's,
+    whole. A cleaned copy in text (an older dedup) is searched for the lines of each ``<pre>``.
+    """
     total = torn = 0
     for page in sorted(originals.rglob("*.html")):
         copy = next(iter(cleaned.glob(f"{page.relative_to(originals).with_suffix('')}*")), None)
         html = page.read_text(encoding="utf-8", errors="replace")
-        kept = " ".join(copy.read_text(encoding="utf-8", errors="replace").split()) if copy else ""
+        copied = copy.read_text(encoding="utf-8", errors="replace") if copy else ""
+        if copy is not None and copy.suffix == ".html":
+            total += len(pre_texts(html))
+            own = [_lines(text) for text in pre_texts(html, min_lines=0)]
+            # A <pre> of the cleaned page that is none of the page's own is what is left of a torn one.
+            torn += sum(_lines(text) not in own for text in pre_texts(copied, min_lines=0))
+            continue
+        kept = " ".join(copied.split())
         for text in pre_texts(html):
             total += 1
-            lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+            lines = _lines(text)
             present = [line in kept for line in lines]
             whole = " ".join(lines) in kept or " ".join(" ".join(text.split()).split()) in kept
             if any(present) and not all(present) and not whole:
                 torn += 1
     return {"pre_blocks": total, "torn": torn}
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
 def near_precision(scan: Path, threshold: float, floor: float) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import polars as pl
 
 from dedup import schema as S
 from dedup._arrow import list_values
+from dedup.formats.memory import MEMORY_NAME
 from dedup.terminal import printable
 
 ANCHOR_WIDTH = 4  # text offset, text line, source line, source column
@@ -81,7 +82,13 @@ def block_places(documents: pl.DataFrame, blocks: pl.DataFrame) -> tuple[pl.Seri
 
 
 def record_unit(source: str) -> str:
-    """What the number of a record of this file counts: ``line``, ``item``, ``row`` or ``record``."""
+    """What the number of a record of this file counts: ``line``, ``item``, ``row`` or ``record``.
+
+    In-memory inputs (``dedup.formats.memory``) are named in angle brackets: ``<memory>`` counts items, a
+    table (``<DataFrame 2>``) rows.
+    """
+    if source.startswith("<") and source.endswith(">"):
+        return "item" if source == MEMORY_NAME else "row"
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix in _COMPRESSION_SUFFIXES:

@@ -203,7 +203,7 @@ def _indented(text: Text, console: Console, indent: int, hang: int = 0) -> Text:
 
 def _clipped(text: str, console: Console, width: int, lines: int) -> Text:
     """The text flattened and wrapped to at most ``lines`` lines of ``width``, ending in … when cut."""
-    flat = Text(" ".join(printable(text).split()))
+    flat = Text(printable(" ".join(text.split())))  # flattened first: line ends are spaces here, not escapes
     wrapped = flat.wrap(console, width)
     if len(wrapped) <= lines:
         return flat
@@ -322,7 +322,7 @@ def _short(short: pl.DataFrame, where: pl.DataFrame, console: Console) -> list[T
         )
     ]
     for row in short.iter_rows(named=True):
-        flat = " ".join(printable(row[S.TEXT]).split())
+        flat = printable(" ".join(row[S.TEXT].split()))
         line = Text.assemble(
             (f"“{flat if len(flat) <= 40 else flat[:39] + '…'}”", STYLE["title"]),
             f" ×{row[S.N_BLOCKS]}: ",

@@ -531,7 +531,12 @@ def batches(documents: Iterable[Document | DocumentFrame], batch_chars: int) -> 
 def _joined(parts: list[pl.DataFrame], pending: list[Document]) -> pl.DataFrame:
     if pending:
         parts = [*parts, _frame(pending)]
-    return parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=True)
+    # A frame made without anchors (records, placed by their line) gets them null.
+    parts = [part if S.ANCHORS in part.columns else part.with_columns(_NO_ANCHORS) for part in parts]
+    return parts[0] if len(parts) == 1 else pl.concat([p.select(list(DOCUMENT_COLUMNS)) for p in parts], rechunk=True)
+
+
+_NO_ANCHORS = pl.lit(None, dtype=pl.List(pl.Int64)).alias(S.ANCHORS)
 
 
 def _frame(documents: list[Document]) -> pl.DataFrame:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import dedup
 from dedup import schema as S
 from dedup.clean import restore
-from dedup.formats.html import block_sources, read_page, remove_blocks
+from dedup.formats.html import block_sources, clean_page, read_page, remove_blocks
 from dedup.options import CleanOptions
 
 # Lines that code samples share: a clean that cuts code line by line takes these out of every sample but one.
@@ -154,6 +154,7 @@ def test_a_pre_and_a_table_each_go_with_their_element_and_their_lines() -> None:
         "<body>\n<p>Intro words here.</p>\n<ul><li>one <b>bold</b></li><li>two</li></ul>\n</body>"
     )
     assert remove_blocks(html, block_sources(read, [spans[3]])) == html.replace("<li>one <b>bold</b></li>", "")
+    assert clean_page(html, [spans[3]]) == html.replace("<li>one <b>bold</b></li>", "")  # the same in one call
     # A cell of a table of layout is emptied, never removed: the other cells keep their columns.
     layout = "<table><tr><td><h2>Menu</h2></td><td>Body text</td></tr></table>"
     read = read_page(layout)

@@ -25,6 +25,8 @@ from dedup.formats import html as html_module
 from dedup.formats.html import Page, read_page
 from dedup.htmlreport import report_data
 from dedup.locations import place
+from dedup.sources import Document, DocumentFrame, batches
+from dedup.stage import fingerprint_batch
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "lambda", "sigma", "omega"]
 
@@ -134,6 +136,8 @@ def test_places_read_as_a_person_opens_them() -> None:
     assert place("pages.jsonl.zst", 17, None) == "pages.jsonl.zst:17"
     assert place("export.parquet", 7, None) == "export.parquet, row 7"
     assert place("items.json", 3, None) == "items.json, item 3"
+    assert place("<memory>", 2, None) == "<memory>, item 2"  # dedup.scan(["text", ...])
+    assert place("<DataFrame 1>", 5, None) == "<DataFrame 1>, row 5"
     assert (
         place("crawl.warc.gz", 12, None, "https://example.org/a") == "crawl.warc.gz, record 12 (https://example.org/a)"
     )
@@ -237,3 +241,17 @@ def test_reports_name_the_places_in_the_html_files(tmp_path: Path, monkeypatch: 
     assert code["places"] == ["site/2to3.html:15:6", "site/copy.html:17:6"]
     out = CliRunner().invoke(app, ["scan", "site"]).output
     assert "site/2to3.html:10:7, site/copy.html:12:5" in " ".join(out.split())  # the <h1>, no longer indented
+
+
+def test_a_frame_of_records_made_without_anchors_joins_a_batch_of_files() -> None:
+    records = pl.DataFrame(
+        {S.DOC_ID: ["r1"], S.TEXT: ["A record."], S.SOURCE: ["in-memory"], S.SOURCE_LINE: [4]},
+        schema={S.DOC_ID: pl.String, S.TEXT: pl.String, S.SOURCE: pl.String, S.SOURCE_LINE: pl.Int64},
+    )
+    page = Document("p.html", "Title\n\nBody text.", "p.html", 1, (0, 1, 3, 5, 7, 3, 4, 9))
+    frame = DocumentFrame(records, 9)
+    (batch,) = batches([frame, page], 1 << 20)
+    assert batch[S.ANCHORS].to_list() == [None, [0, 1, 3, 5, 7, 3, 4, 9]]
+    assert [d.anchors for d in frame.documents()] == [None]
+    blocks = fingerprint_batch(batch.with_row_index(S.DOC_KEY).cast({S.DOC_KEY: pl.Int64}), dedup.ScanOptions())
+    assert blocks.select(S.DOC_KEY, S.SOURCE_LINE, S.SOURCE_COLUMN).rows() == [(0, 4, None), (1, 3, 5), (1, 4, 9)]

@@ -587,14 +587,17 @@ def test_cli_clean_of_a_compressed_jsonl_writes_it_compressed(tmp_path: Path) ->
     assert len(read_all(tmp_path / "c" / "pages.jsonl.gz")) == len(rows_of(seed=2))
 
 
-def test_a_compressed_page_becomes_a_compressed_text_file(tmp_path: Path) -> None:
+def test_a_compressed_page_stays_a_compressed_page_without_the_cut_paragraph(tmp_path: Path) -> None:
     inputs = tmp_path / "site"
     inputs.mkdir()
-    for name, text in (("a", f"Page a begins here.\n{SHARED}"), ("b", f"Page b begins here.\n{SHARED}")):
-        (inputs / f"{name}.html.gz").write_bytes(COMPRESSORS[".gz"](page_of(text).encode()))
+    pages = {name: page_of(f"Page {name} begins here.\n{SHARED}") for name in ("a", "b")}
+    for name, page in pages.items():
+        (inputs / f"{name}.html.gz").write_bytes(COMPRESSORS[".gz"](page.encode()))
     dedup.clean([inputs], tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt.gz", "b.txt.gz"]
-    assert decompressed(tmp_path / "out" / "b.txt.gz") == b"Page b begins here."
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.html.gz", "b.html.gz"]
+    assert decompressed(tmp_path / "out" / "a.html.gz") == pages["a"].encode()  # the kept copy, byte for byte
+    cleaned = decompressed(tmp_path / "out" / "b.html.gz").decode()
+    assert "Page b begins here." in cleaned and SHARED.split()[0] not in cleaned and cleaned.startswith("<")
 
 
 def _reader_kind(text: str) -> type:

@@ -14,6 +14,7 @@ boilerplate is one of the main uses of dedup.
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,9 +180,14 @@ def _anchors(html: str, paragraphs: list[str], sources: list[int]) -> tuple[int,
 _MARKUP = re.compile(r"(?:\s+|<!--.*?(?:-->|$)|<[A-Za-z/!?][^>]*>?)*", re.DOTALL)
 # A text's first characters that stand for themselves in the source (no entity, no white space to collapse;
 # a character outside ASCII may be written as one).
-_LITERAL = re.compile(r"[!#-%(-;=?-~]{1,32}")  # printable ASCII but quotes, & < >: never written otherwise
+# Its first visible character, and the characters from there that stand for themselves (printable ASCII but
+# quotes, & < >), if any.
+_FIRST_VISIBLE = re.compile(r"\s*(?:([!#-%(-;=?-~]{1,32})|(\S))")
 _LINE_BACKTICKS = re.compile(r"(?m)^[ \t]*(`+)")
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+_SHORT_KEY = 6  # a key of fewer characters is looked for close by only
+_SHORT_SEARCH_CHARS = 512
 _SEARCH_CHARS = 1 << 16  # how far past the last text the aligner looks for the next before it gives up on one
 _LONG_SEARCHES = 16  # searches to the end of the page, at most: beyond, a page of strays costs no quadratic time
 
@@ -203,16 +209,20 @@ class _Aligner:
 
     def find(self, text: str) -> int:
         """The source offset of the first visible character of ``text`` (a text node's content)."""
-        stripped = text.lstrip()
-        literal = _LITERAL.match(stripped)
+        first = _FIRST_VISIBLE.match(text)
+        if first is None:
+            return self.cursor
         html = self.html
         markup = _MARKUP.match(html, self.cursor)  # always matches, if only the empty string
         start = markup.end() if markup else self.cursor
-        # A text that starts with a character that may be written as an entity is looked for by the entity too.
-        keys = [literal.group()] if literal is not None else [stripped[:1], "&"]
-        if any(html.startswith(key, start) for key in keys):
+        literal = first.group(1)
+        char = literal[0] if literal else first.group(2)
+        here = html.startswith(literal or char, start)
+        if here or (html.startswith("&", start) and _reference_at(html, start) == char):  # maybe as an entity
             found = start
         else:
+            # Further on: by its literal start, or a character that may be written as an entity by either.
+            keys = [literal] if literal else [char, "&"]
             places = [place for place in (self._search(key, start) for key in keys) if place >= 0]
             if not places:
                 return self.cursor
@@ -223,15 +233,28 @@ class _Aligner:
         return found
 
     def _search(self, key: str, start: int) -> int:
+        """Where ``key`` stands next outside a tag. A short key is looked for close by only: found far away it
+        would more likely be another text's, and the walk never goes back."""
         html = self.html
-        end = start + _SEARCH_CHARS
-        if self.long_searches < _LONG_SEARCHES:
+        if len(key) < _SHORT_KEY:
+            end = start + _SHORT_SEARCH_CHARS
+        elif self.long_searches < _LONG_SEARCHES:
             self.long_searches += 1
             end = len(html)
+        else:
+            end = start + _SEARCH_CHARS
         found = html.find(key, start, end)
         while found >= 0 and html.rfind("<", start, found) > html.rfind(">", start, found):  # inside a tag
             found = html.find(key, found + 1, end)
         return found
+
+
+def _reference_at(html: str, position: int) -> str:
+    """The character a character reference at ``position`` stands for (``&#94;``, ``&amp;``), else ""."""
+    if not html.startswith("&", position):
+        return ""
+    reference = _REFERENCE.match(html, position)
+    return html_module.unescape(reference.group()) if reference else ""
 
 
 def nesting_depth(html: str) -> int:
@@ -310,6 +333,7 @@ class _Collector:
         self.last = -1  # where its last visible text starts
         self.pre_depth = 0
         self.table: _Table | None = None  # the table of data being read, whose rows become one paragraph
+        self.code_blocks: list[bool] = []  # of each open <code> (tree path): read as a <pre>
 
     def walk(self, root: LexborNode) -> list[str]:
         node = root.child
@@ -334,13 +358,20 @@ class _Collector:
         tag = node.tag or ""
         if node.is_text_node:
             content = node.text_content or ""
-            if self.aligner is not None and not content.isspace() and content:
-                self.text(content, self.aligner.find(content))
+            if not content or content.isspace():  # white space between elements, the most common text
+                if self.table is None:
+                    self.parts.append(content)
+                else:
+                    self.table.text(content, -1)
             else:
-                self.text(content, -1)
+                self.text(content, self.aligner.find(content) if self.aligner is not None else -1)
             return False
         if not node.is_element_node or tag in self.skipped:
             return False
+        if tag == "code":
+            self.code_blocks.append(not self.pre_depth and self.table is None and _code_block(node))
+            if self.code_blocks[-1]:
+                self.start_tag("pre")
         self.start_tag(tag)
         if tag == "br":
             return False
@@ -377,6 +408,9 @@ class _Collector:
             self.table = _Table()
 
     def end_tag(self, tag: str) -> None:
+        if tag == "code" and self.code_blocks and self.code_blocks.pop():
+            self.end_tag("pre")
+            return
         if self.table is not None:
             self._table_end_tag(tag)
         elif tag in PREFORMATTED:
@@ -433,6 +467,18 @@ class _Collector:
             self.paragraphs.append(paragraph)
             self.sources.append(first)
             self.lasts.append(last)
+
+
+def _code_block(node: LexborNode) -> bool:
+    """Whether a ``<code>`` outside ``<pre>`` is a block of code: it holds lines, and its parent holds nothing else.
+
+    Such code is shown by a style sheet as preformatted (``white-space: pre``), and read as a ``<pre>``.
+    """
+    code = node.text(deep=True).strip()
+    if "\n" not in code:
+        return False
+    parent = node.parent
+    return parent is not None and parent.text(deep=True).strip() == code
 
 
 def _collapsed(text: str) -> str:
@@ -523,7 +569,20 @@ _TAG = re.compile(r"<!--.*?(?:-->|$)|<(/?)([A-Za-z][^\s/>]*)[^>]*>", re.DOTALL)
 # Elements a cut never takes with it: the page's frame, and the cells and rows of a table, whose removal would
 # shift the columns of the others. Their content goes; they stay, empty.
 _KEPT_ELEMENTS = frozenset({"html", "head", "body", "td", "th", "tr", "thead", "tbody", "tfoot", "colgroup"})
+_EMPTY_END = re.compile(r"\s*</([A-Za-z][^\s/>]*)\s*>")
 _TAG_STEPS = 64  # tags looked at on either side of a block for the element that holds it
+
+
+def clean_page(page: str, removed: list[tuple[int, int]], drop_layout: bool = False) -> str:
+    """A page without the elements of the blocks cut from its text: ``remove_blocks`` at the ``block_sources``
+    of the cuts.
+
+    Args:
+        page: the page's source, decoded as it was read.
+        removed: ``(start, end)`` offsets of the cut blocks in the text the page was read as (the document text).
+        drop_layout: as it was read (``--html-drop-nav``).
+    """
+    return remove_blocks(page, block_sources(read_page(page, drop_layout), removed))
 
 
 def remove_blocks(page: str, cut: list[tuple[int, int]]) -> str:
@@ -531,9 +590,10 @@ def remove_blocks(page: str, cut: list[tuple[int, int]]) -> str:
 
     Each cut grows to the outermost element that holds the block's text and nothing else (``<p>``, ``<li>``,
     ``<pre>``, a table with its rows, and a ``<div>`` around just that), and to its whole lines when it stood
-    on lines of its own. A block whose element holds more, or lost its end tag to the parser's rules, loses
-    its text and keeps its tags, so the page stays well formed either way. Table cells, rows and the page's
-    ``body`` are never removed (a row of cells would shift), only emptied.
+    on lines of its own. A block that shares its parent with other content takes the elements it spans
+    whole (``<em>a</em><em>b</em>`` in a ``<dd>`` that goes on). A block whose tags do not pair up (an end
+    tag the parser implied) loses its text and keeps its tags, so the page stays well formed either way.
+    Table cells, rows and the page's ``body`` are never removed (a row of cells would shift), only emptied.
 
     Args:
         page: the page's source.
@@ -571,6 +631,9 @@ def _removed_spans(page: str, start: int, end: int) -> list[tuple[int, int]]:
             pairs += 1
         if pairs:
             return [_whole_lines(page, before[k + pairs - 1][1], after[m + pairs - 1][1])]
+        # No element holds just the block: the elements it spans go, from the first one's start tag to the
+        # last one's end tag (a balanced run of siblings), and the text around them in its parent.
+        return [_whole_lines(page, before[k - 1][1] if k else start, after[m - 1][1] if m else end)]
     texts = []  # the text between the tags
     position = start
     for tag in _TAG.finditer(page, start, end):
@@ -609,7 +672,13 @@ def _tags_before(page: str, start: int) -> list[tuple[str, int]]:
             break
         begin = page.rfind("<", 0, position - 1)
         tag = _TAG.fullmatch(page, begin, position) if begin >= 0 else None
-        if tag is None or tag.group(1):
+        if tag is not None and tag.group(1):  # an element with nothing in it (<a id=x></a>) is passed over
+            opening = _empty_element_start(page, begin, (tag.group(2) or "").lower())
+            if opening < 0:
+                break
+            position = opening
+            continue
+        if tag is None:
             break
         name = (tag.group(2) or "").lower()
         if name and name not in VOID_TAGS:
@@ -633,9 +702,24 @@ def _tags_after(page: str, end: int) -> list[tuple[str, int]]:
         if tag.group(1):
             found.append((name, tag.end()))
         elif name and name not in VOID_TAGS:
-            break
+            closing = _EMPTY_END.match(page, tag.end())  # an element with nothing in it is passed over
+            if closing is None or closing.group(1).lower() != name:
+                break
+            position = closing.end()
+            continue
         position = tag.end()
     return found
+
+
+def _empty_element_start(page: str, end_tag: int, name: str) -> int:
+    """Where the start tag of an element whose end tag begins at ``end_tag`` begins, when only white space
+    stands between them; else -1."""
+    position = len(page[:end_tag].rstrip())
+    begin = page.rfind("<", 0, position)
+    tag = _TAG.fullmatch(page, begin, position) if begin >= 0 and position and page[position - 1] == ">" else None
+    if tag is None or tag.group(1) or (tag.group(2) or "").lower() != name:
+        return -1
+    return begin
 
 
 def _whole_lines(page: str, start: int, end: int) -> tuple[int, int]:

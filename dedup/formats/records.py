@@ -100,6 +100,9 @@ DOCUMENT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
 }
 
 
+_NO_ANCHORS = pl.lit(None, dtype=pl.List(pl.Int64)).alias(S.ANCHORS)
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentFrame:
     """A run of documents read at once (JSON lines parsed in bulk), in order, as a table.
@@ -117,7 +120,9 @@ class DocumentFrame:
 
     def documents(self) -> Iterator[Document]:
         """The documents one by one, for callers that take them so."""
-        for doc_id, text, source, source_line, anchors in self.frame.iter_rows():
+        # A frame without anchors holds records (placed by their line), as every bulk reader's does.
+        frame = self.frame if S.ANCHORS in self.frame.columns else self.frame.with_columns(_NO_ANCHORS)
+        for doc_id, text, source, source_line, anchors in frame.select(list(DOCUMENT_COLUMNS)).iter_rows():
             yield Document(doc_id, text, source, source_line, None if anchors is None else tuple(anchors))
 
 

@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import BinaryIO
@@ -179,7 +179,7 @@ def _first_row(rows: Iterator[list[str]], header: list[str]) -> dict[str, str] |
     """The first row of a CSV file as a record, for the suggestion of a text column; None when it has none."""
     try:
         row = next(rows, None)
-    except (csv.Error, _RowTooLarge):
+    except (csv.Error, RowTooLarge):
         return None
     return dict(zip(header, row, strict=True)) if row is not None and len(row) == len(header) else None
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from dedup.formats.detect import COMPRESSION_SUFFIXES
 from dedup.sources import READERS, Reader, read_text, reader_for
 from dedup.writers.base import CleanedDocument, WriteFile, Writer
+from dedup.writers.html import write_html
 from dedup.writers.jsonl import write_json, write_jsonl
 from dedup.writers.tables import write_csv, write_parquet, write_tsv
 from dedup.writers.text import write_text
@@ -33,6 +34,7 @@ __all__ = [
     "WriteFile",
     "Writer",
     "write_csv",
+    "write_html",
     "write_json",
     "write_jsonl",
     "write_parquet",
@@ -58,6 +60,8 @@ WRITERS: dict[str, Writer] = {
     ".tab": Writer(write_tsv),
     ".parquet": Writer(write_parquet),
     ".pq": Writer(write_parquet),
+    ".html": Writer(write_html),
+    ".htm": Writer(write_html),
     ".warc": Writer(write_warc),
 }
 
@@ -67,7 +71,7 @@ def writer_for(path: Path, reader: Reader | None = None) -> Writer:
     the reader its content chose (a JSON Lines file named ``dump``).
 
     A file read as plain text keeps its name; a file of any other format
-    without a writer of its own (HTML, say) becomes a text file (``.txt``).
+    without a writer of its own becomes a text file (``.txt``).
     """
     suffix = path.suffix.lower()
     if suffix in COMPRESSION_SUFFIXES:

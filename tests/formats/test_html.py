@@ -203,3 +203,16 @@ def test_a_paragraph_of_millions_of_words_costs_a_few_times_its_size() -> None:
     (text, _), peak = peak_python_bytes(lambda: html_to_text(page))
     assert text == ("word " * 2_000_000).strip()
     assert peak < 8 * len(page)  # split() into words took 16 times it
+
+
+def test_code_that_holds_lines_alone_in_its_block_is_one_fenced_block() -> None:
+    text, _ = html_to_text(
+        "<body><div class='highlight'><code>for x in xs:\n    print(x)\n</code></div>"
+        "<p>Inline <code>x = 1</code> code and <code>two\nlines</code> in prose stay prose.</p>"
+        "<pre>```\nfenced inside\n```</pre></body>"
+    )
+    assert text.split("\n\n") == [
+        "```\nfor x in xs:\n    print(x)\n```",
+        "Inline x = 1 code and two lines in prose stay prose.",
+        "````\n```\nfenced inside\n```\n````",  # a longer fence than any the code holds
+    ]
