@@ -237,12 +237,14 @@ def dropped_documents(documents: pl.DataFrame, over: float | None) -> pl.DataFra
 def document_ranks(values: Sequence[object], keep_by: KeepBy, field_source: str) -> np.ndarray:
     """The rank of every document by its ``keep_by`` field value (higher stays), in read order.
 
-    A missing value (None) and a value not in the priority list rank last (-inf). Numbers rank as numbers
+    A missing or empty value and a value not in the priority list rank last (-inf). Numbers rank as numbers
     when every value found is one (booleans are not numbers here); otherwise every value ranks by its text.
 
     Raises:
         OptionsError: no document has the field (``field_source`` names where it was looked for).
     """
+    # An empty value is no value: a CSV writes a missing one as an empty field.
+    values = [None if isinstance(value, str) and not value.strip() else value for value in values]
     present = [value for value in values if value is not None]
     if not present:
         raise OptionsError(

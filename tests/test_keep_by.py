@@ -65,7 +65,7 @@ def _expected(values: list[int | None], order: str) -> str:
     return f"doc-{-max(present)[1]}"
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_the_latest_crawl_keeps_the_paragraph_in_every_record_format(tmp_path: Path, suffix: str) -> None:
     dates = ["2024-03-01", "2025-11-30", None, "2025-01-15"]
     source = _write(_records(dates), tmp_path / "in" / f"crawl{suffix}")
