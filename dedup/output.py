@@ -36,7 +36,8 @@ SCHEMAS = {
     MATCHES: S.MATCHES_SCHEMA,
 }
 SUMMARY_FILE = "scan.json"
-FORMAT_VERSION = 2  # 2: near clusters around centres, pairs in the order of their second block
+# 2: near clusters around centres, pairs in the order of their second block; 3: source_line, source_column.
+FORMAT_VERSION = 3
 # Rows per row group of blocks.parquet: about 10 MB of text each. Polars encodes row groups in parallel;
 # with its default (a few row groups per 100 MB) two cores wrote the table no faster than one, with twice
 # the CPU; 25,000 rows made it 1.6x faster on two cores for a 4% larger file (measured on 103 MB).
