@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import dedup
-from dedup.output import TABLES
+from dedup.output import FORMAT_VERSION, TABLES
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,8 @@ def test_other_format_version_is_refused(saved: Path, tmp_path: Path) -> None:
     (folder / "scan.json").write_text(json.dumps(summary))
     with pytest.raises(dedup.InputError) as error:
         dedup.load(folder)
-    assert str(error.value) == f"{folder / 'scan.json'}: format version 99, this dedup reads 2; scan again with --out"
+    expected = f"format version 99, this dedup reads {FORMAT_VERSION}; scan again with --out"
+    assert str(error.value) == f"{folder / 'scan.json'}: {expected}"
 
 
 def test_summary_without_statistics_is_refused(saved: Path, tmp_path: Path) -> None:
