@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +36,7 @@ from dedup.commit import LOCK_NAME, commit, fsync_file, fsync_folder, recover, r
 from dedup.errors import InputError, OptionsError, OutputError
 from dedup.index import Index
 from dedup.keep import Decisions, block_batches, decide, decide_matches, dropped_documents, match_batches
-from dedup.options import CleanOptions
+from dedup.options import CleanOptions, ScanOptions
 from dedup.output import MATCHES, output_errors
 from dedup.pipeline import open_index, scan
 from dedup.result import DOC_POS, ORDER, ScanResult
@@ -399,6 +399,7 @@ def clean(
     index: str | Path | Index | None = None,
     update: bool = False,
     name: str | None = None,
+    scanner: Callable[[Sequence[str | Path], ScanOptions], ScanResult] | None = None,
 ) -> CleanResult:
     """Write the corpus without its duplicate blocks, and the audit table of what was cut.
 
@@ -411,6 +412,8 @@ def clean(
         index: an index of earlier data: what it holds is cut too (its copy is the kept one).
         update: add the documents to ``index`` in the same run (not with ``keep="none"``).
         name: the add's name.
+        scanner: what scans the inputs instead of ``dedup.scan`` (``dedup.spark.scan_files`` on Spark);
+            not with an index.
 
     Returns:
         The counts, the paths written and the scan the clean was based on.
@@ -428,7 +431,9 @@ def clean(
     idx = open_index(index, options.scan, create=update) if index is not None else None
     if update and options.keep == "none":
         raise OptionsError("--keep none cuts what the index holds; it does not add to it (leave out --update)")
-    result = scan(paths, options.scan, index=idx, update=update, name=name)
+    if scanner is not None and idx is not None:
+        raise OptionsError("an index is matched by the local engine only: leave out --index or --engine spark")
+    result = scanner(paths, options.scan) if scanner else scan(paths, options.scan, index=idx, update=update, name=name)
     decided = plan(result, options, idx)
     stats = CleanStats()
     metadata = {"dedup": json.dumps({**result.settings(), "clean": _clean_settings(options)}, sort_keys=True)}

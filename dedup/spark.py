@@ -22,15 +22,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 from pyspark.sql import DataFrame, SparkSession
 
-from dedup import candidates
+from dedup import candidates, output, sources
 from dedup.errors import NoDocumentsError
 from dedup.options import ScanOptions
-from dedup.result import ScanStats
+from dedup.result import ScanResult, ScanStats
 from dedup.runners import spark as R
+from dedup.spill import ScratchFolder
 
-__all__ = ["SparkScan", "scan"]
+__all__ = ["SparkScan", "scan", "scan_files", "session"]
+
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+DRIVER_EDGES = 2_000_000  # verified pairs clustered on the driver: 2 int64 and 2 float64 each, 64 MB
 
 
 @dataclass(slots=True)
@@ -39,10 +44,19 @@ class SparkScan:
     schemas, 64-bit hashes as signed longs of the same bits) and its statistics. The tables are lazy
     DataFrames over cached intermediate results; ``close`` releases those."""
 
-    tables: dict[str, DataFrame]
+    ordered: dict[str, DataFrame]  # the tables with their rows' place in the local engine's files (``R.ORDER``)
     stats: ScanStats
     options: ScanOptions
     cached: list[DataFrame] = field(default_factory=list)
+
+    @property
+    def tables(self) -> dict[str, DataFrame]:
+        """The tables, in the local engine's schemas (rows in no particular order)."""
+        return {name: frame.drop(R.ORDER) for name, frame in self.ordered.items()}
+
+    def sorted(self, name: str) -> DataFrame:
+        """A table with its rows in the order of the local engine's file (a global sort: a shuffle)."""
+        return self.ordered[name].orderBy(R.ORDER).drop(R.ORDER)
 
     def close(self) -> None:
         for frame in self.cached:
@@ -54,6 +68,8 @@ def scan(
     spark: SparkSession,
     inputs: Sequence[str | Path] | DataFrame,
     options: ScanOptions | None = None,
+    partitions: int | None = None,
+    driver_edges: int = DRIVER_EDGES,
 ) -> SparkScan:
     """Find exact and near-duplicate blocks with Spark.
 
@@ -63,12 +79,41 @@ def scan(
             per task), or a DataFrame with the columns ``options.read.id_field`` and ``text_field``, read
             in its order.
         options: every stage's options, as for ``dedup.scan``.
+        partitions: partitions of the documents and of every shuffle (default: the session's
+            ``spark.sql.shuffle.partitions``); the tables do not depend on it.
+        driver_edges: verified pairs up to this many are clustered on the driver by the local engine's
+            ``CentreAssignment`` (one job); more, in rounds of DataFrame operations (``centre_rounds``).
 
     Raises:
         InputError: a path that does not exist; a DataFrame without the id or text column.
         NoDocumentsError: the inputs held no document.
     """
     options = options or ScanOptions()
+    with _shuffle_partitions(spark, partitions):
+        return _scan(spark, inputs, options, partitions, driver_edges)
+
+
+@contextmanager
+def _shuffle_partitions(spark: SparkSession, partitions: int | None) -> Iterator[None]:
+    """The session's shuffle partitions set to ``partitions`` for the scan's corpus-wide steps."""
+    if partitions is None:
+        yield
+        return
+    before = str(spark.conf.get(SHUFFLE_PARTITIONS))
+    spark.conf.set(SHUFFLE_PARTITIONS, str(partitions))
+    try:
+        yield
+    finally:
+        spark.conf.set(SHUFFLE_PARTITIONS, before)
+
+
+def _scan(
+    spark: SparkSession,
+    inputs: Sequence[str | Path] | DataFrame,
+    options: ScanOptions,
+    partitions: int | None,
+    driver_edges: int,
+) -> SparkScan:
     clock = _Clock()
     cached: list[DataFrame] = []
     with clock.stage("read"):
@@ -76,6 +121,8 @@ def scan(
             documents, read_stats = R.frame_documents(inputs, options)
         else:
             documents, read_stats = R.numbered_documents(R.read_paths(spark, inputs, options))
+        if partitions is not None:
+            documents = documents.repartition(partitions)
         cached.append(documents)
     if read_stats.documents == 0:
         given = "<DataFrame>" if isinstance(inputs, DataFrame) else ", ".join(str(p) for p in inputs)
@@ -100,7 +147,11 @@ def scan(
         cached.append(edges)
         verified_count = edges.count()
     with clock.stage("cluster"):
-        centres = R.materialized(R.centre_rounds(edges))
+        if verified_count <= driver_edges:
+            centres, split = R.centres_on_driver(edges)
+        else:
+            centres, split = R.centre_rounds(edges), None
+        centres = R.materialized(centres)
         cached.append(centres)
         joined = R.materialized(R.members(edges, centres))
         cached.append(joined)
@@ -119,12 +170,12 @@ def scan(
         verified_pairs=verified_count,
         bands=bands,
         rows=rows,
-        components_split=R.components_split(edges, centres),
+        components_split=R.components_split(edges, centres) if split is None else split,
         skips=read_stats.skips,
         warnings=read_stats.warnings,
         seconds=clock.seconds,
     )
-    return SparkScan(tables=tables, stats=stats, options=options, cached=cached)
+    return SparkScan(ordered=tables, stats=stats, options=options, cached=cached)
 
 
 @dataclass(slots=True)
@@ -140,3 +191,73 @@ class _Clock:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def session(master: str = "local[*]") -> SparkSession:
+    """A Spark session for the command line: the master given, no web UI or progress bars of Spark's."""
+    builder = SparkSession.builder.master(master).appName("dedup")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def scan_files(
+    paths: Sequence[str | Path],
+    options: ScanOptions | None = None,
+    out: str | Path | None = None,
+    master: str = "local[*]",
+) -> ScanResult:
+    """A scan on Spark with the result of ``dedup.scan``: the tables in Parquet files (in ``out``, or a private
+    folder), each row where the local engine writes it, and ``scan.json``. What ``--engine spark`` runs.
+
+    Spark writes each table into a scratch folder on this machine, from which it is staged as the local
+    engine stages its own: so ``master`` is a local one, or a cluster whose executors share this file system.
+
+    Raises:
+        InputError, NoDocumentsError, OutputError: as ``dedup.scan``.
+    """
+    options = options or ScanOptions()
+    folder = None
+    if out is not None:
+        folder = output.prepared_folder(out)
+        output.check_not_input(folder, paths)
+    sources.check_paths(paths)
+    private = ScratchFolder(prefix="dedup-result-") if folder is None else None
+    folder = private.path if private is not None else folder
+    assert folder is not None
+    scratch = ScratchFolder()
+    try:
+        with output.writing(folder) as staged:
+            found = scan(session(master), paths, options)
+            settings = output.settings_of(options, found.stats.bands, found.stats.rows, output.dedup_version())
+            for name in output.TABLES:
+                output.stage_table(staged, name, _written(found, name, scratch.path), output.parquet_metadata(settings))
+            found.close()
+            result = ScanResult(
+                files={name: staged.path(output.table_file(name)) for name in output.TABLES},
+                stats=found.stats,
+                options=options,
+            )
+            output.stage_summary(staged, result.saved())
+            with output.output_errors(staged.folder):
+                staged.commit()
+        result.files = {name: staged.folder / output.table_file(name) for name in output.TABLES}
+        result.folder = private
+        return result
+    except BaseException:
+        if private is not None:
+            private.close()
+        raise
+    finally:
+        scratch.close()
+
+
+def _written(found: SparkScan, name: str, scratch: Path) -> pl.LazyFrame:
+    """A table written by Spark in the local engine's row order, read back lazily in its schema."""
+    target = scratch / name
+    found.sorted(name).write.parquet(str(target))
+    parts = sorted(target.glob("*.parquet"))  # part files in the order of the sort's ranges
+    if not parts:
+        return pl.LazyFrame(schema=R.TABLE_SCHEMAS[name])
+    return R.to_local(name, pl.scan_parquet(parts))

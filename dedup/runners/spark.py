@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -37,13 +37,14 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from dedup import cluster, sources, stage
 from dedup import schema as S
-from dedup import sources, stage
 from dedup.documents import MAX_CANDIDATES
 from dedup.errors import InputError
 from dedup.formats.records import ReadWarning, Skip
 from dedup.options import ScanOptions
 
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 BLOCK_KEY = S.BLOCK_KEY
 NODE, OTHER = "node", "other"  # a near text (by its first block's key) and the text it is paired with
 CENTRE = "centre"
@@ -51,6 +52,7 @@ FILE = "file"  # a file's number in read order
 ROW = "row"  # a document's number within its file (or partition)
 NOTE = "note"  # a reader's account of a file: skips, warnings, whether it was read (JSON)
 REPRESENTATIVE = "representative"
+ORDER = "_order"  # a table row's place in the local engine's file: blocks and pairs by block, clusters, documents
 
 # Spark has no unsigned integers: 64-bit hashes and 32-bit shingle hashes travel as the signed integers of
 # the same bits, which compare equal exactly when the unsigned ones do.
@@ -130,10 +132,8 @@ def spark_type(schema: pl.Schema) -> T.StructType:
     return T.StructType([T.StructField(name, _SPARK_TYPES[dtype]) for name, dtype in schema.items()])  # type: ignore[index]
 
 
-def to_local(name: str, table: pa.Table | pl.DataFrame) -> pl.DataFrame:
+def to_local(name: str, frame: FrameT) -> FrameT:
     """A table the Spark runner made, in the local engine's schema (its 64-bit hashes unsigned again)."""
-    frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
     schema = TABLE_SCHEMAS[name]
     unsigned = [pl.col(column).reinterpret(signed=False) for column, dtype in schema.items() if dtype == pl.UInt64]
     return frame.with_columns(unsigned).select(list(schema)).cast(schema)  # type: ignore[arg-type]
@@ -163,7 +163,7 @@ def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOp
     files = spark.createDataFrame(
         listed, "file long, path string, name string, doc_id string, explicit boolean", verifySchema=False
     )
-    files = files.repartition(max(1, min(len(listed), spark.sparkContext.defaultParallelism * 4)), FILE)
+    files = files.repartition(max(1, min(len(listed), spark.sparkContext.defaultParallelism)), FILE)
     read_options = options.read
 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -323,7 +323,9 @@ def fingerprint(documents: DataFrame, options: ScanOptions) -> DataFrame:
             blocks = stage.fingerprint_batch(frame, options)
             yield from _signed(blocks).to_arrow().cast(FINGERPRINT_ARROW).to_batches()
 
-    return documents.select(S.DOC_KEY, S.TEXT).mapInArrow(stage_of, FINGERPRINT_TYPE)
+    # In read order within each partition: the first block of a text in the corpus must be the first in its batch.
+    in_order = documents.select(S.DOC_KEY, S.TEXT).sortWithinPartitions(S.DOC_KEY)
+    return in_order.mapInArrow(stage_of, FINGERPRINT_TYPE)
 
 
 def _signed(blocks: pl.DataFrame) -> pl.DataFrame:
@@ -436,6 +438,32 @@ def verified_pairs(pairs: DataFrame, nodes: DataFrame, options: ScanOptions) -> 
     return measured.filter((F.col(S.JACCARD) >= lsh.threshold) | (F.col(S.CONTAINMENT) >= lsh.containment))
 
 
+def centres_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
+    """The centre of every node of the verified pairs, and the components they split, by the local
+    engine's own ``cluster.CentreAssignment`` on the driver: for a graph that fits there (a small corpus,
+    or what is left of a large one), a single job instead of a few per round.
+
+    Returns:
+        ``node``, ``centre`` (itself for a centre, as ``centre_rounds``), and ``components_split``.
+    """
+    found = edges.select(NODE, OTHER, S.JACCARD, S.CONTAINMENT).toArrow()
+    left, right = found[NODE].to_numpy(), found[OTHER].to_numpy()
+    order = np.lexsort((right, left))
+    nodes = np.unique(np.concatenate((left, right)))
+    assignment = cluster.CentreAssignment(nodes.size)
+    assignment.add(
+        np.searchsorted(nodes, left[order]),
+        np.searchsorted(nodes, right[order]),
+        found[S.JACCARD].to_numpy()[order],
+        found[S.CONTAINMENT].to_numpy()[order],
+    )
+    # A node that only had pairs with taken nodes is left unassigned there: it is a centre of none.
+    centre = np.where(assignment.centre >= 0, assignment.centre, np.arange(nodes.size))
+    table = pa.table({NODE: pa.array(nodes, pa.int64()), CENTRE: pa.array(nodes[centre], pa.int64())})
+    frame = edges.sparkSession.createDataFrame(table)
+    return frame, assignment.components_split()
+
+
 def centre_rounds(edges: DataFrame) -> DataFrame:
     """The centre of every node of the verified pairs, as ``cluster.CentreAssignment`` gives it.
 
@@ -512,7 +540,8 @@ def cluster_numbers(texts: DataFrame, centres: DataFrame) -> DataFrame:
 def tables(
     blocks: DataFrame, documents: DataFrame, texts: DataFrame, numbers: DataFrame, joined: DataFrame
 ) -> dict[str, DataFrame]:
-    """The four tables of the local engine, from the blocks, documents, distinct texts, clusters and members."""
+    """The four tables of the local engine, from the blocks, documents, distinct texts, clusters and members,
+    each with an ``ORDER`` column beside its schema's."""
     ids = documents.select(S.DOC_KEY, S.DOC_ID)
     text_of = (
         blocks.filter(S.MATCHABLE)
@@ -529,13 +558,15 @@ def tables(
     }
 
 
-def _schema_select(frame: DataFrame, name: str) -> DataFrame:
+def _schema_select(frame: DataFrame, name: str, order: str) -> DataFrame:
+    """The table's columns in its schema, and ``ORDER``: where the local engine writes its row."""
     kinds = spark_type(TABLE_SCHEMAS[name])
-    return frame.select([F.col(field.name).cast(field.dataType).alias(field.name) for field in kinds.fields])
+    columns = [F.col(field.name).cast(field.dataType).alias(field.name) for field in kinds.fields]
+    return frame.select(*columns, F.col(order).alias(ORDER))
 
 
 def _blocks_table(placed: DataFrame, ids: DataFrame) -> DataFrame:
-    return _schema_select(placed.join(ids, S.DOC_KEY), "blocks")
+    return _schema_select(placed.join(ids, S.DOC_KEY), "blocks", BLOCK_KEY)
 
 
 def _pairs_table(placed: DataFrame, ids: DataFrame, texts: DataFrame, joined: DataFrame) -> DataFrame:
@@ -562,7 +593,7 @@ def _pairs_table(placed: DataFrame, ids: DataFrame, texts: DataFrame, joined: Da
     ids_a = ids.select(F.col(S.DOC_KEY).alias("doc_key_a"), F.col(S.DOC_ID).alias(S.DOC_A))
     both = both.join(ids_a, "doc_key_a").join(ids.withColumnRenamed(S.DOC_ID, S.DOC_B), S.DOC_KEY)
     both = both.withColumn(S.BLOCK_B, F.col(S.BLOCK)).withColumn("line_b", F.col(S.LINE))
-    return _schema_select(both, "pairs")
+    return _schema_select(both, "pairs", BLOCK_KEY)
 
 
 def _clusters_table(placed: DataFrame, ids: DataFrame, numbers: DataFrame) -> DataFrame:
@@ -587,7 +618,7 @@ def _clusters_table(placed: DataFrame, ids: DataFrame, numbers: DataFrame) -> Da
         .withColumn(S.SCOPE, F.when(F.col(S.N_DOCS) > 1, F.lit(S.CROSS_DOC)).otherwise(F.lit(S.WITHIN_DOC)))
         .withColumn(S.SHORT, F.col("n_short") == F.col(S.N_BLOCKS))
     )
-    return _schema_select(table, "clusters")
+    return _schema_select(table, "clusters", S.CLUSTER)
 
 
 def _documents_table(placed: DataFrame, documents: DataFrame) -> DataFrame:
@@ -650,7 +681,7 @@ def _documents_table(placed: DataFrame, documents: DataFrame) -> DataFrame:
     table = table.withColumn(
         S.CONTAINMENT, F.when(F.col("covered").isNotNull(), F.col("covered") / F.col(S.N_CHARS))
     ).withColumn(S.DUP_FRACTION, F.when(has_chars, F.col(S.DUP_CHARS) / F.col(S.N_CHARS)).otherwise(F.lit(0.0)))
-    return _schema_select(table, "documents")
+    return _schema_select(table, "documents", S.DOC_KEY)
 
 
 def components(edges: DataFrame) -> DataFrame:
