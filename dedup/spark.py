@@ -35,6 +35,7 @@ from dedup.spill import ScratchFolder
 __all__ = ["SparkScan", "scan", "scan_files", "session"]
 
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+LOCAL_DRIVER_MEMORY = "4g"
 DRIVER_EDGES = 2_000_000  # verified pairs clustered on the driver: 2 int64 and 2 float64 each, 64 MB
 
 
@@ -197,6 +198,8 @@ def session(master: str = "local[*]") -> SparkSession:
     """A Spark session for the command line: the master given, no web UI or progress bars of Spark's."""
     builder = SparkSession.builder.master(master).appName("dedup")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if master.startswith("local"):  # the executors live in this driver's JVM: more than Spark's 1 GB default
+        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -207,12 +210,14 @@ def scan_files(
     options: ScanOptions | None = None,
     out: str | Path | None = None,
     master: str = "local[*]",
+    partitions: int | None = None,
 ) -> ScanResult:
     """A scan on Spark with the result of ``dedup.scan``: the tables in Parquet files (in ``out``, or a private
     folder), each row where the local engine writes it, and ``scan.json``. What ``--engine spark`` runs.
 
-    Spark writes each table into a scratch folder on this machine, from which it is staged as the local
-    engine stages its own: so ``master`` is a local one, or a cluster whose executors share this file system.
+    ``partitions`` as for ``scan``. Spark writes each table into a scratch folder on this machine, from
+    which it is staged as the local engine stages its own: so ``master`` is a local one, or a cluster whose
+    executors share this file system.
 
     Raises:
         InputError, NoDocumentsError, OutputError: as ``dedup.scan``.
@@ -229,10 +234,12 @@ def scan_files(
     scratch = ScratchFolder()
     try:
         with output.writing(folder) as staged:
-            found = scan(session(master), paths, options)
+            found = scan(session(master), paths, options, partitions=partitions)
             settings = output.settings_of(options, found.stats.bands, found.stats.rows, output.dedup_version())
+            started = time.perf_counter()
             for name in output.TABLES:
                 output.stage_table(staged, name, _written(found, name, scratch.path), output.parquet_metadata(settings))
+            found.stats.seconds["write"] = time.perf_counter() - started
             found.close()
             result = ScanResult(
                 files={name: staged.path(output.table_file(name)) for name in output.TABLES},
