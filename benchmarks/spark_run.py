@@ -84,7 +84,9 @@ def run_spark(corpus: Path, master: str, partitions: int | None) -> dict[str, An
 
 def child(arguments: list[str]) -> dict[str, Any]:
     """One run in a fresh process, its JSON line back."""
-    command = [sys.executable, __file__, "--child", *arguments]
+    # As a module from the checkout: run as a script, benchmarks/ would come first on the path, and its
+    # profile.py would hide the standard library's, which PySpark imports.
+    command = [sys.executable, "-m", "benchmarks.spark_run", "--child", *arguments]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         return {"failed": done.returncode, "stderr": done.stderr[-2000:]}

@@ -122,17 +122,17 @@ def _scan(
             documents, read_stats = R.frame_documents(inputs, options)
         else:
             documents, read_stats = R.numbered_documents(R.read_paths(spark, inputs, options))
-        if partitions is not None:
-            documents = documents.repartition(partitions)
+        # Partitions for the per-batch stage on every core, even when the documents came from one file.
+        documents = documents.repartition(partitions or spark.sparkContext.defaultParallelism)
         cached.append(documents)
     if read_stats.documents == 0:
         given = "<DataFrame>" if isinstance(inputs, DataFrame) else ", ".join(str(p) for p in inputs)
         raise NoDocumentsError(f"no documents found in {given}", read_stats.skips)
     with clock.stage("fingerprint"):
         blocks = R.materialized(R.fingerprint(documents, options))
-        blocks = R.materialized(R.with_block_keys(blocks, R.block_bits(blocks), read_stats.documents))
+        n_blocks, block_bits = R.counted_blocks(blocks)
+        blocks = R.with_block_keys(blocks, block_bits, read_stats.documents)  # a projection, computed as needed
         cached.append(blocks)
-        n_blocks = blocks.count()
     with clock.stage("distinct"):
         texts = R.materialized(R.distinct_texts(blocks))
         cached.append(texts)
@@ -261,10 +261,14 @@ def scan_files(
 
 
 def _written(found: SparkScan, name: str, scratch: Path) -> pl.LazyFrame:
-    """A table written by Spark in the local engine's row order, read back lazily in its schema."""
+    """A table written by Spark, read back lazily in the local engine's schema and row order.
+
+    Spark writes the rows in any order with their place (``R.ORDER``), and polars sorts them as it stages
+    the file: a sort in Spark would cost a sampling job and a shuffle per table.
+    """
     target = scratch / name
-    found.sorted(name).write.parquet(str(target))
-    parts = sorted(target.glob("*.parquet"))  # part files in the order of the sort's ranges
+    found.ordered[name].write.parquet(str(target))
+    parts = sorted(target.glob("*.parquet"))
     if not parts:
         return pl.LazyFrame(schema=R.TABLE_SCHEMAS[name])
-    return R.to_local(name, pl.scan_parquet(parts))
+    return R.to_local(name, pl.scan_parquet(parts).sort(R.ORDER))

@@ -158,3 +158,38 @@ def test_a_missing_text_column_is_an_error(spark: SparkSession) -> None:
     frame = spark.createDataFrame([("a", "x")], "id string, body string")
     with pytest.raises(dedup.InputError, match="no column 'text'"):
         dedup.spark.scan(spark, frame)
+
+
+def test_the_command_line_writes_the_local_engines_files(spark: SparkSession, seeds: Path, tmp_path: Path) -> None:
+    """``--engine spark`` writes every table with the local engine's rows in the local engine's order, and
+    ``clean --engine spark`` writes the same cleaned pages and audit table."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    runner_ = CliRunner()
+    for engine in ("local", "spark"):
+        done = runner_.invoke(app, ["scan", str(seeds), "--engine", engine, "--out", str(tmp_path / engine), "-q"])
+        assert done.exit_code == 0, done.output
+        removed = str(tmp_path / f"removed-{engine}.parquet")
+        command = [
+            "clean",
+            str(seeds),
+            "--engine",
+            engine,
+            "--out",
+            str(tmp_path / f"clean-{engine}"),
+            "--removed",
+            removed,
+        ]
+        cleaned = runner_.invoke(app, command)
+        assert cleaned.exit_code == 0, cleaned.output
+    for name in TABLES:
+        got = pl.read_parquet(tmp_path / "spark" / f"{name}.parquet")
+        assert got.equals(pl.read_parquet(tmp_path / "local" / f"{name}.parquet")), name
+    local_pages = sorted((tmp_path / "clean-local").iterdir())
+    assert [page.name for page in local_pages] == sorted(page.name for page in (tmp_path / "clean-spark").iterdir())
+    for page in local_pages:
+        assert (tmp_path / "clean-spark" / page.name).read_bytes() == page.read_bytes()
+    audits = [pl.read_parquet(tmp_path / f"removed-{engine}.parquet") for engine in ("local", "spark")]
+    assert audits[0].height > 0 and audits[0].equals(audits[1])

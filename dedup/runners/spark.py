@@ -241,9 +241,12 @@ def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats]:
     local readers do.
     """
     read = materialized(read)
-    notes = [row[NOTE] for row in read.filter(F.col(NOTE).isNotNull()).orderBy(FILE).select(NOTE).collect()]
-    stats = read_stats(notes)
-    documents = _dense_keys(read.filter(F.col(NOTE).isNull()).drop(NOTE), FILE)
+    # One pass for every file's count of documents and its note (a file's account holds no document).
+    per_file = read.groupBy(FILE).agg(F.count(S.TEXT).alias("count"), F.max(NOTE).alias(NOTE)).orderBy(FILE)
+    files = per_file.collect()
+    stats = read_stats([row[NOTE] for row in files if row[NOTE] is not None])
+    counts = [(row[FILE], row["count"]) for row in files if row["count"]]
+    documents = _dense_keys(read.filter(F.col(NOTE).isNull()).drop(NOTE), FILE, counts)
     earlier = Window.partitionBy(S.DOC_ID).orderBy(S.DOC_KEY)
     documents = documents.withColumn("_nth", F.row_number().over(earlier))
     renamed = F.concat(
@@ -256,7 +259,7 @@ def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats]:
     for row in documents.filter(F.col("_nth") > 1).orderBy(S.DOC_KEY).select("_old_id", S.DOC_ID, S.SOURCE).collect():
         message = f"id {row['_old_id']!r} was taken by an earlier document; this one is now {row[S.DOC_ID]!r}"
         stats.warnings.append(ReadWarning(row[S.SOURCE], None, "repeated id", message))
-    stats.documents = documents.count()
+    stats.documents = sum(count for _, count in counts)
     return documents.drop("_nth", "_old_id"), stats
 
 
@@ -279,11 +282,12 @@ def frame_documents(frame: DataFrame, options: ScanOptions) -> tuple[DataFrame, 
         ROW, F.col("_position").bitwiseAND(F.lit((1 << 33) - 1))
     )
     ordered = materialized(ordered)
-    nulls = ordered.filter(F.col(S.TEXT).isNull() | F.col(S.DOC_ID).isNull())
     stats = sources.ReadStats()
-    documents = _dense_keys(ordered.drop("_position"), FILE)
+    counts = [(row[FILE], row["count"]) for row in ordered.groupBy(FILE).count().orderBy(FILE).collect()]
+    documents = _dense_keys(ordered.drop("_position"), FILE, counts)
     documents = documents.withColumn(S.SOURCE, F.lit("<DataFrame>")).withColumn(S.SOURCE_LINE, F.col(S.DOC_KEY) + 1)
-    for row in documents.join(nulls.select(FILE, ROW), [FILE, ROW]).orderBy(S.DOC_KEY).collect():
+    nulls = documents.filter(F.col(S.TEXT).isNull() | F.col(S.DOC_ID).isNull())
+    for row in nulls.orderBy(S.DOC_KEY).collect():
         field = read.text_field if row[S.TEXT] is None else read.id_field
         stats.skips.append(
             Skip("<DataFrame>", row[S.SOURCE_LINE], "missing field", f"field {field!r} is null", unit="row")
@@ -295,13 +299,12 @@ def frame_documents(frame: DataFrame, options: ScanOptions) -> tuple[DataFrame, 
     return documents, stats
 
 
-def _dense_keys(rows: DataFrame, group: str) -> DataFrame:
-    """``doc_key`` 0, 1, … in the order of (``group``, ``row``), from each group's count (one row a group)."""
-    counts = rows.groupBy(group).count().orderBy(group).collect()
+def _dense_keys(rows: DataFrame, group: str, counts: list[tuple[int, int]]) -> DataFrame:
+    """``doc_key`` 0, 1, … in the order of (``group``, ``row``), from each group's count of rows, in order."""
     offsets, total = [], 0
-    for row in counts:
-        offsets.append((row[group], total))
-        total += row["count"]
+    for number, count in counts:
+        offsets.append((number, total))
+        total += count
     spark = rows.sparkSession
     starts = spark.createDataFrame(offsets, f"{group} long, _offset long") if offsets else None
     if starts is None:
@@ -349,10 +352,12 @@ def _signed(blocks: pl.DataFrame) -> pl.DataFrame:
 # ----------------------------------------------------------------------------------------- corpus-wide
 
 
-def block_bits(blocks: DataFrame) -> int:
-    """Bits of a block's number in its block key: enough for the most blocks any document has."""
-    most = blocks.agg(F.max(S.BLOCK)).first()[0]  # type: ignore[index]
-    return max(1, int(most or 0).bit_length())
+def counted_blocks(blocks: DataFrame) -> tuple[int, int]:
+    """How many blocks there are, and the bits of a block's number in its block key: enough for the most
+    blocks any document has (one pass)."""
+    found = blocks.agg(F.count("*"), F.max(S.BLOCK)).first()
+    assert found is not None
+    return int(found[0]), max(1, int(found[1] or 0).bit_length())
 
 
 def with_block_keys(blocks: DataFrame, bits: int, documents: int) -> DataFrame:
