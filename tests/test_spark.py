@@ -86,6 +86,8 @@ def test_generated_corpus_in_three_partitions(spark: SparkSession, tmp_path: Pat
     taken = next(iter(corpus.texts))
     corpora.write_jsonl([{"id": taken, "text": "Startseite\n\nEin eigener Absatz."}], folder / "more.jsonl")
     (folder / "broken.jsonl").write_text('{"id": "x", "text": "fine"}\n{"id": \n', encoding="utf-8")
+    for name in ("gone-1.txt", "gone-2.txt"):  # what listing the folder skips, in its place among the files
+        (folder / name).symlink_to(tmp_path / "nowhere")
     want = dedup.scan([folder])
     got = dedup.spark.scan(spark, [folder], partitions=3)
     assert_same_tables(spark_tables(got), local_tables(want))

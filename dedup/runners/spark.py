@@ -154,12 +154,13 @@ def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOp
     if any(str(path) == sources.STDIN for path in paths):
         raise InputError("-: standard input cannot be scanned on Spark; save it to a file first")
     listed: list[tuple[int, str, str, str, bool]] = []
-    notes: list[str] = []
-    for found in sources.discover(paths):
+    notes: list[tuple[int, str]] = []
+    # Files and what listing skipped share one numbering, so that the skips come in the local engine's order.
+    for number, found in enumerate(sources.discover(paths)):
         if isinstance(found, Skip):
-            notes.append(_note(0, [found], []))
+            notes.append((number, _note(0, [found], [])))
         else:
-            listed.append((len(listed), str(found.path), found.name, found.doc_id, found.explicit))
+            listed.append((number, str(found.path), found.name, found.doc_id, found.explicit))
     files = spark.createDataFrame(
         listed, "file long, path string, name string, doc_id string, explicit boolean", verifySchema=False
     )
@@ -174,7 +175,8 @@ def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOp
 
     documents = files.mapInArrow(read, DOCUMENTS_TYPE)
     if notes:
-        given = spark.createDataFrame([(-1, 0, None, None, None, None, note) for note in notes], DOCUMENTS_TYPE)
+        rows = [(number, -1, None, None, None, None, note) for number, note in notes]
+        given = spark.createDataFrame(rows, DOCUMENTS_TYPE)
         documents = documents.unionByName(given)
     return documents
 
