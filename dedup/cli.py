@@ -97,6 +97,10 @@ IndexOption = Annotated[
     Path | None, typer.Option("--index", help="An index of earlier data (dedup index add) to match against.")
 ]
 AddName = Annotated[str | None, typer.Option(help="The name of the add in the index (default: the paths).")]
+Engine = Annotated[
+    str, typer.Option(help="Where the scan runs: local (this process) or spark (the [spark] extra and Java).")
+]
+Master = Annotated[str, typer.Option(help="With --engine spark: the Spark master (local[*], spark://host:7077…).")]
 
 
 # Every scan option, its type and its default: the parameters each scanning command takes (``_with_scan_options``).
@@ -295,6 +299,32 @@ def _print_version(wanted: bool) -> None:
         raise typer.Exit()
 
 
+def _on_spark(engine: str, index: Path | None) -> bool:
+    """Whether the scan runs on Spark (``--engine``).
+
+    Raises:
+        OptionsError: an engine that does not exist, or Spark with an index.
+    """
+    if engine not in ("local", "spark"):
+        raise OptionsError(f"--engine must be local or spark, not {engine!r}")
+    if engine == "spark" and index is not None:
+        raise OptionsError("an index is matched by the local engine only: leave out --index or --engine spark")
+    return engine == "spark"
+
+
+def _spark_scanner(master: str) -> Callable[..., ScanResult]:
+    """``dedup.spark.scan_files`` on this master.
+
+    Raises:
+        OptionsError: PySpark is not installed.
+    """
+    try:
+        from dedup import spark
+    except ImportError as exc:
+        raise OptionsError(f"--engine spark needs PySpark: pip install 'dedup-pages[spark]' ({exc})") from exc
+    return functools.partial(spark.scan_files, master=master)
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -323,6 +353,8 @@ def scan(
     index: IndexOption = None,
     update: Annotated[bool, typer.Option(help="With --index: add these documents to the index too.")] = False,
     name: AddName = None,
+    engine: Engine = "local",
+    master: Master = "local[*]",
     *,
     scan_options: ScanOptions,
 ) -> None:
@@ -333,8 +365,13 @@ def scan(
     with _errors():
         if update and index is None:
             raise OptionsError("--update adds to an index: give it with --index")
-        with progress_bars(quiet) as progress:
-            result = run_scan(paths, scan_options, progress=progress, out=out, index=index, update=update, name=name)
+        if _on_spark(engine, index):
+            result = _spark_scanner(master)(paths, scan_options, out)
+        else:
+            with progress_bars(quiet) as progress:
+                result = run_scan(
+                    paths, scan_options, progress=progress, out=out, index=index, update=update, name=name
+                )
         with result:
             written = _save(result, out, html)
             _echo_skips(result)
@@ -436,6 +473,8 @@ def clean(
         bool, typer.Option(help="With --index: add these documents to the index in the same run.")
     ] = False,
     name: AddName = None,
+    engine: Engine = "local",
+    master: Master = "local[*]",
     *,
     scan_options: ScanOptions,
 ) -> None:
@@ -456,8 +495,17 @@ def clean(
         )
         if update and index is None:
             raise OptionsError("--update adds to an index: give it with --index")
+        scanner = _spark_scanner(master) if _on_spark(engine, index) else None
         result = run_clean(
-            paths, out, options, removed=removed, overwrite=overwrite, index=index, update=update, name=name
+            paths,
+            out,
+            options,
+            removed=removed,
+            overwrite=overwrite,
+            index=index,
+            update=update,
+            name=name,
+            scanner=scanner,
         )
 
     _echo_skips(result.scan)

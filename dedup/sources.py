@@ -454,6 +454,11 @@ class _DistinctIds:
         return new_id
 
 
+def read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
+    """The documents of one file, read on its own (a Spark task reads one): see ``_read_file``."""
+    return _read_file(found, options, stats)
+
+
 def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
     """The documents of one file; whatever goes wrong in reading it is a skip of that file, never an error.
 
@@ -537,6 +542,11 @@ def _joined(parts: list[pl.DataFrame], pending: list[Document]) -> pl.DataFrame:
 
 
 _NO_ANCHORS = pl.lit(None, dtype=pl.List(pl.Int64)).alias(S.ANCHORS)
+
+
+def documents_frame(documents: list[Document]) -> pl.DataFrame:
+    """Documents as a table with the columns of ``DOCUMENT_COLUMNS``."""
+    return _frame(documents)
 
 
 def _frame(documents: list[Document]) -> pl.DataFrame:

@@ -1,0 +1,738 @@
+"""The Spark runner: the local engine's scan as DataFrame operations, for corpora past one machine.
+
+The stages are the library's own. The per-batch stage (``dedup.stage.fingerprint_batch``) runs inside
+``mapInArrow`` on every partition of documents; what the local runner does corpus-wide with hash tables
+and sorted runs is done here by key, with group-bys and joins:
+
+- documents: dedup's own reader of each file, mapped over the list of files (or a DataFrame given by the
+  caller), numbered in read order (``doc_key``); a block is known by ``block_key``, its document's key and
+  its number packed in one long, so that comparing block keys compares positions in read order;
+- distinct texts: matchable blocks grouped by exact key, the first occurrence the least block key;
+- candidates: the band keys of every near text exploded into LSH buckets; a bucket of up to
+  ``LSHOptions.max_bucket_pairs`` texts yields all its pairs, a larger one a chain and a star to its first
+  text, as ``candidates.band_pairs`` does (with the same loss of the band key's high bits);
+- verification: intersections of the distinct shingle sets in SQL (``array_intersect``);
+- clusters: the centre rule of ``cluster.CentreAssignment`` in rounds (see ``centre_rounds``);
+- tables: joins of blocks with their distinct texts, clusters and documents, the documents' best
+  containers found as ``dedup.documents`` does.
+
+Shuffles: reading (none), fingerprint (none), distinct texts (by exact key), candidates (by band bucket,
+then by pair), verification (two joins by node), centre rounds (by node, once per round), tables (by
+exact key, by cluster, by document).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from dedup import cluster, sources, stage
+from dedup import schema as S
+from dedup.documents import MAX_CANDIDATES
+from dedup.errors import InputError
+from dedup.formats.records import ReadWarning, Skip
+from dedup.options import ScanOptions
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+BLOCK_KEY = S.BLOCK_KEY
+NODE, OTHER = "node", "other"  # a near text (by its first block's key) and the text it is paired with
+CENTRE = "centre"
+FILE = "file"  # a file's number in read order
+ROW = "row"  # a document's number within its file (or partition)
+NOTE = "note"  # a reader's account of a file: skips, warnings, whether it was read (JSON)
+REPRESENTATIVE = "representative"
+ORDER = "_order"  # a table row's place in the local engine's file: blocks and pairs by block, clusters, documents
+
+# Spark has no unsigned integers: 64-bit hashes and 32-bit shingle hashes travel as the signed integers of
+# the same bits, which compare equal exactly when the unsigned ones do.
+DOCUMENTS_TYPE = T.StructType(
+    [
+        T.StructField(FILE, T.LongType()),
+        T.StructField(ROW, T.LongType()),
+        T.StructField(S.DOC_ID, T.StringType()),
+        T.StructField(S.TEXT, T.StringType()),
+        T.StructField(S.SOURCE, T.StringType()),
+        T.StructField(S.SOURCE_LINE, T.LongType()),
+        T.StructField(NOTE, T.StringType()),
+    ]
+)
+FINGERPRINT_TYPE = T.StructType(
+    [
+        T.StructField(S.DOC_KEY, T.LongType()),
+        T.StructField(S.BLOCK, T.IntegerType()),
+        T.StructField(S.START, T.LongType()),
+        T.StructField(S.END, T.LongType()),
+        T.StructField(S.LINE, T.IntegerType()),
+        T.StructField(S.TEXT, T.StringType()),
+        T.StructField(S.EXACT_HASH, T.LongType()),
+        T.StructField(S.MATCHABLE, T.BooleanType()),
+        T.StructField(S.SHORT, T.BooleanType()),
+        T.StructField(S.NEAR_CANDIDATE, T.BooleanType()),
+        T.StructField(S.SHINGLES, T.ArrayType(T.IntegerType())),
+        T.StructField(S.BAND_KEYS, T.ArrayType(T.LongType())),
+    ]
+)
+FINGERPRINT_ARROW = pa.schema(
+    [
+        (S.DOC_KEY, pa.int64()),
+        (S.BLOCK, pa.int32()),
+        (S.START, pa.int64()),
+        (S.END, pa.int64()),
+        (S.LINE, pa.int32()),
+        (S.TEXT, pa.string()),  # Spark reads neither large strings nor large lists
+        (S.EXACT_HASH, pa.int64()),
+        (S.MATCHABLE, pa.bool_()),
+        (S.SHORT, pa.bool_()),
+        (S.NEAR_CANDIDATE, pa.bool_()),
+        (S.SHINGLES, pa.list_(pa.int32())),
+        (S.BAND_KEYS, pa.list_(pa.int64())),
+    ]
+)
+_SPARK_TYPES = {
+    pl.Int64: T.LongType(),
+    pl.UInt64: T.LongType(),
+    pl.Int32: T.IntegerType(),
+    pl.String: T.StringType(),
+    pl.Boolean: T.BooleanType(),
+    pl.Float64: T.DoubleType(),
+}
+TABLE_SCHEMAS = {
+    "blocks": S.BLOCKS_SCHEMA,
+    "pairs": S.PAIRS_SCHEMA,
+    "clusters": S.CLUSTERS_SCHEMA,
+    "documents": S.DOCUMENTS_SCHEMA,
+}
+
+
+def materialized(frame: DataFrame) -> DataFrame:
+    """The frame computed now and its plan cut: reliably checkpointed when the session has a checkpoint
+    folder (``spark.sparkContext.setCheckpointDir``, as a cluster should), else kept by the executors.
+
+    Every corpus-wide step starts from materialized frames: a plan that stacked every step (and every
+    round of the iterations) would be optimized and recomputed whole each time.
+    """
+    if frame.sparkSession.sparkContext.getCheckpointDir():
+        return frame.checkpoint()
+    return frame.localCheckpoint()
+
+
+def spark_type(schema: pl.Schema) -> T.StructType:
+    """The Spark type of a table of the local engine (unsigned integers as signed ones of the same bits)."""
+    return T.StructType([T.StructField(name, _SPARK_TYPES[dtype]) for name, dtype in schema.items()])  # type: ignore[index]
+
+
+def to_local(name: str, frame: FrameT) -> FrameT:
+    """A table the Spark runner made, in the local engine's schema (its 64-bit hashes unsigned again)."""
+    schema = TABLE_SCHEMAS[name]
+    unsigned = [pl.col(column).reinterpret(signed=False) for column, dtype in schema.items() if dtype == pl.UInt64]
+    return frame.with_columns(unsigned).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOptions) -> DataFrame:
+    """Every document of the files under ``paths``, read by dedup's own readers, a file per task.
+
+    The files are listed here (the driver must see the paths, as every executor must); each is read
+    where its task runs. Rows with a ``note`` are a file's account (skips, warnings), not documents.
+
+    Raises:
+        InputError: a path that does not exist, or standard input (``-``), which a cluster cannot read.
+    """
+    if any(str(path) == sources.STDIN for path in paths):
+        raise InputError("-: standard input cannot be scanned on Spark; save it to a file first")
+    listed: list[tuple[int, str, str, str, bool]] = []
+    notes: list[tuple[int, str]] = []
+    # Files and what listing skipped share one numbering, so that the skips come in the local engine's order.
+    for number, found in enumerate(sources.discover(paths)):
+        if isinstance(found, Skip):
+            notes.append((number, _note(0, [found], [])))
+        else:
+            listed.append((number, str(found.path), found.name, found.doc_id, found.explicit))
+    files = spark.createDataFrame(
+        listed, "file long, path string, name string, doc_id string, explicit boolean", verifySchema=False
+    )
+    files = files.repartition(max(1, min(len(listed), spark.sparkContext.defaultParallelism)), FILE)
+    read_options = options.read
+
+    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for file in batch.to_pylist():
+                found = sources.Found(Path(file["path"]), file["name"], file["doc_id"], file["explicit"])
+                yield from _read_one(file[FILE], found, read_options)
+
+    documents = files.mapInArrow(read, DOCUMENTS_TYPE)
+    if notes:
+        rows = [(number, -1, None, None, None, None, note) for number, note in notes]
+        given = spark.createDataFrame(rows, DOCUMENTS_TYPE)
+        documents = documents.unionByName(given)
+    return documents
+
+
+def _read_one(number: int, found: sources.Found, options: Any) -> Iterator[pa.RecordBatch]:
+    """The documents of one file as record batches, then its note."""
+    stats = sources.ReadStats()
+    row = 0
+    for item in sources.read_file(found, options, stats):
+        frame = item.frame if isinstance(item, sources.DocumentFrame) else sources.documents_frame([item])
+        rows = np.arange(row, row + frame.height, dtype=np.int64)
+        row += frame.height
+        yield pa.RecordBatch.from_pydict(
+            {
+                FILE: pa.array(np.full(frame.height, number, dtype=np.int64)),
+                ROW: pa.array(rows),
+                S.DOC_ID: frame[S.DOC_ID].to_arrow().cast(pa.string()),
+                S.TEXT: frame[S.TEXT].to_arrow().cast(pa.string()),
+                S.SOURCE: frame[S.SOURCE].to_arrow().cast(pa.string()),
+                S.SOURCE_LINE: frame[S.SOURCE_LINE].to_arrow(),
+                NOTE: pa.nulls(frame.height, pa.string()),
+            },
+            schema=DOCUMENTS_TYPE_ARROW,
+        )
+    note = _note(stats.files, stats.skips, stats.warnings)
+    yield pa.RecordBatch.from_pylist(
+        [{FILE: number, ROW: -1, S.DOC_ID: None, S.TEXT: None, S.SOURCE: None, S.SOURCE_LINE: None, NOTE: note}],
+        schema=DOCUMENTS_TYPE_ARROW,
+    )
+
+
+DOCUMENTS_TYPE_ARROW = pa.schema(
+    [
+        (FILE, pa.int64()),
+        (ROW, pa.int64()),
+        (S.DOC_ID, pa.string()),
+        (S.TEXT, pa.string()),
+        (S.SOURCE, pa.string()),
+        (S.SOURCE_LINE, pa.int64()),
+        (NOTE, pa.string()),
+    ]
+)
+
+
+def _note(files: int, skips: list[Skip], warnings: list[ReadWarning]) -> str:
+    return json.dumps({"files": files, "skips": [asdict(s) for s in skips], "warnings": [asdict(w) for w in warnings]})
+
+
+def read_stats(notes: list[str]) -> sources.ReadStats:
+    """The reading counts of a scan from its files' notes, in read order."""
+    stats = sources.ReadStats()
+    for text in notes:
+        note = json.loads(text)
+        stats.files += note["files"]
+        stats.skips.extend(Skip(**skip) for skip in note["skips"])
+        stats.warnings.extend(ReadWarning(**warning) for warning in note["warnings"])
+    return stats
+
+
+def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats]:
+    """The documents read by ``read_paths`` with their keys in read order (0, 1, …) and ids made distinct.
+
+    A document whose id an earlier one took is renamed ``<id> (<source>:<line>)``, with a warning, as the
+    local readers do.
+    """
+    read = materialized(read)
+    # One pass for every file's count of documents and its note (a file's account holds no document).
+    per_file = read.groupBy(FILE).agg(F.count(S.TEXT).alias("count"), F.max(NOTE).alias(NOTE)).orderBy(FILE)
+    files = per_file.collect()
+    stats = read_stats([row[NOTE] for row in files if row[NOTE] is not None])
+    counts = [(row[FILE], row["count"]) for row in files if row["count"]]
+    documents = _dense_keys(read.filter(F.col(NOTE).isNull()).drop(NOTE), FILE, counts)
+    earlier = Window.partitionBy(S.DOC_ID).orderBy(S.DOC_KEY)
+    documents = documents.withColumn("_nth", F.row_number().over(earlier))
+    renamed = F.concat(
+        F.col(S.DOC_ID), F.lit(" ("), F.col(S.SOURCE), F.lit(":"), F.col(S.SOURCE_LINE).cast("string"), F.lit(")")
+    )
+    documents = documents.withColumn("_old_id", F.col(S.DOC_ID)).withColumn(
+        S.DOC_ID, F.when(F.col("_nth") > 1, renamed).otherwise(F.col(S.DOC_ID))
+    )
+    documents = materialized(documents)
+    for row in documents.filter(F.col("_nth") > 1).orderBy(S.DOC_KEY).select("_old_id", S.DOC_ID, S.SOURCE).collect():
+        message = f"id {row['_old_id']!r} was taken by an earlier document; this one is now {row[S.DOC_ID]!r}"
+        stats.warnings.append(ReadWarning(row[S.SOURCE], None, "repeated id", message))
+    stats.documents = sum(count for _, count in counts)
+    return documents.drop("_nth", "_old_id"), stats
+
+
+def frame_documents(frame: DataFrame, options: ScanOptions) -> tuple[DataFrame, sources.ReadStats]:
+    """The documents of a DataFrame the caller made (columns ``ReadOptions.id_field`` and ``text_field``),
+    numbered in the DataFrame's order; ``source`` is ``<DataFrame>``, ``source_line`` the row from 1.
+
+    Raises:
+        InputError: the DataFrame lacks the id or the text column.
+    """
+    read = options.read
+    for field, option in ((read.id_field, "id_field"), (read.text_field, "text_field")):
+        if field not in frame.columns:
+            raise InputError(f"<DataFrame>: no column {field!r} (set ReadOptions.{option}); it has {frame.columns}")
+    ordered = frame.select(
+        F.col(read.id_field).cast("string").alias(S.DOC_ID), F.col(read.text_field).cast("string").alias(S.TEXT)
+    ).withColumn("_position", F.monotonically_increasing_id())
+    # The id holds the partition in its high bits and the row within it in the low 33 (Spark's layout).
+    ordered = ordered.withColumn(FILE, F.shiftright("_position", 33)).withColumn(
+        ROW, F.col("_position").bitwiseAND(F.lit((1 << 33) - 1))
+    )
+    ordered = materialized(ordered)
+    stats = sources.ReadStats()
+    counts = [(row[FILE], row["count"]) for row in ordered.groupBy(FILE).count().orderBy(FILE).collect()]
+    documents = _dense_keys(ordered.drop("_position"), FILE, counts)
+    documents = documents.withColumn(S.SOURCE, F.lit("<DataFrame>")).withColumn(S.SOURCE_LINE, F.col(S.DOC_KEY) + 1)
+    nulls = documents.filter(F.col(S.TEXT).isNull() | F.col(S.DOC_ID).isNull())
+    for row in nulls.orderBy(S.DOC_KEY).collect():
+        field = read.text_field if row[S.TEXT] is None else read.id_field
+        stats.skips.append(
+            Skip("<DataFrame>", row[S.SOURCE_LINE], "missing field", f"field {field!r} is null", unit="row")
+        )
+    documents = documents.filter(F.col(S.TEXT).isNotNull() & F.col(S.DOC_ID).isNotNull())
+    documents = materialized(documents)
+    stats.documents = documents.count()
+    stats.files = 0
+    return documents, stats
+
+
+def _dense_keys(rows: DataFrame, group: str, counts: list[tuple[int, int]]) -> DataFrame:
+    """``doc_key`` 0, 1, … in the order of (``group``, ``row``), from each group's count of rows, in order."""
+    offsets, total = [], 0
+    for number, count in counts:
+        offsets.append((number, total))
+        total += count
+    spark = rows.sparkSession
+    starts = spark.createDataFrame(offsets, f"{group} long, _offset long") if offsets else None
+    if starts is None:
+        return rows.withColumn(S.DOC_KEY, F.lit(0).cast("long")).drop(group, ROW)
+    keyed = rows.join(F.broadcast(starts), group).withColumn(S.DOC_KEY, F.col("_offset") + F.col(ROW))
+    return keyed.drop("_offset", group, ROW)
+
+
+# ------------------------------------------------------------------------------------------- fingerprint
+
+
+def fingerprint(documents: DataFrame, options: ScanOptions) -> DataFrame:
+    """The per-batch stage on every partition of documents (``mapInArrow``): one row per block."""
+
+    def stage_of(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            blocks = stage.fingerprint_batch(frame, options)
+            yield from _signed(blocks).to_arrow().cast(FINGERPRINT_ARROW).to_batches()
+
+    # In read order within each partition: the first block of a text in the corpus must be the first in its batch.
+    in_order = documents.select(S.DOC_KEY, S.TEXT).sortWithinPartitions(S.DOC_KEY)
+    return in_order.mapInArrow(stage_of, FINGERPRINT_TYPE)
+
+
+def _signed(blocks: pl.DataFrame) -> pl.DataFrame:
+    """The stage's blocks in the types Spark holds: unsigned integers as signed ones of the same bits."""
+    return blocks.select(
+        S.DOC_KEY,
+        S.BLOCK,
+        S.START,
+        S.END,
+        S.LINE,
+        pl.col(S.TEXT).cast(pl.String),
+        pl.col(S.EXACT_HASH).reinterpret(signed=True),
+        S.MATCHABLE,
+        S.SHORT,
+        S.NEAR_CANDIDATE,
+        pl.col(S.SHINGLES).list.eval(pl.element().reinterpret(signed=True)),
+        pl.col(S.BAND_KEYS).list.eval(pl.element().reinterpret(signed=True)),
+    )
+
+
+# ----------------------------------------------------------------------------------------- corpus-wide
+
+
+def counted_blocks(blocks: DataFrame) -> tuple[int, int]:
+    """How many blocks there are, and the bits of a block's number in its block key: enough for the most
+    blocks any document has (one pass)."""
+    found = blocks.agg(F.count("*"), F.max(S.BLOCK)).first()
+    assert found is not None
+    return int(found[0]), max(1, int(found[1] or 0).bit_length())
+
+
+def with_block_keys(blocks: DataFrame, bits: int, documents: int) -> DataFrame:
+    """Each block's key: its document's key and its number in one long, in read order.
+
+    Raises:
+        InputError: the corpus has too many documents and blocks per document for 63 bits.
+    """
+    if max(1, documents.bit_length()) + bits > 63:
+        raise InputError(f"{documents:,} documents with up to 2**{bits} blocks each are too many for one scan")
+    return blocks.withColumn(BLOCK_KEY, F.shiftleft(S.DOC_KEY, bits).bitwiseOR(F.col(S.BLOCK).cast("long")))
+
+
+def distinct_texts(blocks: DataFrame) -> DataFrame:
+    """Every distinct matchable text: its exact key, first occurrence (``first``), how many blocks have it,
+    and whether it takes part in near matching (its first occurrence is a near candidate)."""
+    matchable = blocks.filter(S.MATCHABLE)
+    texts = matchable.groupBy(S.EXACT_HASH).agg(F.min(BLOCK_KEY).alias("first"), F.count("*").alias("count"))
+    firsts = matchable.select(
+        F.col(BLOCK_KEY).alias("first"),
+        F.col(S.DOC_KEY).alias("first_doc"),
+        F.col(S.BLOCK).alias("first_block"),
+        F.col(S.LINE).alias("first_line"),
+        F.col(S.NEAR_CANDIDATE).alias("near"),
+    )
+    return texts.join(firsts, "first")
+
+
+def near_nodes(blocks: DataFrame, texts: DataFrame) -> DataFrame:
+    """The near texts (``node``: their first block's key) with their shingles and band keys."""
+    nodes = texts.filter("near").select(F.col("first").alias(NODE))
+    sets = blocks.filter(S.NEAR_CANDIDATE).select(F.col(BLOCK_KEY).alias(NODE), S.SHINGLES, S.BAND_KEYS)
+    return nodes.join(sets, NODE)
+
+
+def candidate_pairs(nodes: DataFrame, count: int, options: ScanOptions) -> DataFrame:
+    """Distinct candidate pairs (``node`` < ``other``) of near texts that share a bucket in some band.
+
+    As ``candidates.band_pairs``: a bucket of up to ``max_bucket_pairs`` texts yields every pair, a larger
+    one a chain through its texts and a star to its first; and a bucket is told by the band key without
+    its highest bits, as many as the number of a text needs there, so the same texts share a bucket.
+    """
+    if count < 2:
+        return nodes.sparkSession.createDataFrame([], f"{NODE} long, {OTHER} long")
+    row_bits = max(1, (count - 1).bit_length())
+    kept_bits = F.lit((1 << (64 - row_bits)) - 1).cast("long")
+    cap = options.lsh.max_bucket_pairs
+    members = nodes.select(NODE, F.posexplode(S.BAND_KEYS).alias("band", "key")).select(
+        NODE, "band", F.col("key").bitwiseAND(kept_bits).alias("bucket")
+    )
+    bucket = Window.partitionBy("band", "bucket")
+    members = members.withColumn("size", F.count("*").over(bucket)).filter(F.col("size") >= 2)
+    small = members.filter(F.col("size") <= cap).select("band", "bucket", NODE)
+    every_pair = (
+        small.alias("a")
+        .join(small.alias("b"), ["band", "bucket"])
+        .filter(F.col(f"a.{NODE}") < F.col(f"b.{NODE}"))
+        .select(F.col(f"a.{NODE}").alias(NODE), F.col(f"b.{NODE}").alias(OTHER))
+    )
+    large = members.filter(F.col("size") > cap)
+    in_order = bucket.orderBy(NODE)
+    large = large.withColumn("_first", F.min(NODE).over(bucket)).withColumn("_before", F.lag(NODE).over(in_order))
+    star = large.filter(F.col(NODE) != F.col("_first")).select(F.col("_first").alias(NODE), F.col(NODE).alias(OTHER))
+    chain = large.filter(F.col("_before").isNotNull()).select(F.col("_before").alias(NODE), F.col(NODE).alias(OTHER))
+    return every_pair.unionByName(star).unionByName(chain).distinct()
+
+
+def verified_pairs(pairs: DataFrame, nodes: DataFrame, options: ScanOptions) -> DataFrame:
+    """The candidate pairs that are near repeats, with their Jaccard similarity and containment measured on
+    the distinct shingle sets (as ``cluster.similarities``)."""
+    sets = nodes.select(NODE, F.array_distinct(S.SHINGLES).alias("set"))
+    left = sets.select(F.col(NODE), F.col("set").alias("set_a"))
+    right = sets.select(F.col(NODE).alias(OTHER), F.col("set").alias("set_b"))
+    measured = pairs.join(left, NODE).join(right, OTHER)
+    shared = F.size(F.array_intersect("set_a", "set_b")).cast("double")
+    size_a, size_b = F.size("set_a").cast("double"), F.size("set_b").cast("double")
+    union = size_a + size_b - shared
+    smaller = F.least(size_a, size_b)
+    jaccard = F.when(union > 0, shared / union).otherwise(F.lit(0.0))
+    containment = F.when(smaller > 0, shared / smaller).otherwise(F.lit(0.0))
+    measured = measured.select(NODE, OTHER, jaccard.alias(S.JACCARD), containment.alias(S.CONTAINMENT))
+    lsh = options.lsh
+    return measured.filter((F.col(S.JACCARD) >= lsh.threshold) | (F.col(S.CONTAINMENT) >= lsh.containment))
+
+
+def centres_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
+    """The centre of every node of the verified pairs, and the components they split, by the local
+    engine's own ``cluster.CentreAssignment`` on the driver: for a graph that fits there (a small corpus,
+    or what is left of a large one), a single job instead of a few per round.
+
+    Returns:
+        ``node``, ``centre`` (itself for a centre, as ``centre_rounds``), and ``components_split``.
+    """
+    found = edges.select(NODE, OTHER, S.JACCARD, S.CONTAINMENT).toArrow()
+    left, right = found[NODE].to_numpy(), found[OTHER].to_numpy()
+    order = np.lexsort((right, left))
+    nodes = np.unique(np.concatenate((left, right)))
+    assignment = cluster.CentreAssignment(nodes.size)
+    assignment.add(
+        np.searchsorted(nodes, left[order]),
+        np.searchsorted(nodes, right[order]),
+        found[S.JACCARD].to_numpy()[order],
+        found[S.CONTAINMENT].to_numpy()[order],
+    )
+    # A node that only had pairs with taken nodes is left unassigned there: it is a centre of none.
+    centre = np.where(assignment.centre >= 0, assignment.centre, np.arange(nodes.size))
+    table = pa.table({NODE: pa.array(nodes, pa.int64()), CENTRE: pa.array(nodes[centre], pa.int64())})
+    frame = edges.sparkSession.createDataFrame(table)
+    return frame, assignment.components_split()
+
+
+def centre_rounds(edges: DataFrame) -> DataFrame:
+    """The centre of every node of the verified pairs, as ``cluster.CentreAssignment`` gives it.
+
+    The streaming rule (pairs in sorted order; a node not taken when its own pairs come up becomes a centre
+    and takes every node it is paired with that is not taken yet) says: a node's centre is the least of its
+    smaller neighbours that is a centre, and a node with no such neighbour is a centre itself. A node is
+    decided once every smaller neighbour up to that centre is decided: in each round, a node whose least
+    undecided smaller neighbour (if any) comes after its least centre neighbour becomes that centre's
+    member, and a node whose smaller neighbours are all decided members (or that has none) a centre.
+    Rounds go on until every node is decided; each decides at least the least undecided node, and in
+    practice a round decides a whole layer of stars. Each round's state is materialized.
+
+    Returns:
+        ``node``, ``centre`` (itself for a centre) for every node of ``edges``.
+    """
+    pairs = edges.select(F.col(NODE).alias("u"), F.col(OTHER).alias("v"))
+    nodes = pairs.select(F.col("u").alias(NODE)).union(pairs.select(F.col("v").alias(NODE))).distinct()
+    state = materialized(nodes.withColumn(CENTRE, F.lit(None).cast("long")))
+    while not state.filter(F.col(CENTRE).isNull()).isEmpty():
+        undecided = state.filter(F.col(CENTRE).isNull()).select(NODE)
+        decided = state.filter(F.col(CENTRE).isNotNull()).select(
+            F.col(NODE).alias("u"), F.col(CENTRE).alias("u_centre")
+        )
+        # Each undecided node's smaller neighbours, with what is known of them.
+        smaller = pairs.join(undecided.withColumnRenamed(NODE, "v"), "v").join(decided, "u", "left")
+        seen = smaller.groupBy(F.col("v").alias(NODE)).agg(
+            F.min(F.when(F.col("u_centre").isNull(), F.col("u"))).alias("open"),
+            F.min(F.when(F.col("u_centre") == F.col("u"), F.col("u"))).alias("centre_near"),
+        )
+        member = F.col("centre_near").isNotNull() & (F.col("open").isNull() | (F.col("centre_near") < F.col("open")))
+        alone = F.col("open").isNull() & F.col("centre_near").isNull()
+        now = state.join(seen, NODE, "left").select(
+            NODE,
+            F.when(F.col(CENTRE).isNotNull(), F.col(CENTRE))
+            .when(member, F.col("centre_near"))
+            .when(alone, F.col(NODE))
+            .alias(CENTRE),
+        )
+        state = materialized(now)  # a plan that stacked the rounds would recompute them all
+    return state
+
+
+def members(edges: DataFrame, centres: DataFrame) -> DataFrame:
+    """The nodes that joined a centre other than themselves, with the similarities of their pair with it."""
+    joined = centres.filter(F.col(NODE) != F.col(CENTRE))
+    return joined.join(
+        edges.select(F.col(NODE).alias(CENTRE), F.col(OTHER).alias(NODE), S.JACCARD, S.CONTAINMENT), [CENTRE, NODE]
+    )
+
+
+def cluster_numbers(texts: DataFrame, centres: DataFrame) -> DataFrame:
+    """The cluster of every distinct text that has one (``first`` -> ``cluster``), numbered in order of
+    representatives as ``cluster.cluster_numbers`` does, and ``near``: whether the cluster holds several texts.
+
+    A text repeated is its own cluster's representative; a text in a near cluster (a member, or a centre that
+    has members) takes its centre's.
+    """
+    joined = centres.filter(F.col(NODE) != F.col(CENTRE))
+    with_members = joined.select(F.col(CENTRE).alias(NODE)).distinct().withColumn(CENTRE, F.col(NODE))
+    clustered = joined.unionByName(with_members)
+    keyed = texts.select("first", "count").join(clustered.withColumnRenamed(NODE, "first"), "first", "left")
+    keyed = keyed.select(
+        "first", F.when(F.col(CENTRE).isNotNull(), F.col(CENTRE)).when(F.col("count") >= 2, F.col("first")).alias("key")
+    ).filter(F.col("key").isNotNull())
+    representatives = keyed.groupBy("key").agg(F.count("*").alias("texts")).orderBy("key")
+    numbered = representatives.rdd.zipWithIndex().map(lambda pair: (pair[0]["key"], pair[1], pair[0]["texts"] >= 2))
+    numbers = keyed.sparkSession.createDataFrame(numbered, f"key long, {S.CLUSTER} long, near boolean")
+    return keyed.join(numbers, "key").select("first", S.CLUSTER, "near", F.col("key").alias(REPRESENTATIVE))
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def tables(
+    blocks: DataFrame, documents: DataFrame, texts: DataFrame, numbers: DataFrame, joined: DataFrame
+) -> dict[str, DataFrame]:
+    """The four tables of the local engine, from the blocks, documents, distinct texts, clusters and members,
+    each with an ``ORDER`` column beside its schema's."""
+    ids = documents.select(S.DOC_KEY, S.DOC_ID)
+    text_of = (
+        blocks.filter(S.MATCHABLE)
+        .select(BLOCK_KEY, S.EXACT_HASH)
+        .join(texts.select(S.EXACT_HASH, "first"), S.EXACT_HASH)
+    )
+    clustered = text_of.join(numbers.select("first", S.CLUSTER), "first", "left").select(BLOCK_KEY, "first", S.CLUSTER)
+    placed = materialized(blocks.join(clustered, BLOCK_KEY, "left"))
+    return {
+        "blocks": _blocks_table(placed, ids),
+        "pairs": _pairs_table(placed, ids, texts, joined),
+        "clusters": _clusters_table(placed, ids, numbers),
+        "documents": _documents_table(placed, documents),
+    }
+
+
+def _schema_select(frame: DataFrame, name: str, order: str) -> DataFrame:
+    """The table's columns in its schema, and ``ORDER``: where the local engine writes its row."""
+    kinds = spark_type(TABLE_SCHEMAS[name])
+    columns = [F.col(field.name).cast(field.dataType).alias(field.name) for field in kinds.fields]
+    return frame.select(*columns, F.col(order).alias(ORDER))
+
+
+def _blocks_table(placed: DataFrame, ids: DataFrame) -> DataFrame:
+    return _schema_select(placed.join(ids, S.DOC_KEY), "blocks", BLOCK_KEY)
+
+
+def _pairs_table(placed: DataFrame, ids: DataFrame, texts: DataFrame, joined: DataFrame) -> DataFrame:
+    """Each block with the block it repeats: an exact copy with its text's first occurrence, the first
+    occurrence of a near text that joined a centre with the centre's first occurrence."""
+    where = texts.select(
+        F.col("first").alias("repeated"),
+        F.col("first_doc").alias("doc_key_a"),
+        F.col("first_block").alias(S.BLOCK_A),
+        F.col("first_line").alias("line_a"),
+    )
+    copies = placed.filter(F.col("first").isNotNull() & (F.col("first") != F.col(BLOCK_KEY))).select(
+        "*",
+        F.col("first").alias("repeated"),
+        F.lit(S.EXACT).alias(S.KIND),
+        F.lit(1.0).alias(S.JACCARD),
+        F.lit(1.0).alias(S.CONTAINMENT),
+    )
+    near = placed.join(
+        joined.select(F.col(NODE).alias(BLOCK_KEY), F.col(CENTRE).alias("repeated"), S.JACCARD, S.CONTAINMENT),
+        BLOCK_KEY,
+    ).withColumn(S.KIND, F.lit(S.NEAR))
+    both = copies.unionByName(near).join(where, "repeated")
+    ids_a = ids.select(F.col(S.DOC_KEY).alias("doc_key_a"), F.col(S.DOC_ID).alias(S.DOC_A))
+    both = both.join(ids_a, "doc_key_a").join(ids.withColumnRenamed(S.DOC_ID, S.DOC_B), S.DOC_KEY)
+    both = both.withColumn(S.BLOCK_B, F.col(S.BLOCK)).withColumn("line_b", F.col(S.LINE))
+    return _schema_select(both, "pairs", BLOCK_KEY)
+
+
+def _clusters_table(placed: DataFrame, ids: DataFrame, numbers: DataFrame) -> DataFrame:
+    chars = F.col(S.END) - F.col(S.START)
+    counts = (
+        placed.filter(F.col(S.CLUSTER).isNotNull())
+        .groupBy(S.CLUSTER)
+        .agg(
+            F.count("*").alias(S.N_BLOCKS),
+            F.count_distinct(S.DOC_KEY).alias(S.N_DOCS),
+            F.sum(F.col(S.SHORT).cast("long")).alias("n_short"),
+            F.sum(chars).alias(S.N_CHARS),
+        )
+    )
+    representatives = numbers.filter(F.col("first") == F.col(REPRESENTATIVE)).select(S.CLUSTER, "near", "first")
+    shown = placed.select(F.col(BLOCK_KEY).alias("first"), S.DOC_KEY, S.BLOCK, S.LINE, S.TEXT)
+    table = (
+        counts.join(representatives, S.CLUSTER)
+        .join(shown, "first")
+        .join(ids, S.DOC_KEY)
+        .withColumn(S.KIND, F.when(F.col("near"), F.lit(S.NEAR)).otherwise(F.lit(S.EXACT)))
+        .withColumn(S.SCOPE, F.when(F.col(S.N_DOCS) > 1, F.lit(S.CROSS_DOC)).otherwise(F.lit(S.WITHIN_DOC)))
+        .withColumn(S.SHORT, F.col("n_short") == F.col(S.N_BLOCKS))
+    )
+    return _schema_select(table, "clusters", S.CLUSTER)
+
+
+def _documents_table(placed: DataFrame, documents: DataFrame) -> DataFrame:
+    """Per document: blocks, characters, duplicated characters, and its best container as ``dedup.documents``
+    finds it (votes for each cluster's earliest other holder, the ``MAX_CANDIDATES`` best measured exactly)."""
+    chars = F.col(S.END) - F.col(S.START)
+    per_doc = placed.groupBy(S.DOC_KEY).agg(
+        F.count("*").alias(S.N_BLOCKS),
+        F.sum(chars).alias(S.N_CHARS),
+        F.sum(F.when(F.col(S.CLUSTER).isNotNull(), chars).otherwise(0)).alias(S.DUP_CHARS),
+    )
+    held = placed.filter(F.col(S.CLUSTER).isNotNull()).groupBy(S.DOC_KEY, S.CLUSTER).agg(F.sum(chars).alias("weight"))
+    held = materialized(held)
+    by_doc = Window.partitionBy(S.CLUSTER).orderBy(S.DOC_KEY)
+    holders = (
+        held.select(S.CLUSTER, S.DOC_KEY)
+        .withColumn("nth", F.row_number().over(by_doc))
+        .filter(F.col("nth") <= 2)
+        .groupBy(S.CLUSTER)
+        .agg(
+            F.min(F.when(F.col("nth") == 1, F.col(S.DOC_KEY))).alias("first_doc"),
+            F.min(F.when(F.col("nth") == 2, F.col(S.DOC_KEY))).alias("second_doc"),
+        )
+    )
+    holder = F.when(F.col("first_doc") != F.col(S.DOC_KEY), F.col("first_doc")).otherwise(F.col("second_doc"))
+    votes = (
+        held.join(holders, S.CLUSTER)
+        .select(S.DOC_KEY, holder.alias("candidate"), "weight")
+        .filter(F.col("candidate").isNotNull())
+        .groupBy(S.DOC_KEY, "candidate")
+        .agg(F.sum("weight").alias("votes"))
+    )
+    best_votes = Window.partitionBy(S.DOC_KEY).orderBy(F.desc("votes"), F.asc("candidate"))
+    chosen = votes.withColumn("rank", F.row_number().over(best_votes)).filter(F.col("rank") <= MAX_CANDIDATES)
+    theirs = held.select(F.col(S.DOC_KEY).alias("candidate"), S.CLUSTER)
+    covered = (
+        chosen.select(S.DOC_KEY, "candidate")
+        .join(held, S.DOC_KEY)
+        .join(theirs, ["candidate", S.CLUSTER])
+        .groupBy(S.DOC_KEY, "candidate")
+        .agg(F.sum("weight").alias("covered"))
+    )
+    # A candidate that shares no cluster measured: covered 0 (it got votes, so it shares one; kept for form).
+    measured = (
+        chosen.select(S.DOC_KEY, "candidate")
+        .join(covered, [S.DOC_KEY, "candidate"], "left")
+        .fillna(0, subset=["covered"])
+    )
+    best_cover = Window.partitionBy(S.DOC_KEY).orderBy(F.desc("covered"), F.asc("candidate"))
+    best = measured.withColumn("rank", F.row_number().over(best_cover)).filter(F.col("rank") == 1)
+    container_ids = documents.select(F.col(S.DOC_KEY).alias("candidate"), F.col(S.DOC_ID).alias(S.CONTAINED_IN))
+    best = best.join(container_ids, "candidate").select(S.DOC_KEY, S.CONTAINED_IN, "covered")
+    table = (
+        documents.select(S.DOC_KEY, S.DOC_ID, S.SOURCE, S.SOURCE_LINE)
+        .join(per_doc, S.DOC_KEY, "left")
+        .join(best, S.DOC_KEY, "left")
+        .fillna(0, subset=[S.N_BLOCKS, S.N_CHARS, S.DUP_CHARS])
+    )
+    has_chars = F.col(S.N_CHARS) > 0
+    table = table.withColumn(
+        S.CONTAINMENT, F.when(F.col("covered").isNotNull(), F.col("covered") / F.col(S.N_CHARS))
+    ).withColumn(S.DUP_FRACTION, F.when(has_chars, F.col(S.DUP_CHARS) / F.col(S.N_CHARS)).otherwise(F.lit(0.0)))
+    return _schema_select(table, "documents", S.DOC_KEY)
+
+
+def components(edges: DataFrame) -> DataFrame:
+    """The connected component of every node of ``edges`` (``node``, ``component``: its least node).
+
+    Hash-to-min with pointer jumping: each round a node takes the least label among its own, its
+    neighbours' and its label's label, until no label changes (about log(diameter) rounds, not diameter).
+    """
+    both = (
+        edges.select(F.col(NODE).alias("a"), F.col(OTHER).alias("b"))
+        .unionByName(edges.select(F.col(OTHER).alias("a"), F.col(NODE).alias("b")))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    labels = both.groupBy(F.col("a").alias(NODE)).agg(F.least(F.min("b"), F.first("a")).alias("label"))
+    while True:
+        from_neighbours = (
+            both.join(labels.withColumnRenamed(NODE, "b"), "b")
+            .groupBy(F.col("a").alias(NODE))
+            .agg(F.min("label").alias("seen"))
+        )
+        jumped = labels.join(
+            labels.select(F.col(NODE).alias("label"), F.col("label").alias("label_of_label")), "label", "left"
+        )
+        updated = jumped.join(from_neighbours, NODE).select(
+            NODE, "label", F.least("label", "seen", F.coalesce("label_of_label", "label")).alias("new")
+        )
+        updated = materialized(updated)
+        if updated.filter(F.col("new") < F.col("label")).isEmpty():
+            break
+        labels = updated.select(NODE, F.col("new").alias("label"))
+    return updated.select(NODE, F.col("new").alias("component"))
+
+
+def components_split(edges: DataFrame, centres: DataFrame) -> int:
+    """How many connected components of the verified pairs are not exactly one cluster (as
+    ``CentreAssignment.components_split`` counts them): a node's cluster is its centre when it is
+    clustered, else its own."""
+    joined = centres.filter(F.col(NODE) != F.col(CENTRE))
+    clustered_centres = joined.select(F.col(CENTRE).alias(NODE)).distinct().withColumn("label", F.col(NODE))
+    labels = joined.select(NODE, F.col(CENTRE).alias("label")).unionByName(clustered_centres)
+    placed = (
+        components(edges)
+        .join(labels, NODE, "left")
+        .select("component", F.coalesce("label", F.col(NODE)).alias("label"))
+    )
+    per_component = placed.groupBy("component").agg(F.count_distinct("label").alias("clusters"))
+    return per_component.filter(F.col("clusters") > 1).count()

@@ -1,0 +1,274 @@
+"""``dedup.spark.scan``: the scan of ``dedup.scan`` on Apache Spark, its tables as Spark DataFrames.
+
+Needs the ``[spark]`` extra (PySpark 4) and a Java runtime; the rest of dedup never imports it.
+
+    from pyspark.sql import SparkSession
+    import dedup.spark
+
+    spark = SparkSession.builder.master("local[*]").getOrCreate()
+    result = dedup.spark.scan(spark, ["crawl/"])            # files, read by dedup's readers, a file per task
+    result = dedup.spark.scan(spark, spark.read.parquet("s3://bucket/pages/"))  # or any DataFrame of id, text
+    result.tables["clusters"].show()
+
+On the same documents and options the tables hold the rows of the local engine's (``dedup.scan``), whatever
+the number of partitions or executors (see ``dedup.runners.spark``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from pyspark.sql import DataFrame, SparkSession
+
+from dedup import candidates, output, sources
+from dedup.errors import NoDocumentsError
+from dedup.options import ScanOptions
+from dedup.result import ScanResult, ScanStats
+from dedup.runners import spark as R
+from dedup.spill import ScratchFolder
+
+__all__ = ["SparkScan", "scan", "scan_files", "session"]
+
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+LOCAL_DRIVER_MEMORY = "4g"
+DRIVER_EDGES = 2_000_000  # verified pairs clustered on the driver: 2 int64 and 2 float64 each, 64 MB
+
+
+@dataclass(slots=True)
+class SparkScan:
+    """The tables of a scan on Spark (``blocks``, ``pairs``, ``clusters``, ``documents``: the local engine's
+    schemas, 64-bit hashes as signed longs of the same bits) and its statistics. The tables are lazy
+    DataFrames over cached intermediate results; ``close`` releases those."""
+
+    ordered: dict[str, DataFrame]  # the tables with their rows' place in the local engine's files (``R.ORDER``)
+    stats: ScanStats
+    options: ScanOptions
+    cached: list[DataFrame] = field(default_factory=list)
+
+    @property
+    def tables(self) -> dict[str, DataFrame]:
+        """The tables, in the local engine's schemas (rows in no particular order)."""
+        return {name: frame.drop(R.ORDER) for name, frame in self.ordered.items()}
+
+    def sorted(self, name: str) -> DataFrame:
+        """A table with its rows in the order of the local engine's file (a global sort: a shuffle)."""
+        return self.ordered[name].orderBy(R.ORDER).drop(R.ORDER)
+
+    def close(self) -> None:
+        for frame in self.cached:
+            frame.unpersist()
+        self.cached.clear()
+
+
+def scan(
+    spark: SparkSession,
+    inputs: Sequence[str | Path] | DataFrame,
+    options: ScanOptions | None = None,
+    partitions: int | None = None,
+    driver_edges: int = DRIVER_EDGES,
+) -> SparkScan:
+    """Find exact and near-duplicate blocks with Spark.
+
+    Args:
+        spark: the session to run in (``local[*]``, a cluster, Databricks…).
+        inputs: folders, files or glob patterns every executor can read (read by dedup's readers, a file
+            per task), or a DataFrame with the columns ``options.read.id_field`` and ``text_field``, read
+            in its order.
+        options: every stage's options, as for ``dedup.scan``.
+        partitions: partitions of the documents and of every shuffle (default: the session's
+            ``spark.sql.shuffle.partitions``); the tables do not depend on it.
+        driver_edges: verified pairs up to this many are clustered on the driver by the local engine's
+            ``CentreAssignment`` (one job); more, in rounds of DataFrame operations (``centre_rounds``).
+
+    Raises:
+        InputError: a path that does not exist; a DataFrame without the id or text column.
+        NoDocumentsError: the inputs held no document.
+    """
+    options = options or ScanOptions()
+    with _shuffle_partitions(spark, partitions):
+        return _scan(spark, inputs, options, partitions, driver_edges)
+
+
+@contextmanager
+def _shuffle_partitions(spark: SparkSession, partitions: int | None) -> Iterator[None]:
+    """The session's shuffle partitions set to ``partitions`` for the scan's corpus-wide steps."""
+    if partitions is None:
+        yield
+        return
+    before = str(spark.conf.get(SHUFFLE_PARTITIONS))
+    spark.conf.set(SHUFFLE_PARTITIONS, str(partitions))
+    try:
+        yield
+    finally:
+        spark.conf.set(SHUFFLE_PARTITIONS, before)
+
+
+def _scan(
+    spark: SparkSession,
+    inputs: Sequence[str | Path] | DataFrame,
+    options: ScanOptions,
+    partitions: int | None,
+    driver_edges: int,
+) -> SparkScan:
+    clock = _Clock()
+    cached: list[DataFrame] = []
+    with clock.stage("read"):
+        if isinstance(inputs, DataFrame):
+            documents, read_stats = R.frame_documents(inputs, options)
+        else:
+            documents, read_stats = R.numbered_documents(R.read_paths(spark, inputs, options))
+        # Partitions for the per-batch stage on every core, even when the documents came from one file.
+        documents = documents.repartition(partitions or spark.sparkContext.defaultParallelism)
+        cached.append(documents)
+    if read_stats.documents == 0:
+        given = "<DataFrame>" if isinstance(inputs, DataFrame) else ", ".join(str(p) for p in inputs)
+        raise NoDocumentsError(f"no documents found in {given}", read_stats.skips)
+    with clock.stage("fingerprint"):
+        blocks = R.materialized(R.fingerprint(documents, options))
+        n_blocks, block_bits = R.counted_blocks(blocks)
+        blocks = R.with_block_keys(blocks, block_bits, read_stats.documents)  # a projection, computed as needed
+        cached.append(blocks)
+    with clock.stage("distinct"):
+        texts = R.materialized(R.distinct_texts(blocks))
+        cached.append(texts)
+        nodes = R.materialized(R.near_nodes(blocks, texts))
+        cached.append(nodes)
+        near_count = nodes.count()
+    with clock.stage("candidates"):
+        pairs = R.materialized(R.candidate_pairs(nodes, near_count, options))
+        cached.append(pairs)
+        candidate_count = pairs.count()
+    with clock.stage("verify"):
+        edges = R.materialized(R.verified_pairs(pairs, nodes, options))
+        cached.append(edges)
+        verified_count = edges.count()
+    with clock.stage("cluster"):
+        if verified_count <= driver_edges:
+            centres, split = R.centres_on_driver(edges)
+        else:
+            centres, split = R.centre_rounds(edges), None
+        centres = R.materialized(centres)
+        cached.append(centres)
+        joined = R.materialized(R.members(edges, centres))
+        cached.append(joined)
+        numbers = R.materialized(R.cluster_numbers(texts, centres))
+        cached.append(numbers)
+        numbers.count()
+    with clock.stage("tables"):
+        tables = R.tables(blocks, documents, texts, numbers, joined)
+    bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
+    stats = ScanStats(
+        files=read_stats.files,
+        documents=read_stats.documents,
+        blocks=n_blocks,
+        near_blocks=near_count,
+        candidate_pairs=candidate_count,
+        verified_pairs=verified_count,
+        bands=bands,
+        rows=rows,
+        components_split=R.components_split(edges, centres) if split is None else split,
+        skips=read_stats.skips,
+        warnings=read_stats.warnings,
+        seconds=clock.seconds,
+    )
+    return SparkScan(ordered=tables, stats=stats, options=options, cached=cached)
+
+
+@dataclass(slots=True)
+class _Clock:
+    """Wall time per stage: the actions that end each stage make its work happen there."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def session(master: str = "local[*]") -> SparkSession:
+    """A Spark session for the command line: the master given, no web UI or progress bars of Spark's."""
+    builder = SparkSession.builder.master(master).appName("dedup")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if master.startswith("local"):  # the executors live in this driver's JVM: more than Spark's 1 GB default
+        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def scan_files(
+    paths: Sequence[str | Path],
+    options: ScanOptions | None = None,
+    out: str | Path | None = None,
+    master: str = "local[*]",
+    partitions: int | None = None,
+) -> ScanResult:
+    """A scan on Spark with the result of ``dedup.scan``: the tables in Parquet files (in ``out``, or a private
+    folder), each row where the local engine writes it, and ``scan.json``. What ``--engine spark`` runs.
+
+    ``partitions`` as for ``scan``. Spark writes each table into a scratch folder on this machine, from
+    which it is staged as the local engine stages its own: so ``master`` is a local one, or a cluster whose
+    executors share this file system.
+
+    Raises:
+        InputError, NoDocumentsError, OutputError: as ``dedup.scan``.
+    """
+    options = options or ScanOptions()
+    folder = None
+    if out is not None:
+        folder = output.prepared_folder(out)
+        output.check_not_input(folder, paths)
+    sources.check_paths(paths)
+    private = ScratchFolder(prefix="dedup-result-") if folder is None else None
+    folder = private.path if private is not None else folder
+    assert folder is not None
+    scratch = ScratchFolder()
+    try:
+        with output.writing(folder) as staged:
+            found = scan(session(master), paths, options, partitions=partitions)
+            settings = output.settings_of(options, found.stats.bands, found.stats.rows, output.dedup_version())
+            started = time.perf_counter()
+            for name in output.TABLES:
+                output.stage_table(staged, name, _written(found, name, scratch.path), output.parquet_metadata(settings))
+            found.stats.seconds["write"] = time.perf_counter() - started
+            found.close()
+            result = ScanResult(
+                files={name: staged.path(output.table_file(name)) for name in output.TABLES},
+                stats=found.stats,
+                options=options,
+            )
+            output.stage_summary(staged, result.saved())
+            with output.output_errors(staged.folder):
+                staged.commit()
+        result.files = {name: staged.folder / output.table_file(name) for name in output.TABLES}
+        result.folder = private
+        return result
+    except BaseException:
+        if private is not None:
+            private.close()
+        raise
+    finally:
+        scratch.close()
+
+
+def _written(found: SparkScan, name: str, scratch: Path) -> pl.LazyFrame:
+    """A table written by Spark, read back lazily in the local engine's schema and row order.
+
+    Spark writes the rows in any order with their place (``R.ORDER``), and polars sorts them as it stages
+    the file: a sort in Spark would cost a sampling job and a shuffle per table.
+    """
+    target = scratch / name
+    found.ordered[name].write.parquet(str(target))
+    parts = sorted(target.glob("*.parquet"))
+    if not parts:
+        return pl.LazyFrame(schema=R.TABLE_SCHEMAS[name])
+    return R.to_local(name, pl.scan_parquet(parts).sort(R.ORDER))

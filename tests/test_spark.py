@@ -1,0 +1,197 @@
+"""The Spark engine gives the local engine's tables, row for row, whatever the partitions.
+
+One Spark session in local mode serves every test here (starting one costs seconds). The scans are
+small: what is compared is every row of every table, not speed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install -e '.[spark]' (needs a Java runtime)")
+
+from pyspark.sql import SparkSession
+
+import dedup
+import dedup.spark
+from dedup import cluster
+from dedup.runners import spark as runner
+from dedup.runners.spark import CENTRE, NODE, OTHER, to_local
+from tests import corpora
+
+TABLES = ("blocks", "pairs", "clusters", "documents")
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dedup-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def local_tables(result: dedup.ScanResult) -> dict[str, pl.DataFrame]:
+    return {name: getattr(result, name) for name in TABLES}
+
+
+def spark_tables(result: dedup.spark.SparkScan) -> dict[str, pl.DataFrame]:
+    return {name: to_local(name, pl.DataFrame(result.tables[name].toArrow())) for name in TABLES}
+
+
+def assert_same_tables(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
+    """Every table holds the same rows, with the same schema, once both are sorted by every column."""
+    for name in TABLES:
+        assert got[name].schema == want[name].schema, name
+        columns = list(want[name].columns)
+        left, right = got[name].sort(columns), want[name].sort(columns)
+        missing = right.join(left, on=columns, how="anti", nulls_equal=True)
+        extra = left.join(right, on=columns, how="anti", nulls_equal=True)
+        assert left.height == right.height and missing.is_empty() and extra.is_empty(), (name, missing, extra)
+        assert left.equals(right), name
+
+
+def assert_same_stats(got: dedup.spark.SparkScan, want: dedup.ScanResult) -> None:
+    for count in ("documents", "blocks", "near_blocks", "verified_pairs", "components_split", "bands", "rows"):
+        assert getattr(got.stats, count) == getattr(want.stats, count), count
+    assert got.stats.skips == want.stats.skips
+    assert got.stats.warnings == want.stats.warnings
+
+
+def test_seeds_in_one_partition_with_the_centre_rule_in_rounds(spark: SparkSession, seeds: Path) -> None:
+    want = dedup.scan([seeds])
+    got = dedup.spark.scan(spark, [seeds], partitions=1, driver_edges=0)
+    assert_same_tables(spark_tables(got), local_tables(want))
+    assert_same_stats(got, want)
+    assert want.clusters.height > 0
+
+
+def test_generated_corpus_in_three_partitions(spark: SparkSession, tmp_path: Path) -> None:
+    corpus = corpora.build(seed=3, n_docs=40)
+    folder = corpora.write_folder(corpus, tmp_path / "pages")
+    # A repeated id across files and a broken record: renamed and skipped as the local readers do.
+    taken = next(iter(corpus.texts))
+    corpora.write_jsonl([{"id": taken, "text": "Startseite\n\nEin eigener Absatz."}], folder / "more.jsonl")
+    (folder / "broken.jsonl").write_text('{"id": "x", "text": "fine"}\n{"id": \n', encoding="utf-8")
+    for name in ("gone-1.txt", "gone-2.txt"):  # what listing the folder skips, in its place among the files
+        (folder / name).symlink_to(tmp_path / "nowhere")
+    want = dedup.scan([folder])
+    got = dedup.spark.scan(spark, [folder], partitions=3)
+    assert_same_tables(spark_tables(got), local_tables(want))
+    assert_same_stats(got, want)
+    assert want.stats.skips and want.stats.warnings
+    # The corpus's known repeats are there: exact copies of the pool and near variants of each group.
+    kinds = set(want.clusters["kind"].to_list())
+    assert kinds == {"exact", "near"}
+
+
+def test_crawl_like_corpus_in_eight_partitions(spark: SparkSession, tmp_path: Path) -> None:
+    from benchmarks.corpus import documents_of, write_corpus
+
+    path = tmp_path / "crawl.jsonl"
+    write_corpus(documents_of("crawl", 400_000, seed=4), path, {"profile": "crawl"})
+    want = dedup.scan([path])
+    got = dedup.spark.scan(spark, [path], partitions=8)
+    assert_same_tables(spark_tables(got), local_tables(want))
+    assert_same_stats(got, want)
+    assert want.stats.verified_pairs > 0 and want.stats.components_split >= 0
+
+
+def test_a_dataframe_is_read_in_its_order(spark: SparkSession, tmp_path: Path) -> None:
+    rows = corpora.records(corpora.build(seed=5, n_docs=12))
+    path = corpora.write_jsonl(rows, tmp_path / "pages.jsonl")
+    want = local_tables(dedup.scan([path]))
+    frame = spark.createDataFrame([(row["id"], row["text"]) for row in rows], "id string, text string")
+    got = spark_tables(dedup.spark.scan(spark, frame, partitions=2))
+    # Only where the documents came from differs: a DataFrame's rows, numbered from 1 in its order.
+    assert got["documents"]["source"].unique().to_list() == ["<DataFrame>"]
+    lines = dict(zip(got["documents"]["doc_id"], got["documents"]["source_line"], strict=True))
+    assert lines == {row["id"]: number for number, row in enumerate(rows, start=1)}
+    got["documents"] = got["documents"].drop("source", "source_line")
+    want["documents"] = want["documents"].drop("source", "source_line")
+    for name in TABLES:
+        columns = list(want[name].columns)
+        assert got[name].sort(columns).equals(want[name].sort(columns)), name
+
+
+def random_graph(rng: random.Random, nodes: int, edges: int, first: int) -> list[tuple[int, int, float, float]]:
+    pairs = {tuple(sorted(rng.sample(range(nodes), 2))) for _ in range(edges)}
+    return [(first + 3 * a, first + 3 * b, rng.random(), rng.random()) for a, b in sorted(pairs)]
+
+
+def test_centre_rounds_give_the_centres_of_the_streaming_rule(spark: SparkSession) -> None:
+    """On random graphs (chains, stars, cliques mixed), the rounds give the centre of every node that
+    ``cluster.CentreAssignment`` gives, and the same count of split components."""
+    rng = random.Random(11)
+    graphs = [
+        random_graph(rng, nodes, edges, 1000 * k) for k, (nodes, edges) in enumerate([(40, 60), (30, 120), (50, 50)])
+    ]
+    graphs.append([(5000 + k, 5001 + k, 0.9, 0.9) for k in range(12)])  # a chain: one round per link at worst
+    edges = [edge for graph in graphs for edge in graph]
+    frame = spark.createDataFrame(edges, f"{NODE} long, {OTHER} long, jaccard double, containment double")
+    centres = {row[NODE]: row[CENTRE] for row in runner.centre_rounds(frame).collect()}
+    nodes = np.unique([edge[:2] for edge in edges])
+    assignment = cluster.CentreAssignment(nodes.size)
+    left, right = (np.searchsorted(nodes, [edge[k] for edge in edges]) for k in (0, 1))
+    weights = np.array([edge[2] for edge in edges])
+    assignment.add(left, right, weights, weights)
+    want = {int(nodes[n]): int(nodes[c]) if c >= 0 else int(nodes[n]) for n, c in enumerate(assignment.centre)}
+    assert centres == want
+    assert runner.components_split(frame, runner.centre_rounds(frame)) == assignment.components_split()
+    on_driver, split = runner.centres_on_driver(frame)
+    assert {row[NODE]: row[CENTRE] for row in on_driver.collect()} == want
+    assert split == assignment.components_split() > 0
+
+
+def test_a_missing_text_column_is_an_error(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([("a", "x")], "id string, body string")
+    with pytest.raises(dedup.InputError, match="no column 'text'"):
+        dedup.spark.scan(spark, frame)
+
+
+def test_the_command_line_writes_the_local_engines_files(spark: SparkSession, seeds: Path, tmp_path: Path) -> None:
+    """``--engine spark`` writes every table with the local engine's rows in the local engine's order, and
+    ``clean --engine spark`` writes the same cleaned pages and audit table."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    runner_ = CliRunner()
+    for engine in ("local", "spark"):
+        done = runner_.invoke(app, ["scan", str(seeds), "--engine", engine, "--out", str(tmp_path / engine), "-q"])
+        assert done.exit_code == 0, done.output
+        removed = str(tmp_path / f"removed-{engine}.parquet")
+        command = [
+            "clean",
+            str(seeds),
+            "--engine",
+            engine,
+            "--out",
+            str(tmp_path / f"clean-{engine}"),
+            "--removed",
+            removed,
+        ]
+        cleaned = runner_.invoke(app, command)
+        assert cleaned.exit_code == 0, cleaned.output
+    for name in TABLES:
+        got = pl.read_parquet(tmp_path / "spark" / f"{name}.parquet")
+        assert got.equals(pl.read_parquet(tmp_path / "local" / f"{name}.parquet")), name
+    local_pages = sorted((tmp_path / "clean-local").iterdir())
+    assert [page.name for page in local_pages] == sorted(page.name for page in (tmp_path / "clean-spark").iterdir())
+    for page in local_pages:
+        assert (tmp_path / "clean-spark" / page.name).read_bytes() == page.read_bytes()
+    audits = [pl.read_parquet(tmp_path / f"removed-{engine}.parquet") for engine in ("local", "spark")]
+    assert audits[0].height > 0 and audits[0].equals(audits[1])
