@@ -26,6 +26,7 @@ import polars as pl
 from pyspark.sql import DataFrame, SparkSession
 
 from dedup import candidates, output, sources
+from dedup._version import dedup_version
 from dedup.errors import NoDocumentsError
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
@@ -235,7 +236,7 @@ def scan_files(
     try:
         with output.writing(folder) as staged:
             found = scan(session(master), paths, options, partitions=partitions)
-            settings = output.settings_of(options, found.stats.bands, found.stats.rows, output.dedup_version())
+            settings = output.settings_of(options, found.stats.bands, found.stats.rows, dedup_version())
             started = time.perf_counter()
             for name in output.TABLES:
                 output.stage_table(staged, name, _written(found, name, scratch.path), output.parquet_metadata(settings))
