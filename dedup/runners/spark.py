@@ -64,6 +64,7 @@ DOCUMENTS_TYPE = T.StructType(
         T.StructField(S.TEXT, T.StringType()),
         T.StructField(S.SOURCE, T.StringType()),
         T.StructField(S.SOURCE_LINE, T.LongType()),
+        T.StructField(S.ANCHORS, T.ArrayType(T.LongType())),
         T.StructField(NOTE, T.StringType()),
     ]
 )
@@ -74,6 +75,8 @@ FINGERPRINT_TYPE = T.StructType(
         T.StructField(S.START, T.LongType()),
         T.StructField(S.END, T.LongType()),
         T.StructField(S.LINE, T.IntegerType()),
+        T.StructField(S.SOURCE_LINE, T.LongType()),
+        T.StructField(S.SOURCE_COLUMN, T.IntegerType()),
         T.StructField(S.TEXT, T.StringType()),
         T.StructField(S.EXACT_HASH, T.LongType()),
         T.StructField(S.MATCHABLE, T.BooleanType()),
@@ -90,6 +93,8 @@ FINGERPRINT_ARROW = pa.schema(
         (S.START, pa.int64()),
         (S.END, pa.int64()),
         (S.LINE, pa.int32()),
+        (S.SOURCE_LINE, pa.int64()),
+        (S.SOURCE_COLUMN, pa.int32()),
         (S.TEXT, pa.string()),  # Spark reads neither large strings nor large lists
         (S.EXACT_HASH, pa.int64()),
         (S.MATCHABLE, pa.bool_()),
@@ -175,7 +180,7 @@ def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOp
 
     documents = files.mapInArrow(read, DOCUMENTS_TYPE)
     if notes:
-        rows = [(number, -1, None, None, None, None, note) for number, note in notes]
+        rows = [(number, -1, None, None, None, None, None, note) for number, note in notes]
         given = spark.createDataFrame(rows, DOCUMENTS_TYPE)
         documents = documents.unionByName(given)
     return documents
@@ -197,13 +202,25 @@ def _read_one(number: int, found: sources.Found, options: Any) -> Iterator[pa.Re
                 S.TEXT: frame[S.TEXT].to_arrow().cast(pa.string()),
                 S.SOURCE: frame[S.SOURCE].to_arrow().cast(pa.string()),
                 S.SOURCE_LINE: frame[S.SOURCE_LINE].to_arrow(),
+                S.ANCHORS: _anchors(frame),
                 NOTE: pa.nulls(frame.height, pa.string()),
             },
             schema=DOCUMENTS_TYPE_ARROW,
         )
     note = _note(stats.files, stats.skips, stats.warnings)
     yield pa.RecordBatch.from_pylist(
-        [{FILE: number, ROW: -1, S.DOC_ID: None, S.TEXT: None, S.SOURCE: None, S.SOURCE_LINE: None, NOTE: note}],
+        [
+            {
+                FILE: number,
+                ROW: -1,
+                S.DOC_ID: None,
+                S.TEXT: None,
+                S.SOURCE: None,
+                S.SOURCE_LINE: None,
+                S.ANCHORS: None,
+                NOTE: note,
+            }
+        ],
         schema=DOCUMENTS_TYPE_ARROW,
     )
 
@@ -216,9 +233,17 @@ DOCUMENTS_TYPE_ARROW = pa.schema(
         (S.TEXT, pa.string()),
         (S.SOURCE, pa.string()),
         (S.SOURCE_LINE, pa.int64()),
+        (S.ANCHORS, pa.list_(pa.int64())),
         (NOTE, pa.string()),
     ]
 )
+
+
+def _anchors(frame: pl.DataFrame) -> pa.Array:
+    """The places of the documents' text in their files (``dedup.locations``), null for records without them."""
+    if S.ANCHORS not in frame.columns:
+        return pa.nulls(frame.height, pa.list_(pa.int64()))
+    return frame[S.ANCHORS].cast(pl.List(pl.Int64)).to_arrow().cast(pa.list_(pa.int64()))
 
 
 def _note(files: int, skips: list[Skip], warnings: list[ReadWarning]) -> str:
@@ -288,6 +313,7 @@ def frame_documents(frame: DataFrame, options: ScanOptions) -> tuple[DataFrame, 
     counts = [(row[FILE], row["count"]) for row in ordered.groupBy(FILE).count().orderBy(FILE).collect()]
     documents = _dense_keys(ordered.drop("_position"), FILE, counts)
     documents = documents.withColumn(S.SOURCE, F.lit("<DataFrame>")).withColumn(S.SOURCE_LINE, F.col(S.DOC_KEY) + 1)
+    documents = documents.withColumn(S.ANCHORS, F.lit(None).cast("array<bigint>"))  # a row is placed by its number
     nulls = documents.filter(F.col(S.TEXT).isNull() | F.col(S.DOC_ID).isNull())
     for row in nulls.orderBy(S.DOC_KEY).collect():
         field = read.text_field if row[S.TEXT] is None else read.id_field
@@ -329,7 +355,7 @@ def fingerprint(documents: DataFrame, options: ScanOptions) -> DataFrame:
             yield from _signed(blocks).to_arrow().cast(FINGERPRINT_ARROW).to_batches()
 
     # In read order within each partition: the first block of a text in the corpus must be the first in its batch.
-    in_order = documents.select(S.DOC_KEY, S.TEXT).sortWithinPartitions(S.DOC_KEY)
+    in_order = documents.select(S.DOC_KEY, S.TEXT, S.SOURCE_LINE, S.ANCHORS).sortWithinPartitions(S.DOC_KEY)
     return in_order.mapInArrow(stage_of, FINGERPRINT_TYPE)
 
 
@@ -341,6 +367,8 @@ def _signed(blocks: pl.DataFrame) -> pl.DataFrame:
         S.START,
         S.END,
         S.LINE,
+        S.SOURCE_LINE,
+        S.SOURCE_COLUMN,
         pl.col(S.TEXT).cast(pl.String),
         pl.col(S.EXACT_HASH).reinterpret(signed=True),
         S.MATCHABLE,
