@@ -25,13 +25,13 @@ from pathlib import Path
 import polars as pl
 from pyspark.sql import DataFrame, SparkSession
 
-from dedup import candidates, output, sources
+from dedup import candidates, output
 from dedup._version import dedup_version
 from dedup.errors import NoDocumentsError
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
+from dedup.runners import scan_folders
 from dedup.runners import spark as R
-from dedup.spill import ScratchFolder
 
 __all__ = ["SparkScan", "scan", "scan_files", "session"]
 
@@ -224,16 +224,7 @@ def scan_files(
         InputError, NoDocumentsError, OutputError: as ``dedup.scan``.
     """
     options = options or ScanOptions()
-    folder = None
-    if out is not None:
-        folder = output.prepared_folder(out)
-        output.check_not_input(folder, paths)
-    sources.check_paths(paths)
-    private = ScratchFolder(prefix="dedup-result-") if folder is None else None
-    folder = private.path if private is not None else folder
-    assert folder is not None
-    scratch = ScratchFolder()
-    try:
+    with scan_folders(out, paths) as (folder, private, scratch):
         with output.writing(folder) as staged:
             found = scan(session(master), paths, options, partitions=partitions)
             settings = output.settings_of(options, found.stats.bands, found.stats.rows, dedup_version())
@@ -253,12 +244,6 @@ def scan_files(
         result.files = {name: staged.folder / output.table_file(name) for name in output.TABLES}
         result.folder = private
         return result
-    except BaseException:
-        if private is not None:
-            private.close()
-        raise
-    finally:
-        scratch.close()
 
 
 def _written(found: SparkScan, name: str, scratch: Path) -> pl.LazyFrame:

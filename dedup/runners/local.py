@@ -40,12 +40,12 @@ from dedup import schema as S
 from dedup._arrow import list_values
 from dedup._version import dedup_version
 from dedup.commit import sweep_temporary_folders
-from dedup.formats.memory import MemoryInput, paths_of
+from dedup.formats.memory import MemoryInput
 from dedup.index import TEXT, Add, Index, file_hash
 from dedup.index import commit_errors as index_errors
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
-from dedup.runners import tables
+from dedup.runners import scan_folders, tables
 from dedup.runners.corpus import BatchKeys, DistinctTexts
 from dedup.runners.indexed import IndexMatcher, Matched, new_texts, write_segment
 from dedup.runners.tables import IndexMatches
@@ -154,29 +154,17 @@ def scan(
             or it or the spill folder cannot be written.
     """
     options = options or ScanOptions()
-    if out is not None:
-        folder = output.prepared_folder(out)
-        output.check_not_input(folder, paths_of(paths))
-    sources.check_paths(paths)
-    private = None
-    if out is None:
-        private = ScratchFolder(prefix="dedup-result-")
-        folder = private.path
     sweep_temporary_folders()
-    scratch = ScratchFolder()
-    try:
-        with output.writing(folder) as staged, index.writing() if update and index else nullcontext():
-            if index is not None:
-                index.check_options(options)
-            result = _LocalScan(paths, options, scratch, progress or _silent, index, update).run(staged)
-            result.folder = private
-            return result
-    except BaseException:
-        if private is not None:
-            private.close()
-        raise
-    finally:
-        scratch.close()
+    with (
+        scan_folders(out, paths) as (folder, private, scratch),
+        output.writing(folder) as staged,
+        index.writing() if update and index else nullcontext(),
+    ):
+        if index is not None:
+            index.check_options(options)
+        result = _LocalScan(paths, options, scratch, progress or _silent, index, update).run(staged)
+        result.folder = private
+        return result
 
 
 _DONE = object()
