@@ -36,6 +36,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from dedup import cluster, sources, stage
 from dedup import schema as S
@@ -56,34 +57,16 @@ ORDER = "_order"  # a table row's place in the local engine's file: blocks and p
 
 # Spark has no unsigned integers: 64-bit hashes and 32-bit shingle hashes travel as the signed integers of
 # the same bits, which compare equal exactly when the unsigned ones do.
-DOCUMENTS_TYPE = T.StructType(
+DOCUMENTS_TYPE_ARROW = pa.schema(
     [
-        T.StructField(FILE, T.LongType()),
-        T.StructField(ROW, T.LongType()),
-        T.StructField(S.DOC_ID, T.StringType()),
-        T.StructField(S.TEXT, T.StringType()),
-        T.StructField(S.SOURCE, T.StringType()),
-        T.StructField(S.SOURCE_LINE, T.LongType()),
-        T.StructField(S.ANCHORS, T.ArrayType(T.LongType())),
-        T.StructField(NOTE, T.StringType()),
-    ]
-)
-FINGERPRINT_TYPE = T.StructType(
-    [
-        T.StructField(S.DOC_KEY, T.LongType()),
-        T.StructField(S.BLOCK, T.IntegerType()),
-        T.StructField(S.START, T.LongType()),
-        T.StructField(S.END, T.LongType()),
-        T.StructField(S.LINE, T.IntegerType()),
-        T.StructField(S.SOURCE_LINE, T.LongType()),
-        T.StructField(S.SOURCE_COLUMN, T.IntegerType()),
-        T.StructField(S.TEXT, T.StringType()),
-        T.StructField(S.EXACT_HASH, T.LongType()),
-        T.StructField(S.MATCHABLE, T.BooleanType()),
-        T.StructField(S.SHORT, T.BooleanType()),
-        T.StructField(S.NEAR_CANDIDATE, T.BooleanType()),
-        T.StructField(S.SHINGLES, T.ArrayType(T.IntegerType())),
-        T.StructField(S.BAND_KEYS, T.ArrayType(T.LongType())),
+        (FILE, pa.int64()),
+        (ROW, pa.int64()),
+        (S.DOC_ID, pa.string()),
+        (S.TEXT, pa.string()),
+        (S.SOURCE, pa.string()),
+        (S.SOURCE_LINE, pa.int64()),
+        (S.ANCHORS, pa.list_(pa.int64())),
+        (NOTE, pa.string()),
     ]
 )
 FINGERPRINT_ARROW = pa.schema(
@@ -104,6 +87,9 @@ FINGERPRINT_ARROW = pa.schema(
         (S.BAND_KEYS, pa.list_(pa.int64())),
     ]
 )
+# What Spark holds of them (the same columns, derived so that the two never drift apart).
+DOCUMENTS_TYPE = from_arrow_schema(DOCUMENTS_TYPE_ARROW)
+FINGERPRINT_TYPE = from_arrow_schema(FINGERPRINT_ARROW)
 _SPARK_TYPES = {
     pl.Int64: T.LongType(),
     pl.UInt64: T.LongType(),
@@ -223,20 +209,6 @@ def _read_one(number: int, found: sources.Found, options: Any) -> Iterator[pa.Re
         ],
         schema=DOCUMENTS_TYPE_ARROW,
     )
-
-
-DOCUMENTS_TYPE_ARROW = pa.schema(
-    [
-        (FILE, pa.int64()),
-        (ROW, pa.int64()),
-        (S.DOC_ID, pa.string()),
-        (S.TEXT, pa.string()),
-        (S.SOURCE, pa.string()),
-        (S.SOURCE_LINE, pa.int64()),
-        (S.ANCHORS, pa.list_(pa.int64())),
-        (NOTE, pa.string()),
-    ]
-)
 
 
 def _anchors(frame: pl.DataFrame) -> pa.Array:
