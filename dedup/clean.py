@@ -185,16 +185,26 @@ def document_ranks(paths: Sequence[str | Path], options: CleanOptions, result: S
     """
     if options.keep_by is None:
         return None
-    doc_ids = result.lazy("documents").select(S.DOC_ID).collect()[S.DOC_ID]
+    doc_ids = result.lazy("documents").select(S.DOC_ID).collect()[S.DOC_ID].to_list()
     read = replace(options.scan.read, keep_field=options.keep_by.field)
-    values: list[object] = []
-    for position, document in enumerate(read_documents(paths, read, ReadStats())):
+    values = [document.keep_value for document in _as_scanned(read_documents(paths, read, ReadStats()), doc_ids)]
+    return keep_ranks(values, options.keep_by, ", ".join(str(path) for path in paths))
+
+
+def _as_scanned(documents: Iterable[Document], doc_ids: Sequence[str]) -> Iterator[Document]:
+    """The documents read again, each checked to be the one the scan read at its place.
+
+    Raises:
+        InputError: a document is not the one scanned there, or there are more or fewer than scanned.
+    """
+    count = 0
+    for position, document in enumerate(documents):
         if position >= len(doc_ids) or document.doc_id != doc_ids[position]:
             raise InputError(f"{document.source}: changed since it was scanned; run clean again")
-        values.append(document.keep_value)
-    if len(values) != len(doc_ids):
+        count += 1
+        yield document
+    if count != len(doc_ids):
         raise InputError("the inputs changed since they were scanned; run clean again")
-    return keep_ranks(values, options.keep_by, ", ".join(str(path) for path in paths))
 
 
 def cut_spans(text: str, starts: Sequence[int], ends: Sequence[int], removed: Sequence[bool]) -> list[tuple[int, int]]:
@@ -579,11 +589,7 @@ def _cleaned(
     dropped = {row[DOC_POS]: row for row in decided.dropped.iter_rows(named=True)}  # few: only documents over the limit
     by_document = decided.blocks_by_document()
     upcoming = next(by_document, None)
-    count = 0
-    for position, document in enumerate(documents):
-        if position >= len(decided.doc_ids) or document.doc_id != decided.doc_ids[position]:
-            raise InputError(f"{document.source}: changed since it was scanned; run clean again")
-        count += 1
+    for position, document in enumerate(_as_scanned(documents, decided.doc_ids)):
         stats.documents += 1
         stats.chars += int(decided.doc_chars[position])
         blocks = None
@@ -602,8 +608,6 @@ def _cleaned(
             continue
         removed = blocks.filter(pl.col("removed")).select(S.START, S.END).rows()
         yield CleanedDocument(document, _cut_document(document, blocks, decided, audit, stats), tuple(removed))
-    if count != len(decided.doc_ids):
-        raise InputError("the inputs changed since they were scanned; run clean again")
 
 
 def _cut_document(
