@@ -6,6 +6,7 @@ Every scan runs in a fresh process pinned to the CPUs asked for; its CPU time an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -111,12 +112,8 @@ class _HighWater:
             self._done.wait(RSS_SAMPLE_SECONDS)
 
     def _read(self) -> None:
-        try:
-            for line in self.status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    self.peak = max(self.peak, int(line.split()[1]) * 1024)
-        except (OSError, ValueError):  # gone, or a zombie without an address space
-            pass
+        with contextlib.suppress(OSError, ValueError):  # gone (a zombie has no VmHWM line: 0)
+            self.peak = max(self.peak, status_kib("VmHWM", self.status) * 1024)
 
     def stop(self) -> int:
         """Stop reading; the peak in bytes."""
@@ -273,20 +270,20 @@ class StageRecorder:
         }
 
 
-def _own_high_water_kib() -> int:
-    """This process's ``VmHWM``: its peak RSS since ``exec``."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+def status_kib(field: str, status: Path = Path("/proc/self/status")) -> int:
+    """A memory figure of a process's ``/proc/PID/status`` in KiB (``VmRSS``, ``VmHWM``); 0 when it has none.
+
+    Raises:
+        OSError: the process is gone.
+    """
+    for line in status.read_text(encoding="ascii").splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
 
 def vm_rss_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return status_kib("VmRSS")
 
 
 def thin(points: list[Any], keep: int) -> list[Any]:
@@ -308,7 +305,7 @@ def child_stages(corpus: Path, threshold: float, out: Path) -> dict[str, Any]:
         **measured,
         "wall_s": time.perf_counter() - wall,
         "cpu_s": time.process_time() - cpu,
-        "peak_rss_mib": _own_high_water_kib() / 1024,  # not ru_maxrss: see run_child
+        "peak_rss_mib": status_kib("VmHWM") / 1024,  # its peak since exec, not ru_maxrss: see run_child
         "stage_wall_s": dict(result.stats.seconds),
         "stage_cpu_s": dict(result.stats.cpu_seconds),
         "blocks": result.stats.blocks,
