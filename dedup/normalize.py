@@ -166,7 +166,9 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     A character is simple when its fold is made of characters that fold to themselves, that are below
     ``SIMPLE_LIMIT`` and that no combining character can join. A character whose fold holds a digit,
     ``.``, ``)`` or a bullet, and is not that character itself, could open a list marker in the polars
-    path that the fast path would not see: it is left to the polars path.
+    path that the fast path would not see: it is left to the polars path, unless its fold is two or more
+    full stops (``…`` is ``...``, ``‥`` is ``..``): a marker's ``.`` must be followed by white space or the end,
+    and each of these stops but the last is followed by another, while the last follows a stop, not a digit.
     """
     classes = np.zeros(SIMPLE_LIMIT, dtype=np.int8)
     folds = np.full((SIMPLE_LIMIT, MAX_FOLD), -1, dtype=np.int64)
@@ -194,11 +196,16 @@ def _simple_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         fold = _fold(char)
         if not 1 <= len(fold) <= MAX_FOLD or not all(_stable(x) for x in fold):
             continue
-        if fold != char and any(x in _MARKER_CHARS for x in fold):
+        if fold != char and any(x in _MARKER_CHARS for x in fold) and not _full_stops(fold):
             continue
         classes[code] = KEEP
         folds[code, : len(fold)] = [ord(x) for x in fold]
     return classes, folds, marker_space, punctuation
+
+
+def _full_stops(fold: str) -> bool:
+    """Whether a fold is a run of two or more full stops, which can neither open nor end a list marker."""
+    return len(fold) >= 2 and set(fold) == {"."}
 
 
 @cache
