@@ -215,8 +215,13 @@ class Index:
 
     # ----------------------------------------------------------------- segments
 
-    def _segments(self, name: str) -> list[tuple[int, Path]]:
+    def segment_files(self, name: str) -> list[tuple[int, Path]]:
+        """Each committed add's file of one kind of segment, with the add's position in the manifest."""
         return [(number, self.folder / ADDS / add.id / f"{name}.parquet") for number, add in enumerate(self.adds)]
+
+    def removed_id_files(self) -> list[Path]:
+        """The files of removed document ids, a Parquet file of ``doc_id`` per removal."""
+        return [self.folder / REMOVED / name for name in self.removed_files]
 
     def scan(self, name: str, numbered: bool = False) -> pl.LazyFrame:
         """One kind of segment over every add, with the add's position (``add``), lazily; ``numbered`` adds
@@ -224,7 +229,7 @@ class Index:
         schema = SEGMENTS[name]
         extra: dict[str, pl.DataType] = {ADD: pl.Int32()} | ({"row": pl.UInt32()} if numbered else {})
         frames = []
-        for number, path in self._segments(name):
+        for number, path in self.segment_files(name):
             frame = pl.scan_parquet(path).select(list(schema))
             if numbered:
                 frame = frame.with_row_index("row")
@@ -238,7 +243,7 @@ class Index:
         one segment's query and what the queries found, whatever the number of adds."""
         schema = SEGMENTS[name]
         found = []
-        for number, path in self._segments(name):
+        for number, path in self.segment_files(name):
             frame = pl.scan_parquet(path).select(list(schema))
             if numbered:
                 frame = frame.with_row_index("row")
@@ -250,7 +255,7 @@ class Index:
 
     def removed_ids(self) -> pl.LazyFrame:
         """Every removed document id."""
-        frames = [pl.scan_parquet(self.folder / REMOVED / name) for name in self.removed_files]
+        frames = [pl.scan_parquet(path) for path in self.removed_id_files()]
         return pl.concat(frames) if frames else pl.LazyFrame(schema={S.DOC_ID: pl.String})
 
     # ----------------------------------------------------------------- lookups
@@ -416,9 +421,7 @@ class Index:
         """
         if not self.adds:
             return None
-        old = [self.folder / ADDS / add.id for add in self.adds] + [
-            self.folder / REMOVED / n for n in self.removed_files
-        ]
+        old = [self.folder / ADDS / add.id for add in self.adds] + self.removed_id_files()
         segment = self.new_segment()
         removed = self.removed_ids()
         occurrences = self.scan("occurrences").join(removed, on=S.DOC_ID, how="anti").drop(ADD)

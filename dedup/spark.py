@@ -20,20 +20,25 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from dedup import candidates, output
+from dedup import schema as S
 from dedup._version import dedup_version
 from dedup.errors import NoDocumentsError
+from dedup.index import ADD, SEGMENTS, Index
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
 from dedup.runners import scan_folders
 from dedup.runners import spark as R
 
-__all__ = ["SparkScan", "scan", "scan_files", "session"]
+__all__ = ["SparkScan", "read_index", "scan", "scan_files", "session"]
 
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 LOCAL_DRIVER_MEMORY = "4g"
@@ -258,3 +263,77 @@ def _written(found: SparkScan, name: str, scratch: Path) -> pl.LazyFrame:
     if not parts:
         return pl.LazyFrame(schema=R.TABLE_SCHEMAS[name])
     return R.to_local(name, pl.scan_parquet(parts).sort(R.ORDER))
+
+
+# ------------------------------------------------------------------------------------------------ index
+
+REMOVED = "removed"
+_PER_DOCUMENT = ("occurrences", "documents")  # the segments whose rows belong to a document
+
+
+def read_index(spark: SparkSession, folder: str | Path) -> dict[str, DataFrame]:
+    """An index made by ``dedup index add`` (``dedup.index``), as Spark DataFrames.
+
+    One DataFrame per kind of segment (``texts``, ``postings``, ``occurrences``, ``documents``,
+    ``clusters``, ``cluster_documents``) over every add the manifest lists, in its columns and the add's
+    position in the manifest (``add``), and ``removed``, the removed document ids. Adds a writer has not
+    committed are not read, and the rows of removed documents are left out of ``occurrences`` and
+    ``documents``, as in every lookup of the local engine. Unsigned hashes come as the signed integers of
+    the same bits, as in the tables of ``scan``. The folder must be one every executor can read.
+
+    Raises:
+        InputError: the folder is not an index, or its manifest is damaged.
+    """
+    idx = Index.open(folder)
+    removed_files = [str(path) for path in idx.removed_id_files()]
+    removed = (
+        spark.read.parquet(*removed_files).select(S.DOC_ID)
+        if removed_files
+        else spark.createDataFrame([], T.StructType([T.StructField(S.DOC_ID, T.StringType())]))
+    )
+    tables = {name: _segments(spark, idx, name) for name in SEGMENTS}
+    for name in _PER_DOCUMENT:
+        tables[name] = tables[name].join(F.broadcast(removed), on=S.DOC_ID, how="left_anti")
+    return {**tables, REMOVED: removed}
+
+
+def _segments(spark: SparkSession, idx: Index, name: str) -> DataFrame:
+    """One kind of segment over the committed adds, with each row's add."""
+    columns = [_signed_column(column, dtype) for column, dtype in SEGMENTS[name].items()]
+    frames = [
+        spark.read.parquet(str(path)).select(*columns, F.lit(number).cast("int").alias(ADD))
+        for number, path in idx.segment_files(name)
+    ]
+    if not frames:
+        fields = [T.StructField(column, _as_read(dtype)) for column, dtype in SEGMENTS[name].items()]
+        return spark.createDataFrame([], T.StructType([*fields, T.StructField(ADD, T.IntegerType())]))
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union
+
+
+def _as_read(dtype: pl.DataType) -> T.DataType:
+    """The Spark type of a segment's column as ``_segments`` gives it (for an index without adds)."""
+    if isinstance(dtype, pl.List):
+        inner = dtype.inner
+        return T.ArrayType(_as_read(inner if isinstance(inner, pl.DataType) else inner()))
+    types: dict[pl.DataType, T.DataType] = {
+        pl.Int16(): T.ShortType(),
+        pl.Int32(): T.IntegerType(),
+        pl.String(): T.StringType(),
+        pl.Boolean(): T.BooleanType(),
+    }
+    return types.get(dtype, T.LongType())  # Int64, UInt64 (as signed bits) and UInt32 (as Spark reads it)
+
+
+def _signed_column(name: str, dtype: pl.DataType) -> F.Column:
+    """A column as Spark holds the local engine's: Parquet's unsigned 64-bit integers, which Spark reads as
+    decimals, become the signed integers of the same bits."""
+    if dtype != pl.UInt64:
+        return F.col(name)
+    decimal = T.DecimalType(20, 0)
+    value = F.col(name).cast(decimal)
+    half, whole = (F.lit(Decimal(2**bits)).cast(decimal) for bits in (63, 64))
+    bits = F.when(value >= half, value - whole).otherwise(value)
+    return bits.cast(T.LongType()).alias(name)

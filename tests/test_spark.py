@@ -7,6 +7,7 @@ small: what is compared is every row of every table, not speed.
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pyspark.sql import SparkSession
 import dedup
 import dedup.spark
 from dedup import cluster
+from dedup import schema as S
 from dedup.runners import spark as runner
 from dedup.runners.spark import CENTRE, NODE, OTHER, to_local
 from tests import corpora
@@ -195,3 +197,36 @@ def test_the_command_line_writes_the_local_engines_files(spark: SparkSession, se
         assert (tmp_path / "clean-spark" / page.name).read_bytes() == page.read_bytes()
     audits = [pl.read_parquet(tmp_path / f"removed-{engine}.parquet") for engine in ("local", "spark")]
     assert audits[0].height > 0 and audits[0].equals(audits[1])
+
+
+def test_an_index_reads_as_the_local_engine_reads_it(spark: SparkSession, seeds: Path, tmp_path: Path) -> None:
+    """Two adds and a removal: every segment holds the rows ``Index.scan`` gives, less the removed
+    document's, with its unsigned hashes as the signed integers of the same bits; an add left uncommitted
+    (a segment folder the manifest does not list) is not read."""
+    from dedup.index import ADD, SEGMENTS, Index
+    from dedup.pipeline import index_add
+
+    folder = tmp_path / "idx"
+    pages = sorted(seeds.glob("*.txt"))
+    index_add(folder, [pages[0]])
+    index_add(folder, pages[1:])
+    gone = str(pages[0])  # a file given by its path is named by it
+    Index.open(folder).remove([gone])
+    stray = folder / "adds" / "uncommitted"
+    shutil.copytree(next(path for path in (folder / "adds").iterdir()), stray)
+    idx = Index.open(folder)
+    assert gone in idx.scan("occurrences").collect()[S.DOC_ID].to_list()  # so that leaving it out is seen
+    tables = dedup.spark.read_index(spark, folder)
+    assert set(tables) == {*SEGMENTS, "removed"}
+    assert all(tables[name].count() > 0 for name in ("texts", "postings", "occurrences", "documents"))
+    assert tables["removed"].toPandas()["doc_id"].tolist() == [gone]
+    for name, schema in SEGMENTS.items():
+        want = idx.scan(name).collect()
+        if S.DOC_ID in schema:
+            want = want.filter(pl.col(S.DOC_ID) != gone)
+        got = pl.DataFrame(tables[name].toArrow())
+        unsigned = [pl.col(c).reinterpret(signed=False) for c, dtype in schema.items() if dtype == pl.UInt64]
+        got = got.with_columns(unsigned).cast({**dict(schema), ADD: pl.Int32}, strict=True)  # type: ignore[arg-type]
+        columns = [c for c in want.columns if c != S.SHINGLES]
+        assert got.height == want.height, name
+        assert got.sort(columns).equals(want.select(got.columns).sort(columns)), name
