@@ -29,7 +29,6 @@ from typing import BinaryIO
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import xxhash
 
 from dedup import schema as S
@@ -550,11 +549,10 @@ def documents_frame(documents: list[Document]) -> pl.DataFrame:
 
 
 def _frame(documents: list[Document]) -> pl.DataFrame:
-    texts = pa.array([d.text for d in documents], type=pa.large_string())  # pyarrow converts str twice as fast
     return pl.DataFrame(
         {
             S.DOC_ID: [d.doc_id for d in documents],
-            S.TEXT: pl.Series(texts),
+            S.TEXT: pl.Series([d.text for d in documents], dtype=pl.String),
             S.SOURCE: [d.source for d in documents],
             S.SOURCE_LINE: [d.source_line for d in documents],
             S.ANCHORS: [d.anchors for d in documents],

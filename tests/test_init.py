@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import dedup
 
@@ -87,3 +92,23 @@ def test_check_clean_and_normalize_stay_functions_when_their_modules_are_importe
 def test_dir_lists_the_lazy_names() -> None:
     assert set(dedup.__all__) <= set(dir(dedup))
     assert "__version__" in dir(dedup)
+
+
+def test_a_scan_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow imports pandas whenever ``pa.array`` or ``Array.to_numpy`` runs and pandas is installed (the
+    ``[spark]`` extra brings it): seconds of a scan's CPU under the GIL. The scan's path must not call them."""
+    if importlib.util.find_spec("pandas") is None:
+        pytest.skip("pandas is not installed, so nothing could import it")
+    lines = tmp_path / "pages.jsonl"
+    paragraph = "A paragraph long enough to be shingled and matched near its copy, word after word. "
+    lines.write_text(
+        "".join(json.dumps({"id": str(i), "text": paragraph * (1 + i % 3)}) + "\n" for i in range(50)),
+        encoding="utf-8",
+    )
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    loaded = _run_python(
+        "import sys, dedup\n"
+        f"dedup.scan([{str(seeds)!r}, {str(lines)!r}], out={str(tmp_path / 'scan')!r})\n"
+        "print('pandas' in sys.modules)"
+    )
+    assert loaded == "False"
