@@ -6,7 +6,9 @@ Exit codes: 0 success (``check``: within the limits), 1 ``check`` over a limit,
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import inspect
 import json
 import signal
@@ -669,4 +671,7 @@ _guard_every_command(app)  # after every command is registered
 def main() -> None:
     """Console entry point."""
     signal.signal(signal.SIGTERM, _terminated)
+    # The interpreter's last collection walks every object the run made and the heavy modules hold (0.4-0.6 s
+    # of a scan's exit on the development machine); a process about to end frees its memory anyway.
+    atexit.register(gc.freeze)
     app()
