@@ -109,6 +109,12 @@ def _round32(acc, lane):
 @njit(cache=True, nogil=True)
 def xxh32(data, start, end, seed):
     """XXH32 of ``data[start:end]``, returned as uint64 (value < 2**32)."""
+    return _xxh32(data, start, end, seed)
+
+
+@njit(inline="always")
+def _xxh32(data, start, end, seed):
+    """XXH32, inlined where shingles are hashed: a call per shingle cost as much as the hash of a short one."""
     seed = U64(seed) & MASK32
     n = end - start
     p = start
@@ -280,63 +286,70 @@ def text_counts(data, offsets):
 
 
 @njit(inline="always")
-def _unit_starts(data, start, end, by_char, buf):
-    """Fill buf with the start of every unit (word or character); return the count.
-
-    Words are separated by single spaces (the normalized form guarantees it);
-    characters start at every byte that is not a UTF-8 continuation byte.
-    """
-    count = 0
-    if by_char:
-        for p in range(start, end):
-            if (data[p] & 0xC0) != 0x80:
-                buf[count] = p
-                count += 1
-    elif end > start:
-        buf[0] = start
-        count = 1
-        for p in range(start, end):
-            if data[p] == SPACE:
-                buf[count] = p + 1
-                count += 1
-    return count
+def _is_letter(b):
+    """Whether a byte opens a letter: an ASCII letter or any character beyond ASCII (``_unit_starts``)."""
+    return b >= 0x80 or 97 <= (b | 0x20) <= 122  # | 0x20: A-Z to a-z, nothing else into a-z
 
 
 @njit(inline="always")
-def _has_content(data, start, stop):
-    """Whether a shingle holds a letter: one of numbers alone (``3,5 10``) carries no weight.
+def _unit_starts(data, start, end, by_char, buf, letters):
+    """Fill buf with the start of every unit (word or character); return the count.
 
-    The near form keeps punctuation only inside words, so a letter is an ASCII letter or any character
-    beyond ASCII (the letters of other scripts; their rare digits and signs inside words count too).
+    Words are separated by single spaces (the normalized form guarantees it); characters start at every byte
+    that is not a UTF-8 continuation byte. ``letters[k]`` counts the units among the first k that hold a
+    letter, so that whether a shingle holds one is a subtraction: a shingle of numbers alone (``3,5 10``)
+    carries no weight. The near form keeps punctuation only inside words, so a letter is an ASCII letter or
+    any character beyond ASCII (the letters of other scripts; their rare digits and signs inside words count
+    too).
     """
-    for p in range(start, stop):
-        b = data[p]
-        if b >= 0x80 or 97 <= (b | 0x20) <= 122:  # | 0x20: A-Z to a-z, nothing else into a-z
-            return True
-    return False
+    count = 0
+    letters[0] = 0
+    if by_char:
+        for p in range(start, end):
+            b = data[p]
+            if (b & 0xC0) != 0x80:
+                buf[count] = p
+                count += 1
+                letters[count] = letters[count - 1] + _is_letter(b)
+    elif end > start:
+        buf[0] = start
+        count = 1
+        has_letter = 0
+        for p in range(start, end):
+            b = data[p]
+            if b == SPACE:
+                letters[count] = letters[count - 1] + has_letter
+                buf[count] = p + 1
+                count += 1
+                has_letter = 0
+            elif _is_letter(b):
+                has_letter = 1
+        letters[count] = letters[count - 1] + has_letter
+    return count
 
 
 @njit(cache=True, nogil=True)
-def _hash_block(data, start, end, by_char, k_n, buf, out, w, room, hash_seed):
+def _hash_block(data, start, end, by_char, k_n, buf, letters, out, w, room, hash_seed):
     """Hash the content shingles of one block into ``out[w:]``; returns how many."""
-    units = _unit_starts(data, start, end, by_char, buf)
+    units = _unit_starts(data, start, end, by_char, buf, letters)
     # The caller sized the output from counts made elsewhere: writing past them would corrupt memory.
     if max(units - k_n + 1, 1) != room:
         raise ValueError("shingle counts do not match the texts")
     buf[units] = end + 1  # a virtual unit start one past the end
     if units < k_n:
-        if not _has_content(data, start, end):
+        if letters[units] == 0:
             return 0
-        out[w] = np.uint32(xxh32(data, start, end, hash_seed))
+        out[w] = np.uint32(_xxh32(data, start, end, hash_seed))
         return 1
     written = 0
     for k in range(units - k_n + 1):
+        if letters[k + k_n] == letters[k]:  # no letter in units k .. k + n - 1
+            continue
         # A word shingle ends before the separating space; a char shingle
         # ends where the next character starts (or at the end of the text).
         stop = (end if k + k_n == units else buf[k + k_n]) if by_char else buf[k + k_n] - 1
-        if _has_content(data, buf[k], stop):
-            out[w + written] = np.uint32(xxh32(data, buf[k], stop, hash_seed))
-            written += 1
+        out[w + written] = np.uint32(_xxh32(data, buf[k], stop, hash_seed))
+        written += 1
     return written
 
 
@@ -347,7 +360,7 @@ def hash_shingles(data, offsets, by_char, n, room_offsets, hash_seed):
     A shingle is the byte span from the start of unit k to the end of unit k + n - 1, which is exactly
     the UTF-8 encoding of the Python string ``" ".join(words[k:k + n])`` (or ``text[k:k + n]`` for
     characters). ``room_offsets`` lays out room for every shingle of each block; shingles made of
-    no letter are left out (see ``_has_content``).
+    no letter are left out (see ``_unit_starts``).
     """
     nb = offsets.shape[0] - 1
     room = np.empty(room_offsets[nb], dtype=np.uint32)
@@ -356,11 +369,12 @@ def hash_shingles(data, offsets, by_char, n, room_offsets, hash_seed):
     for i in range(nb):
         longest = max(longest, offsets[i + 1] - offsets[i])
     buf = np.empty(longest + 1, dtype=np.int64)  # unit starts of one block at a time
+    letters = np.empty(longest + 2, dtype=np.int64)  # and how many of them hold a letter
     for i in range(nb):
         size = room_offsets[i + 1] - room_offsets[i]
         if offsets[i + 1] > offsets[i]:
             counts[i] = _hash_block(
-                data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, room, room_offsets[i], size, hash_seed
+                data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, letters, room, room_offsets[i], size, hash_seed
             )
         elif size != 0:
             raise ValueError("shingle counts do not match the texts")
