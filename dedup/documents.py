@@ -28,7 +28,6 @@ from collections.abc import Callable
 
 import numpy as np
 import polars as pl
-from scipy.sparse import csr_matrix
 
 from dedup import _kernels
 from dedup import schema as S
@@ -114,6 +113,8 @@ def containment_matrix(blocks: pl.DataFrame, n_chars: np.ndarray) -> np.ndarray:
         blocks: one row per block with ``doc_key`` (0-based, dense), ``cluster`` and ``n_chars``.
         n_chars: block characters of each document, indexed by ``doc_key``.
     """
+    from scipy.sparse import csr_matrix  # only the HTML report needs it: a scan does not pay its import
+
     n_docs = n_chars.size
     members = (
         blocks.filter(pl.col(S.CLUSTER).is_not_null())
