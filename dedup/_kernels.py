@@ -329,21 +329,23 @@ def _unit_starts(data, start, end, by_char, buf, letters):
 
 
 @njit(cache=True, nogil=True)
-def _hash_block(data, start, end, by_char, k_n, buf, letters, out, w, room, hash_seed):
-    """Hash the content shingles of one block into ``out[w:]``; returns how many."""
+def _hash_block(data, start, end, by_char, letters_only, k_n, buf, letters, out, w, room, hash_seed):
+    """Hash the content shingles of one block into ``out[w:]``; returns how many.
+
+    ``letters_only``: only the shingles holding a letter count; otherwise every shingle does."""
     units = _unit_starts(data, start, end, by_char, buf, letters)
     # The caller sized the output from counts made elsewhere: writing past them would corrupt memory.
     if max(units - k_n + 1, 1) != room:
         raise ValueError("shingle counts do not match the texts")
     buf[units] = end + 1  # a virtual unit start one past the end
     if units < k_n:
-        if letters[units] == 0:
+        if letters_only and letters[units] == 0:
             return 0
         out[w] = np.uint32(_xxh32(data, start, end, hash_seed))
         return 1
     written = 0
     for k in range(units - k_n + 1):
-        if letters[k + k_n] == letters[k]:  # no letter in units k .. k + n - 1
+        if letters_only and letters[k + k_n] == letters[k]:  # no letter in units k .. k + n - 1
             continue
         # A word shingle ends before the separating space; a char shingle
         # ends where the next character starts (or at the end of the text).
@@ -354,13 +356,13 @@ def _hash_block(data, start, end, by_char, k_n, buf, letters, out, w, room, hash
 
 
 @njit(cache=True, nogil=True)
-def hash_shingles(data, offsets, by_char, n, room_offsets, hash_seed):
+def hash_shingles(data, offsets, by_char, letters_only, n, room_offsets, hash_seed):
     """XXH32 of every content shingle of every block: the values and their offsets per block.
 
     A shingle is the byte span from the start of unit k to the end of unit k + n - 1, which is exactly
     the UTF-8 encoding of the Python string ``" ".join(words[k:k + n])`` (or ``text[k:k + n]`` for
-    characters). ``room_offsets`` lays out room for every shingle of each block; shingles made of
-    no letter are left out (see ``_unit_starts``).
+    characters). ``room_offsets`` lays out room for every shingle of each block; in the blocks where
+    ``letters_only`` is true, shingles made of no letter are left out (see ``_unit_starts``).
     """
     nb = offsets.shape[0] - 1
     room = np.empty(room_offsets[nb], dtype=np.uint32)
@@ -374,7 +376,18 @@ def hash_shingles(data, offsets, by_char, n, room_offsets, hash_seed):
         size = room_offsets[i + 1] - room_offsets[i]
         if offsets[i + 1] > offsets[i]:
             counts[i] = _hash_block(
-                data, offsets[i], offsets[i + 1], by_char[i], n[i], buf, letters, room, room_offsets[i], size, hash_seed
+                data,
+                offsets[i],
+                offsets[i + 1],
+                by_char[i],
+                letters_only[i],
+                n[i],
+                buf,
+                letters,
+                room,
+                room_offsets[i],
+                size,
+                hash_seed,
             )
         elif size != 0:
             raise ValueError("shingle counts do not match the texts")

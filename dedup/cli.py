@@ -66,7 +66,7 @@ Seed = Annotated[int, typer.Option(help="MinHash seed.")]
 Scheme = Annotated[str, typer.Option(help="datasketch permutation scheme: affine32 or legacy.")]
 Bands = Annotated[int | None, typer.Option(help="LSH bands (with --rows); chosen from the threshold if not given.")]
 Rows = Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")]
-Shingle = Annotated[str, typer.Option(help="Shingle kind: word or char.")]
+Shingle = Annotated[str, typer.Option(help="Shingle kind: word or char (code and tables are always by char).")]
 Ngram = Annotated[int, typer.Option(help="Words per word shingle.")]
 CharNgram = Annotated[int, typer.Option(help="Characters per char shingle.")]
 MinShingles = Annotated[

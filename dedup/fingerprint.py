@@ -8,7 +8,8 @@ and ``hashfunc=xxhash.xxh32_intdigest``, ``MinHash.update_batch`` over the
 UTF-8 bytes of the shingles gives the same ``hashvalues`` (tests check this).
 Shingles are made from the near form (``dedup.normalize.near_form``): a word
 shingle is ``n`` words joined by one space, a character shingle ``n``
-characters; a block with fewer units than ``n`` is one shingle, itself. A
+characters (code and tables are shingled by characters of their exact form);
+a block with fewer units than ``n`` is one shingle, itself. A
 shingle of nothing but digits carries no weight and is left out.
 """
 
@@ -22,6 +23,7 @@ import polars as pl
 
 from dedup import _kernels
 from dedup._arrow import Utf8Texts, as_utf8, gather_spans, offsets_of
+from dedup.normalize import verbatim
 from dedup.options import MinHashOptions, ShingleOptions
 
 EXACT_SEED = np.uint64(0)
@@ -116,36 +118,44 @@ class ShinglePlan:
     """How each text is shingled, how long it counts as (words or characters), and what its shingles run over.
 
     ``shingled``: the units the shingles are made of, every character (spaces too) when by character,
-    else the words.
+    else the words. ``verbatim``: code and tables, in which every shingle counts, not only those that
+    hold a letter.
     """
 
     by_char: np.ndarray
     units: np.ndarray
     shingled: np.ndarray
+    verbatim: np.ndarray
 
     def take(self, mask: np.ndarray) -> ShinglePlan:
         """The plans of the texts where ``mask`` is true."""
-        return ShinglePlan(self.by_char[mask], self.units[mask], self.shingled[mask])
+        return ShinglePlan(self.by_char[mask], self.units[mask], self.shingled[mask], self.verbatim[mask])
 
 
 def shingle_plan(near: Texts, options: ShingleOptions) -> ShinglePlan:
-    """Character shingles for ``kind="char"`` and for text written without spaces.
+    """Character shingles for ``kind="char"``, for text written without spaces, and for code and tables.
 
     Text is written without spaces when at least ``spaceless_share`` of its
-    characters are Han, Hiragana, Katakana, Thai, Lao, Khmer or Myanmar.
+    characters are Han, Hiragana, Katakana, Thai, Lao, Khmer or Myanmar. The
+    near form of code and tables is their exact form (``normalize.verbatim``):
+    their symbols and digits are content and their tokens are not separated by
+    spaces (``f(x)+1``), so they are compared by characters, every shingle
+    counting (``[1, 2, 3]`` and ``[1, 2, 4]`` differ there as the exact form says).
     """
     batch = as_utf8(near)
     words, chars, spaceless_chars = _kernels.text_counts(batch.data, batch.offsets)
     spaceless = (chars > 0) & (spaceless_chars >= options.spaceless_share * chars)
-    by_char = np.full(words.size, options.kind == "char") | spaceless
+    code = verbatim(batch)
+    by_char = np.full(words.size, options.kind == "char") | spaceless | code
     units = np.where(spaceless, chars - (words - 1).clip(min=0), words)
-    return ShinglePlan(by_char, units, shingled=np.where(by_char, chars, words))
+    return ShinglePlan(by_char, units, shingled=np.where(by_char, chars, words), verbatim=code)
 
 
 def shingle_hashes(near: Texts, options: ShingleOptions, plan: ShinglePlan | None = None) -> ShingleSets:
     """The XXH32 of every content shingle of texts in the near form, in text order (not yet ``distinct``).
 
-    A shingle made of nothing but digits (``1 2 3``) carries no weight in near matching and is left out.
+    A shingle made of nothing but digits (``1 2 3``) carries no weight in near matching and is left out,
+    except in code and tables (``ShinglePlan.verbatim``), where every shingle is content.
     """
     batch = as_utf8(near)
     plan = plan or shingle_plan(batch, options)
@@ -153,7 +163,7 @@ def shingle_hashes(near: Texts, options: ShingleOptions, plan: ShinglePlan | Non
     # A text shorter than n is one shingle, an empty one none.
     shingles = np.where(plan.shingled == 0, 0, np.maximum(plan.shingled - n + 1, 1))
     hashes, offsets = _kernels.hash_shingles(
-        batch.data, batch.offsets, plan.by_char, n, offsets_of(shingles), SHINGLE_SEED
+        batch.data, batch.offsets, plan.by_char, ~plan.verbatim, n, offsets_of(shingles), SHINGLE_SEED
     )
     return ShingleSets(hashes, offsets, distinct=False)
 

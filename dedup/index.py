@@ -46,7 +46,8 @@ from dedup.fingerprint import ShingleSets
 from dedup.options import ScanOptions
 
 MANIFEST = "index.json"
-FORMAT = 1
+# 2: code and tables are shingled by the characters of their exact form (format 1 held their word shingles).
+FORMAT = 2
 ADDS = "adds"
 REMOVED = "removed"
 # The options that decide what matches what: an index and the data looked up in it must agree on them.

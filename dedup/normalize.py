@@ -18,7 +18,10 @@ markers, and nothing else: punctuation, symbols and digits are content (``expr *
 punctuation and symbols that begins or ends a word goes (``(x),`` -> ``x``); one inside a word stays when
 it only joins (``WORD_JOINERS``: ``a-1``, ``sub.example.com/x``, ``user_name``, ``don't``), and splits the word
 otherwise (``f(x)`` -> ``f x``, ``"a".format`` -> ``a format``): split, joined words made unrelated URLs and
-identifiers share shingles, while code keeps a word per name.
+identifiers share shingles. The near form of code and tables (``verbatim``: a text whose exact form opens with a
+code fence, a table row's ``|`` or a grid table's border) is their exact form: there punctuation, symbols and
+digits are what the text says (``setup(name='foo')`` and ``setup (name = "foo")``), and they are shingled by
+characters (``dedup.fingerprint.shingle_plan``).
 
 Both are idempotent: ``normalize(normalize(s)) == normalize(s)``.
 
@@ -50,6 +53,10 @@ _LIST_MARKER = rf"(?m)^(?:{_MARKER_SPACE}*(?:\d{{1,3}}[.)]|{_BULLET_CLASS})(?:{_
 _SPACES = r"[\p{Z}\p{Cc}\s]+"
 _WORD_START_PUNCTUATION = r"(^| )[\p{P}\p{S}]+"
 _WORD_END_PUNCTUATION = r"[\p{P}\p{S}]+( |$)"
+# Code and tables, the blocks segmentation keeps whole (dedup.segment), open with one of these in the exact form:
+# a Markdown fence (the HTML reader writes every <pre> fenced), a table row's bar or a grid table's border.
+VERBATIM_OPENINGS = ("```", "~~~", "|", "+-", "+=")
+_VERBATIM = r"^(?:```|~~~|\||\+-|\+=)"
 # What joins the parts of one word: a-1, sub.example.com/x, user_name, don't, std::vector, a@b.
 WORD_JOINERS = "-._'’/:@"
 # A run of punctuation inside a word that holds anything else (brackets, quotes, operators) splits it.
@@ -97,14 +104,15 @@ def near_expr(column: str | pl.Expr) -> pl.Expr:
     expr = pl.col(column) if isinstance(column, str) else column
     # A run of punctuation goes where it begins or ends a word; inside one it stays when it only joins
     # (WORD_JOINERS), else it splits the word. Exact forms hold single spaces only, so a space is the one
-    # separator to look for.
-    return (
+    # separator to look for. Code and tables keep their exact form.
+    words = (
         expr.str.replace_all(_WORD_START_PUNCTUATION, "$1")
         .str.replace_all(_WORD_END_PUNCTUATION, "$1")
         .str.replace_all(_SPLITTING_PUNCTUATION, " ")
         .str.replace_all(" +", " ")
         .str.strip_chars(" ")
     )
+    return pl.when(expr.str.contains(_VERBATIM)).then(expr).otherwise(words)
 
 
 def _unicode_path(texts: pl.Series) -> pl.Series:
@@ -406,9 +414,45 @@ def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
     return packed, new_offsets, simple
 
 
+@njit(inline="always")
+def _opens_verbatim(data, start, end):
+    """Whether the text in ``data[start:end]`` opens with one of ``VERBATIM_OPENINGS``."""
+    if end == start:
+        return False
+    first = data[start]
+    if first == 0x7C:  # |
+        return True
+    if end - start >= 2 and first == 0x2B and (data[start + 1] == 0x2D or data[start + 1] == 0x3D):  # +- +=
+        return True
+    # ``` or ~~~
+    return (
+        end - start >= 3 and (first == 0x60 or first == 0x7E) and data[start + 1] == first and data[start + 2] == first
+    )
+
+
+@njit(cache=True, nogil=True)
+def _verbatim_batch(data, offsets):
+    n = offsets.shape[0] - 1
+    found = np.zeros(n, np.bool_)
+    for i in range(n):
+        found[i] = _opens_verbatim(data, offsets[i], offsets[i + 1])
+    return found
+
+
+def verbatim(texts: pl.Series | Utf8Texts) -> np.ndarray:
+    """Which texts, in the exact or the near form, are code or a table (they open with ``VERBATIM_OPENINGS``).
+
+    Segmentation keeps a fenced code block or a table whole as one block; in the exact form it still opens
+    with its fence, bar or border, while the near form of other text never opens with punctuation.
+    """
+    batch = as_utf8(texts)
+    return _verbatim_batch(batch.data, batch.offsets)
+
+
 @njit(cache=True, nogil=True)
 def _near_batch(data, offsets, punctuation):
-    """The near form of texts in the exact form made of characters below ``SIMPLE_LIMIT``.
+    """The near form of texts in the exact form made of characters below ``SIMPLE_LIMIT``; code and
+    tables (whatever their characters) as they are.
 
     One pass, ASCII without decoding; a run of punctuation is looked through to its end to know whether a
     word goes on after it. (Written inline: small jitted helpers returning tuples made it seven times slower.)
@@ -419,6 +463,10 @@ def _near_batch(data, offsets, punctuation):
     sizes = np.zeros(n, np.int64)
     for i in range(n):
         start, end = offsets[i], offsets[i + 1]
+        if _opens_verbatim(data, start, end):
+            out[start:end] = data[start:end]
+            sizes[i] = end - start
+            continue
         w = start
         pending_space = False
         after_word = False  # the character before is neither a space nor punctuation
@@ -502,7 +550,7 @@ def normalize_texts(texts: pl.Series | Utf8Texts) -> Utf8Texts:
 
 
 def near_form(exact: pl.Series | Utf8Texts) -> Utf8Texts:
-    """The near form (words only) of texts in the exact form."""
+    """The near form of texts in the exact form: their words, or the whole exact form of code and tables."""
     batch = as_utf8(exact)
     packed, offsets, simple = _near_batch(batch.data, batch.offsets, _simple_tables()[3])
     return _merged(Utf8Texts(packed, offsets), simple, batch, _near_unicode_path)

@@ -124,7 +124,8 @@ class ShingleOptions:
     """How a normalized block becomes a set of shingles.
 
     Attributes:
-        kind: ``word`` n-grams, or ``char`` n-grams for every block.
+        kind: ``word`` n-grams, or ``char`` n-grams for every block (code and tables are always
+            shingled by characters: ``dedup.normalize.verbatim``).
         n: words per word shingle.
         char_n: characters per character shingle.
         spaceless_share: a block in which at least this share of characters

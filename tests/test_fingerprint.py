@@ -10,8 +10,9 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup.cluster import similarities
 from dedup.fingerprint import exact_keys, shingle_hashes, shingle_plan, shingle_sets, signatures
-from dedup.normalize import normalize_series
+from dedup.normalize import VERBATIM_OPENINGS, near_form, normalize_series, normalize_texts
 from dedup.options import MinHashOptions, ShingleOptions
 from tests.shingles import reference_shingles
 
@@ -46,6 +47,39 @@ def test_signatures_equal_datasketch(
     for row, text in zip(ours, texts, strict=True):
         expected = _datasketch(reference_shingles(text, n, by_char=kind == "char"), options)
         assert row.tolist() == expected.tolist()
+
+
+# Code and tables: text that opens with a fence, a table bar or a grid border, symbols and digits throughout.
+CODE = st.tuples(
+    st.sampled_from(VERBATIM_OPENINGS),
+    st.lists(st.sampled_from(["x", "=", "[1,", "2]", "f(x)", "+", "|", "42", "ß", "---", "()"]), max_size=25),
+).map(lambda parts: parts[0] + " ".join(parts[1]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(CODE, min_size=1, max_size=8), scheme=st.sampled_from(["affine32", "legacy"]))
+def test_code_and_tables_are_signed_as_datasketch_by_every_character_shingle_of_their_exact_form(
+    texts: list[str], scheme: str
+) -> None:
+    options = MinHashOptions(scheme=scheme)  # type: ignore[arg-type]
+    near = near_form(normalize_texts(pl.Series(texts)))
+    assert near.to_series("t").to_list() == normalize_series(pl.Series(texts)).to_list()
+    plan = shingle_plan(near, ShingleOptions())
+    assert plan.by_char.all() and plan.verbatim.all()
+    ours = signatures(shingle_sets(near, ShingleOptions(), plan), options)
+    for row, text in zip(ours, near.to_series("t"), strict=True):
+        expected = _datasketch(reference_shingles(text, 5, by_char=True, letters_only=False), options)
+        assert row.tolist() == expected.tolist()
+
+
+def test_digits_and_symbols_weigh_in_code_and_tables_not_in_prose() -> None:
+    texts = ["```\nbuf = Buffer.from([1, 2, 3, 4])\n```", "```\nbuf = Buffer.from([5, 6, 7, 8])\n```"]
+    near = near_form(normalize_texts(pl.Series(texts)))
+    jaccard, _ = similarities(shingle_sets(near, ShingleOptions()), np.array([0]), np.array([1]))
+    assert jaccard[0] == pytest.approx(21 / 49)  # 35 character shingles each, 21 shared: not a near repeat
+    # Counted as in prose, the shingles without a letter ("[1, 2", "3, 4]") would leave 21 and 19 shared.
+    a, b = (reference_shingles(text, 5, by_char=True) for text in near.to_series("t"))
+    assert len(a & b) / len(a | b) == pytest.approx(19 / 23)
 
 
 def test_shingle_sets_hold_the_distinct_shingle_hashes() -> None:

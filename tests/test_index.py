@@ -19,7 +19,7 @@ from benchmarks.corpus import make_corpus
 from dedup import commit
 from dedup import schema as S
 from dedup.cli import app
-from dedup.index import TEXT, Index
+from dedup.index import FORMAT, TEXT, Index
 from dedup.pipeline import index_add, scan
 from tests.conftest import SEEDS
 
@@ -160,9 +160,14 @@ def test_a_foreign_or_damaged_index_is_an_error(tmp_path: Path) -> None:
         result.exit_code == 2 and result.output == f"Error: {tmp_path / 'folder'}: not a dedup index (no index.json)\n"
     )
     runner.invoke(app, ["index", "add", str(tmp_path / "idx"), str(SEEDS)])
-    (tmp_path / "idx" / "index.json").write_text('{"dedup_index": 1, "adds": 5}')
+    manifest = json.loads((tmp_path / "idx" / "index.json").read_text())
+    (tmp_path / "idx" / "index.json").write_text(json.dumps({"dedup_index": FORMAT, "adds": 5}))
     result = runner.invoke(app, ["scan", str(SEEDS), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 2 and "index.json: not a dedup index manifest" in result.output
+    # An index of format 1 holds word shingles for code and tables: it cannot be matched against.
+    (tmp_path / "idx" / "index.json").write_text(json.dumps({**manifest, "dedup_index": 1}))
+    result = runner.invoke(app, ["scan", str(SEEDS), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 2 and f"index format 1, this dedup reads {FORMAT}" in result.output
 
 
 def test_decontamination_cuts_every_block_the_test_set_holds(tmp_path: Path) -> None:

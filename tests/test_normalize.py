@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.normalize import WORD_JOINERS, near_form, near_words, normalize, normalize_series, normalize_texts
+from dedup.normalize import (
+    VERBATIM_OPENINGS,
+    WORD_JOINERS,
+    near_form,
+    near_words,
+    normalize,
+    normalize_series,
+    normalize_texts,
+    verbatim,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,6 +54,11 @@ from dedup.normalize import WORD_JOINERS, near_form, near_words, normalize, norm
         ("++ var", "++ var", "var"),
         ("漢字 テキスト", "漢字 テキスト", "漢字 テキスト"),
         ("***", "***", ""),
+        # Code and tables keep their exact form: their punctuation, symbols and digits are content.
+        ("```\nsetup(name='foo',\n      version='1.0')\n```", *["``` setup(name='foo', version='1.0') ```"] * 2),
+        ("~~~\nx = [1, 2]\n~~~", *["~~~ x = [1, 2] ~~~"] * 2),
+        ("| 37.4. Roles |\n| Prev | Up |", *["| 37.4. roles | | prev | up |"] * 2),
+        ("+---+---+\n| a | b |", *["+---+---+ | a | b |"] * 2),
     ],
 )
 def test_examples(raw: str, exact: str, near: str) -> None:
@@ -61,6 +75,8 @@ def test_operators_digits_and_symbols_are_content() -> None:
 
 # Each example is a batch of texts: one polars call checks many texts.
 TEXT_BATCHES = st.lists(st.text(), min_size=1, max_size=50)
+# Texts that may open like code or a table (or nearly: a lone backtick, "+ " which is a list marker).
+OPENINGS = st.sampled_from([*VERBATIM_OPENINGS, "`", "``", "+", "+ ", " |", "-|", ""])
 
 
 @settings(max_examples=150, deadline=None)
@@ -134,7 +150,7 @@ def test_mixed_batches_keep_their_order() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.text(alphabet=SIMPLE_RANGE, max_size=40), min_size=1, max_size=40))
+@given(st.lists(st.tuples(OPENINGS, st.text(alphabet=SIMPLE_RANGE, max_size=40)).map("".join), min_size=1, max_size=40))
 def test_near_form_fast_path_equals_the_unicode_path(texts: list[str]) -> None:
     from dedup.normalize import _near_unicode_path
 
@@ -143,11 +159,16 @@ def test_near_form_fast_path_equals_the_unicode_path(texts: list[str]) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(TEXT_BATCHES)
+@given(st.lists(st.tuples(OPENINGS, st.text()).map("".join), min_size=1, max_size=50))
 def test_near_form_is_idempotent_and_words_hold_only_joining_punctuation_inside(texts: list[str]) -> None:
-    near = near_form(normalize_texts(pl.Series(texts, dtype=pl.String))).to_series("t")
+    exact = normalize_texts(pl.Series(texts, dtype=pl.String))
+    near = near_form(exact).to_series("t")
     assert near_form(near).to_series("t").to_list() == near.to_list()
-    words = [word for text in near for word in text.split(" ") if word]
+    # Code and tables are their exact form; the near form of other text never looks like them.
+    code = verbatim(exact)
+    assert verbatim(near).tolist() == code.tolist()
+    assert near.filter(pl.Series(code)).to_list() == exact.to_series("t").filter(pl.Series(code)).to_list()
+    words = [word for text in near.filter(pl.Series(~code)) for word in text.split(" ") if word]
     assert not any(unicodedata.category(word[i])[0] in "PS" for word in words for i in (0, -1))
     inside = [c for word in words for c in word if unicodedata.category(c)[0] in "PS"]
     assert set(inside) <= set(WORD_JOINERS)

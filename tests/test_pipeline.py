@@ -113,6 +113,34 @@ def test_empty_folder_is_an_error(tmp_path: Path) -> None:
         dedup.scan([tmp_path])
 
 
+# Code samples and navigation tables of the Python and PostgreSQL documentation (Debian's python3.11-doc,
+# postgresql-doc-15): their words are alike (word shingle Jaccard 0.73 and 0.5), their code and titles are not.
+SETUP_PY = (
+    "from distutils.core import setup\nsetup(name='foo',\n      version='1.0',\n      py_modules=['foo'],\n      )"
+)
+SETUP_20 = (
+    'from distutils.core import setup\nsetup (name = "foo", version = "1.0",\n'
+    '       py_modules = ["module1", "module2"])'
+)
+NAVIGATION = "| {} |\n| Prev | Up | Chapter 34. libpq — C Library | Home | Next |\n"
+
+
+def test_code_and_tables_are_near_only_when_their_characters_are(tmp_path: Path) -> None:
+    code = {"examples": SETUP_PY, "2.0": SETUP_20, "another": SETUP_PY.replace("1.0", "2.0")}  # another: one change
+    tables = {"async": "34.4. Asynchronous Command Processing", "control": "34.11. Control Functions"}
+    for name, sample in code.items():
+        (tmp_path / f"{name}.html").write_text(f"<html><body><pre>{sample}</pre></body></html>")
+    for name, title in tables.items():
+        (tmp_path / f"{name}.txt").write_text(NAVIGATION.format(title))
+    near = dedup.scan([tmp_path]).pairs.filter(pl.col(S.KIND) == S.NEAR)
+    assert sorted(zip(near[S.DOC_A], near[S.DOC_B], strict=True)) == [("another.html", "examples.html")]
+    # Their word shingles alone (of the text without fence or bars) would have paired all three samples, and the
+    # two tables.
+    texts = (SETUP_PY, SETUP_20, *(NAVIGATION.format(title).replace("|", " ") for title in tables.values()))
+    words = [reference_shingles(near_words(text)) for text in texts]
+    assert jaccard(words[0], words[1]) > 0.7 and jaccard(words[2], words[3]) >= 0.5
+
+
 # ------------------------------------------------ generated corpus, known copies
 
 
