@@ -147,6 +147,27 @@ class ArrayStore:
         return self._folder / f"{number:08d}.i64"
 
 
+class AppendedArray:
+    """One ``int64`` array appended to one file piece by piece, then read through a memory map: what is read
+    back at random (each document's clusters, by document) costs one file, not one per batch."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self._path = folder / f"{name}.i64"
+        self._file = self._path.open("wb")
+        self.size = 0
+
+    def append(self, values: np.ndarray) -> None:
+        values.astype(np.int64, copy=False).tofile(self._file)
+        self.size += values.size
+
+    def mapped(self) -> np.ndarray:
+        """The whole array, read-only; appending ends here."""
+        self._file.close()
+        if self.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(np.memmap(self._path, dtype=np.int64, mode="r", shape=(self.size,)))
+
+
 class PartStore:
     """Block rows written as numbered Arrow IPC parts (one per batch), read back in number order.
 

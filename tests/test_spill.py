@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup.candidates import distinct_pairs
-from dedup.spill import SCRATCH_PREFIX, BandStore, PairSpill, PartStore, SetStore
+from dedup.spill import SCRATCH_PREFIX, AppendedArray, BandStore, PairSpill, PartStore, SetStore
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -139,3 +139,16 @@ def test_distinct_pairs_are_the_same_whether_they_fit_one_word_or_not(raw: list[
     expected = sorted(set(raw))
     for got in (packed, wide):
         assert list(zip(got[0].tolist(), got[1].tolist(), strict=True)) == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(pieces=st.lists(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20), max_size=8))
+def test_an_appended_array_reads_back_its_pieces_end_to_end(pieces: list[list[int]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        array = AppendedArray(Path(folder), "values")
+        for piece in pieces:
+            array.append(np.array(piece, dtype=np.int64))
+        mapped = array.mapped()
+        assert mapped.dtype == np.int64
+        assert mapped.tolist() == [value for piece in pieces for value in piece]
+        del mapped  # the memory map holds the file open until it goes

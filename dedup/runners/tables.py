@@ -29,7 +29,7 @@ from dedup._arrow import gather_spans, offsets_of
 from dedup.cluster import CentreAssignment, ClusterNumbers
 from dedup.runners.corpus import DistinctTexts
 from dedup.runners.indexed import Matched
-from dedup.spill import ArrayStore, PartStore
+from dedup.spill import AppendedArray, ArrayStore, PartStore
 
 MATCHES = "matches"
 CLUSTER_CHUNK = 50_000  # clusters whose representative texts are read at once
@@ -116,8 +116,13 @@ class TableWriter:
         self.numbers_of_parts = spills.parts.numbers
         self.block_bounds = spills.parts.bounds()
         self.doc_bounds = np.zeros(len(self.numbers_of_parts) + 1, dtype=np.int64)
-        self.lists_folder = spills.folder / "document-clusters"
-        self.lists_folder.mkdir()
+        # Each document's sorted clusters, spilled by the first pass in document order and read back by the
+        # container search for any document: one file each, so that a lookup never opens a file per batch.
+        lists_folder = spills.folder / "document-clusters"
+        lists_folder.mkdir()
+        self.listed_docs = AppendedArray(lists_folder, "docs")
+        self.list_starts = AppendedArray(lists_folder, "starts")
+        self.listed_clusters = AppendedArray(lists_folder, "clusters")
 
     def write(self, staged: output.StagedFiles, threads: int) -> None:
         """Stage the four tables (blocks, pairs, clusters, documents) in ``staged``."""
@@ -178,34 +183,34 @@ class TableWriter:
             doc_of, cluster_of = lists[S.DOC_KEY].to_numpy(), lists[S.CLUSTER].to_numpy()
             _kernels.count_into(cluster_of, tally.n_docs)
             _kernels.first_two_documents(cluster_of, doc_of, tally.first_doc, tally.second_doc)
-            self._spill_lists(index, doc_of, cluster_of)
+            self._spill_lists(doc_of, cluster_of)
         # A part without blocks still holds its documents' keys in order: close any gap.
         np.maximum.accumulate(self.doc_bounds, out=self.doc_bounds)
+        self._close_lists()
         return tally
 
-    def _spill_lists(self, index: int, doc_of: np.ndarray, cluster_of: np.ndarray) -> None:
+    def _spill_lists(self, doc_of: np.ndarray, cluster_of: np.ndarray) -> None:
+        """Append a part's (document, cluster) rows, sorted by document: parts come in document order."""
         docs, starts = np.unique(doc_of, return_index=True)
-        np.save(self.lists_folder / f"{index:08d}-docs.npy", docs)
-        np.save(self.lists_folder / f"{index:08d}-offsets.npy", np.append(starts, doc_of.size))
-        np.save(self.lists_folder / f"{index:08d}-clusters.npy", cluster_of)
+        self.listed_docs.append(docs)
+        self.list_starts.append(starts + self.listed_clusters.size)
+        self.listed_clusters.append(cluster_of)
+
+    def _close_lists(self) -> None:
+        self.docs_listed = self.listed_docs.mapped()
+        # One more offset than documents: the end of the last one.
+        self.list_offsets = np.append(self.list_starts.mapped(), self.listed_clusters.size)
+        self.clusters_listed = self.listed_clusters.mapped()
 
     def _cluster_lists(self, doc_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The sorted clusters of each of these (increasing) documents, read from the spilled lists."""
-        part_of = np.searchsorted(self.doc_bounds, doc_keys, side="right") - 1
-        values: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
-        sizes: list[np.ndarray] = []
-        for index in np.unique(part_of):
-            wanted = doc_keys[part_of == index]
-            docs = np.load(self.lists_folder / f"{index:08d}-docs.npy", mmap_mode="r")
-            offsets = np.load(self.lists_folder / f"{index:08d}-offsets.npy", mmap_mode="r")
-            clusters = np.load(self.lists_folder / f"{index:08d}-clusters.npy", mmap_mode="r")
-            rows = np.searchsorted(docs, wanted)
-            found = (rows < docs.size) & (docs[np.minimum(rows, docs.size - 1)] == wanted) if docs.size else rows < 0
-            starts = np.where(found, offsets[np.minimum(rows, docs.size)], 0)
-            ends = np.where(found, offsets[np.minimum(rows + 1, docs.size)], 0)
-            values.append(gather_spans(np.asarray(clusters), starts, ends)[0])
-            sizes.append(ends - starts)
-        return np.concatenate(values), offsets_of(np.concatenate(sizes) if sizes else np.zeros(0, np.int64))
+        """The sorted clusters of each of these documents, read from the spilled lists (none for a document
+        with no clustered block)."""
+        docs, offsets = self.docs_listed, self.list_offsets
+        rows = np.searchsorted(docs, doc_keys)
+        found = (rows < docs.size) & (docs[np.minimum(rows, docs.size - 1)] == doc_keys) if docs.size else rows < 0
+        starts = np.where(found, offsets[rows], 0)
+        ends = np.where(found, offsets[np.minimum(rows + 1, docs.size)], 0)
+        return gather_spans(self.clusters_listed, starts, ends)[0], offsets_of(ends - starts)
 
     # ----------------------------------------------------------------- tables
 
