@@ -290,3 +290,63 @@ def test_an_add_written_by_spark_is_the_local_add_row_for_row(spark: SparkSessio
     ]
     assert matched[0].height > 0 and set(matched[0][S.KIND]) == {S.EXACT, S.NEAR}
     assert matched[0].equals(matched[1])
+
+
+def near_chains(folder: Path) -> Path:
+    """Two chains of three near texts that are not all near each other, in read order ``w x y`` and ``u v z``:
+    ``y`` is near ``w`` and ``x``, ``w`` and ``x`` are not near (``w`` takes ``y``; ``x``, paired only with a
+    taken text, is a centre of none); ``v`` is near ``u`` and ``z``, ``u`` and ``z`` are not (``z``, paired
+    only with a member, stays unassigned)."""
+    rng = random.Random(1)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(3000)]
+
+    def words(n: int) -> list[str]:
+        return [rng.choice(vocabulary) for _ in range(n)]
+
+    y, v = words(120), words(120)
+    texts = {"1w": words(20) + y[20:], "2x": y[:100] + words(20), "3y": y}
+    texts |= {"4u": words(20) + v[20:], "5v": v, "6z": v[:100] + words(20)}
+    folder.mkdir(parents=True)
+    for name, text in texts.items():
+        (folder / f"{name}.txt").write_text(" ".join(text).capitalize() + ".\n", encoding="utf-8")
+    return folder
+
+
+def test_index_add_on_spark_from_the_command_line_and_its_refusal(
+    spark: SparkSession, seeds: Path, tmp_path: Path
+) -> None:
+    """``dedup index add --engine spark`` writes the local add, also where the centre rule leaves a text a
+    centre of none (it is its own cluster in the index) or unassigned (no cluster); a second add to that index
+    is refused, the index left as it was, as is the Python call."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+    from dedup.index import SEGMENTS
+
+    chains = near_chains(tmp_path / "chains")
+    runner_ = CliRunner()
+    for engine in ("local", "spark"):
+        command = ["index", "add", str(tmp_path / engine), str(seeds), str(chains), "--engine", engine, "-q"]
+        done = runner_.invoke(app, command)
+        assert done.exit_code == 0, done.output
+        assert "Added" in done.output
+    assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    assert all(got[name].equals(want[name]) for name in SEGMENTS)
+    texts = want["texts"].join(want["occurrences"].select("text", S.DOC_ID), on="text")
+    clusters = dict(texts.filter(pl.col(S.DOC_ID).str.contains(r"^\d\w\.txt$")).select(S.DOC_ID, "cluster").rows())
+    number = dict(texts.select(S.DOC_ID, "text").rows())
+    assert clusters == {
+        "1w.txt": number["1w.txt"],
+        "2x.txt": number["2x.txt"],  # a centre of none
+        "3y.txt": number["1w.txt"],
+        "4u.txt": number["4u.txt"],
+        "5v.txt": number["4u.txt"],
+        "6z.txt": -1,  # unassigned
+    }
+    before = (tmp_path / "spark" / "index.json").read_bytes()
+    again = runner_.invoke(app, ["index", "add", str(tmp_path / "spark"), str(seeds), "--engine", "spark", "-q"])
+    assert again.exit_code != 0 and "needs the local engine" in again.output, again.output
+    with pytest.raises(dedup.OptionsError, match="needs the local engine"):
+        dedup.spark.index_add(spark, [seeds], tmp_path / "local")
+    assert (tmp_path / "spark" / "index.json").read_bytes() == before
