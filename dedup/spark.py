@@ -253,7 +253,9 @@ def _scan_files(
     add_to: tuple[Index, str] | None = None,
 ) -> ScanResult:
     """``scan_files``; with ``add_to`` (an index held as its writer, and a name), the documents become the
-    index's next add too (``index_add``), once the tables are staged."""
+    index's next add too (``index_add``), once the tables are staged, and the result has the (empty) table of
+    matches of a local add to an index without adds."""
+    names = [*output.TABLES, *([output.MATCHES] if add_to is not None else [])]
     with scan_folders(out, paths) as (folder, private, scratch):
         with output.writing(folder) as staged:
             found = scan(session(master), paths, options, partitions=partitions, hash_files=add_to is not None)
@@ -264,21 +266,23 @@ def _scan_files(
                     table = _written(found, name, scratch.path)
                     output.stage_table(staged, name, table, output.parquet_metadata(settings))
                 found.stats.seconds["write"] = time.perf_counter() - started
-                if add_to is not None:
+                if add_to is not None:  # an index without adds holds nothing to match
+                    matches = pl.LazyFrame(schema=S.MATCHES_SCHEMA)
+                    output.stage_table(staged, output.MATCHES, matches, output.parquet_metadata(settings))
                     started = time.perf_counter()
                     found.add = _write_add(found, *add_to)
                     found.stats.seconds["index"] = time.perf_counter() - started
             finally:
                 found.close()
             result = ScanResult(
-                files={name: staged.path(output.table_file(name)) for name in output.TABLES},
+                files={name: staged.path(output.table_file(name)) for name in names},
                 stats=found.stats,
                 options=options,
             )
             output.stage_summary(staged, result.saved())
             with output.output_errors(staged.folder):
                 staged.commit()
-        result.files = {name: staged.folder / output.table_file(name) for name in output.TABLES}
+        result.files = {name: staged.folder / output.table_file(name) for name in names}
         result.folder = private
         return result
 

@@ -325,11 +325,19 @@ def test_index_add_on_spark_from_the_command_line_and_its_refusal(
 
     chains = near_chains(tmp_path / "chains")
     runner_ = CliRunner()
+    summaries = []
     for engine in ("local", "spark"):
-        command = ["index", "add", str(tmp_path / engine), str(seeds), str(chains), "--engine", engine, "-q"]
+        command = ["index", "add", str(tmp_path / engine), str(seeds), str(chains), "--engine", engine, "--json"]
         done = runner_.invoke(app, command)
         assert done.exit_code == 0, done.output
-        assert "Added" in done.output
+        summaries.append(json.loads(done.output))
+    # The same summary, but for the count of candidate pairs before deduplication (the local engine's own) and
+    # of split components: a local scan against an index counts none (``CentreAssignment.within`` keeps no
+    # components), where Spark counts those of a scan, as a local scan without an index does.
+    assert summaries[0]["index_exact_blocks"] == 0 and summaries[0]["documents"] > 0
+    assert summaries[1]["components_split"] == dedup.scan([seeds, chains]).stats.components_split
+    ignored = {"candidate_pairs": 0, "components_split": 0}
+    assert summaries[0] | ignored == summaries[1] | ignored
     assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
     got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
     assert all(got[name].equals(want[name]) for name in SEGMENTS)
