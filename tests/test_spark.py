@@ -358,3 +358,28 @@ def test_index_add_on_spark_from_the_command_line_and_its_refusal(
     with pytest.raises(dedup.OptionsError, match="needs the local engine"):
         dedup.spark.index_add(spark, [seeds], tmp_path / "local")
     assert (tmp_path / "spark" / "index.json").read_bytes() == before
+
+
+def test_an_add_from_a_dataframe_is_the_local_add_of_the_same_rows(spark: SparkSession, tmp_path: Path) -> None:
+    """A DataFrame's rows make the add a local add of the same rows (as a table) makes, but for where the
+    documents came from; no file is recorded, and the add is named ``<DataFrame>``."""
+    from dedup.index import SEGMENTS
+    from dedup.pipeline import index_add
+
+    rows = [(row["id"], row["text"]) for row in corpora.records(corpora.build(seed=6, n_docs=24))]
+    index_add(tmp_path / "local", pl.DataFrame(rows, schema=["id", "text"], orient="row"))
+    frame = spark.createDataFrame(rows, "id string, text string")
+    dedup.spark.index_add(spark, frame, tmp_path / "spark", partitions=2).close()
+    local, spark_ = add_fields(tmp_path / "local"), add_fields(tmp_path / "spark")
+    assert spark_["adds"][0]["name"] == "<DataFrame>" and spark_["adds"][0]["files"] == {}
+    for fields in (local, spark_):
+        fields["adds"][0].pop("name")
+    assert spark_ == local
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    got["documents"], want["documents"] = (
+        got["documents"].drop("source", "source_line"),
+        want["documents"].drop("source", "source_line"),
+    )
+    for name in SEGMENTS:
+        assert got[name].equals(want[name]), name
+    assert want["texts"]["member"].any()
