@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -320,11 +321,20 @@ def _spark_scanner(master: str) -> Callable[..., ScanResult]:
     Raises:
         OptionsError: PySpark is not installed.
     """
+    return functools.partial(_spark_module().scan_files, master=master)
+
+
+def _spark_module() -> ModuleType:
+    """``dedup.spark``.
+
+    Raises:
+        OptionsError: PySpark is not installed.
+    """
     try:
         from dedup import spark
     except ImportError as exc:
         raise OptionsError(f"--engine spark needs PySpark: pip install 'dedup-pages[spark]' ({exc})") from exc
-    return functools.partial(spark.scan_files, master=master)
+    return spark
 
 
 @app.callback()
@@ -593,17 +603,24 @@ def index_add(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     json_summary: JsonSummary = False,
     strict: Strict = False,
+    engine: Engine = "local",
+    master: Master = "local[*]",
     *,
     scan_options: ScanOptions,
 ) -> None:
-    """Add documents to an index (made on first use); files it holds already are passed over."""
+    """Add documents to an index (made on first use); files it holds already are passed over.
+
+    With --engine spark, the index must hold no add yet (matching against indexed texts runs locally)."""
     from dedup.pipeline import index_add as run_index_add
     from dedup.progress import progress_bars
     from dedup.report import render_index_add
 
     with _errors():
-        with progress_bars(quiet) as progress:
-            result = run_index_add(index, paths, scan_options, name=name, progress=progress)
+        if _on_spark(engine, None):
+            result = _spark_module().index_add_files(index, paths, scan_options, name=name, master=master)
+        else:
+            with progress_bars(quiet) as progress:
+                result = run_index_add(index, paths, scan_options, name=name, progress=progress)
         if result is None:
             typer.echo(f"Nothing new: every file was added to {index} before.")
             return

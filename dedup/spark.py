@@ -9,6 +9,7 @@ Needs the ``[spark]`` extra (PySpark 4) and a Java runtime; the rest of dedup ne
     result = dedup.spark.scan(spark, ["crawl/"])            # files, read by dedup's readers, a file per task
     result = dedup.spark.scan(spark, spark.read.parquet("s3://bucket/pages/"))  # or any DataFrame of id, text
     result.tables["clusters"].show()
+    dedup.spark.index_add(spark, ["crawl/"], "idx/").close()  # a new index's first add, as dedup index add writes it
 
 On the same documents and options the tables hold the rows of the local engine's (``dedup.scan``), whatever
 the number of partitions or executors (see ``dedup.runners.spark``).
@@ -16,6 +17,7 @@ the number of partitions or executors (see ``dedup.runners.spark``).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,17 +30,17 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from dedup import candidates, output
+from dedup import candidates, commit, output
 from dedup import schema as S
 from dedup._version import dedup_version
-from dedup.errors import NoDocumentsError
-from dedup.index import ADD, SEGMENTS, Index
+from dedup.errors import NoDocumentsError, OptionsError
+from dedup.index import ADD, SEGMENTS, Add, Index, commit_errors, now
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
 from dedup.runners import scan_folders
 from dedup.runners import spark as R
 
-__all__ = ["SparkScan", "read_index", "scan", "scan_files", "session"]
+__all__ = ["SparkScan", "index_add", "index_add_files", "read_index", "scan", "scan_files", "session"]
 
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 LOCAL_DRIVER_MEMORY = "4g"
@@ -55,6 +57,10 @@ class SparkScan:
     stats: ScanStats
     options: ScanOptions
     cached: list[DataFrame] = field(default_factory=list)
+    # What the tables are made of (blocks, documents, texts, nodes, edges, centres): what an index add needs.
+    parts: dict[str, DataFrame] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # the content hash of every file read (``hash_files``)
+    add: Add | None = None  # the add ``index_add`` made of the documents
 
     @property
     def tables(self) -> dict[str, DataFrame]:
@@ -77,6 +83,7 @@ def scan(
     options: ScanOptions | None = None,
     partitions: int | None = None,
     driver_edges: int = DRIVER_EDGES,
+    hash_files: bool = False,
 ) -> SparkScan:
     """Find exact and near-duplicate blocks with Spark.
 
@@ -90,6 +97,7 @@ def scan(
             ``spark.sql.shuffle.partitions``); the tables do not depend on it.
         driver_edges: verified pairs up to this many are clustered on the driver by the local engine's
             ``CentreAssignment`` (one job); more, in rounds of DataFrame operations (``centre_rounds``).
+        hash_files: take the content hash of every file read (``SparkScan.files``), as an index add records.
 
     Raises:
         InputError: a path that does not exist; a DataFrame without the id or text column.
@@ -97,7 +105,7 @@ def scan(
     """
     options = options or ScanOptions()
     with _shuffle_partitions(spark, partitions):
-        return _scan(spark, inputs, options, partitions, driver_edges)
+        return _scan(spark, inputs, options, partitions, driver_edges, hash_files)
 
 
 @contextmanager
@@ -120,14 +128,17 @@ def _scan(
     options: ScanOptions,
     partitions: int | None,
     driver_edges: int,
+    hash_files: bool = False,
 ) -> SparkScan:
     clock = _Clock()
     cached: list[DataFrame] = []
+    files: dict[str, str] = {}
     with clock.stage("read"):
         if isinstance(inputs, DataFrame):
             documents, read_stats = R.frame_documents(inputs, options)
         else:
-            documents, read_stats = R.numbered_documents(R.read_paths(spark, inputs, options))
+            read = R.read_paths(spark, inputs, options, hashes=hash_files)
+            documents, read_stats, files = R.numbered_documents(read)
         # Partitions for the per-batch stage on every core, even when the documents came from one file.
         documents = documents.repartition(partitions or spark.sparkContext.defaultParallelism)
         cached.append(documents)
@@ -182,7 +193,9 @@ def _scan(
         warnings=read_stats.warnings,
         seconds=clock.seconds,
     )
-    return SparkScan(ordered=tables, stats=stats, options=options, cached=cached)
+    parts = {"blocks": blocks, "documents": documents, "texts": texts, "nodes": nodes, "edges": edges}
+    parts["centres"] = centres
+    return SparkScan(ordered=tables, stats=stats, options=options, cached=cached, parts=parts, files=files)
 
 
 @dataclass(slots=True)
@@ -228,25 +241,48 @@ def scan_files(
     Raises:
         InputError, NoDocumentsError, OutputError: as ``dedup.scan``.
     """
-    options = options or ScanOptions()
+    return _scan_files(paths, options or ScanOptions(), out, master, partitions)
+
+
+def _scan_files(
+    paths: Sequence[str | Path],
+    options: ScanOptions,
+    out: str | Path | None,
+    master: str,
+    partitions: int | None,
+    add_to: tuple[Index, str] | None = None,
+) -> ScanResult:
+    """``scan_files``; with ``add_to`` (an index held as its writer, and a name), the documents become the
+    index's next add too (``index_add``), once the tables are staged, and the result has the (empty) table of
+    matches of a local add to an index without adds."""
+    names = [*output.TABLES, *([output.MATCHES] if add_to is not None else [])]
     with scan_folders(out, paths) as (folder, private, scratch):
         with output.writing(folder) as staged:
-            found = scan(session(master), paths, options, partitions=partitions)
-            settings = output.settings_of(options, found.stats.bands, found.stats.rows, dedup_version())
-            started = time.perf_counter()
-            for name in output.TABLES:
-                output.stage_table(staged, name, _written(found, name, scratch.path), output.parquet_metadata(settings))
-            found.stats.seconds["write"] = time.perf_counter() - started
-            found.close()
+            found = scan(session(master), paths, options, partitions=partitions, hash_files=add_to is not None)
+            try:
+                settings = output.settings_of(options, found.stats.bands, found.stats.rows, dedup_version())
+                started = time.perf_counter()
+                for name in output.TABLES:
+                    table = _written(found, name, scratch.path)
+                    output.stage_table(staged, name, table, output.parquet_metadata(settings))
+                found.stats.seconds["write"] = time.perf_counter() - started
+                if add_to is not None:  # an index without adds holds nothing to match
+                    matches = pl.LazyFrame(schema=S.MATCHES_SCHEMA)
+                    output.stage_table(staged, output.MATCHES, matches, output.parquet_metadata(settings))
+                    started = time.perf_counter()
+                    found.add = _write_add(found, *add_to)
+                    found.stats.seconds["index"] = time.perf_counter() - started
+            finally:
+                found.close()
             result = ScanResult(
-                files={name: staged.path(output.table_file(name)) for name in output.TABLES},
+                files={name: staged.path(output.table_file(name)) for name in names},
                 stats=found.stats,
                 options=options,
             )
             output.stage_summary(staged, result.saved())
             with output.output_errors(staged.folder):
                 staged.commit()
-        result.files = {name: staged.folder / output.table_file(name) for name in output.TABLES}
+        result.files = {name: staged.folder / output.table_file(name) for name in names}
         result.folder = private
         return result
 
@@ -337,3 +373,143 @@ def _signed_column(name: str, dtype: pl.DataType) -> F.Column:
     half, whole = (F.lit(Decimal(2**bits)).cast(decimal) for bits in (63, 64))
     bits = F.when(value >= half, value - whole).otherwise(value)
     return bits.cast(T.LongType()).alias(name)
+
+
+# ------------------------------------------------------------------------------------------ index add
+
+NOT_EMPTY = "adding to an index that holds adds needs the local engine for now"
+
+
+def index_add(
+    spark: SparkSession,
+    inputs: Sequence[str | Path] | DataFrame,
+    folder: str | Path,
+    options: ScanOptions | None = None,
+    name: str | None = None,
+    partitions: int | None = None,
+    driver_edges: int = DRIVER_EDGES,
+) -> SparkScan:
+    """Scan documents with Spark and make them an index's next add (the index is made if missing).
+
+    The add's segments and its entry in the manifest hold, row for row, what the local ``dedup index add``
+    writes for the same documents and options (``dedup.index``): Spark computes the segments, writes them
+    into a scratch folder inside the add's staging folder, and polars stages them in the index's schemas
+    (unsigned keys) and row order; the add is committed by the index's own journaled commit, holding the
+    index as its one writer. The folder must be one the executors share with this driver.
+
+    For now the index must hold no add (a new folder, or an index just made): matching documents against
+    indexed texts (the exact and LSH lookups, verification, the centre rule over old and new texts) is
+    done by the local engine only, and an index with adds is refused.
+
+    Args:
+        spark, inputs, options, partitions, driver_edges: as for ``scan``.
+        folder: the index.
+        name: the add's name (default: the paths, or ``<DataFrame>``).
+
+    Returns:
+        The scan of the documents, with ``add``, the add written; ``close`` it when done with its tables.
+
+    Raises:
+        InputError, NoDocumentsError: as ``scan``; a folder that is not an index.
+        OptionsError: the index holds adds already, or was made with other matching options.
+        OutputError: the folder cannot be written, or another run is writing the index.
+    """
+    options = options or ScanOptions()
+    idx = _empty_index(folder, options)
+    with idx.writing():
+        _refuse_adds(idx)  # an add another writer committed in the meantime
+        found = scan(spark, inputs, options, partitions, driver_edges, hash_files=True)
+        try:
+            found.add = _write_add(found, idx, name or _name_of(inputs))
+        except BaseException:
+            found.close()
+            raise
+    return found
+
+
+def index_add_files(
+    folder: str | Path,
+    paths: Sequence[str | Path],
+    options: ScanOptions | None = None,
+    name: str | None = None,
+    master: str = "local[*]",
+    partitions: int | None = None,
+) -> ScanResult:
+    """``index_add`` with the result of ``dedup.index_add`` (the scan's tables in a private folder), on a
+    session of this master: what ``dedup index add --engine spark`` runs. As for ``scan_files``, the
+    executors must share this machine's file system (the index's and the scratch folder's).
+
+    Raises:
+        see ``index_add``.
+    """
+    options = options or ScanOptions()
+    idx = _empty_index(folder, options)
+    with idx.writing():
+        _refuse_adds(idx)
+        return _scan_files(paths, options, None, master, partitions, add_to=(idx, name or _name_of(paths)))
+
+
+def _empty_index(folder: str | Path, options: ScanOptions) -> Index:
+    """The index at ``folder`` (made if missing), checked against the options and refused if it holds adds.
+
+    Raises:
+        InputError: not an index. OptionsError: other matching options, or adds. OutputError: cannot be made.
+    """
+    from dedup.pipeline import open_index
+
+    idx = open_index(folder, options, create=True)
+    _refuse_adds(idx)
+    return idx
+
+
+def _refuse_adds(idx: Index) -> None:
+    if idx.adds:
+        raise OptionsError(
+            f"{idx.folder}: {NOT_EMPTY} (it holds {len(idx.adds)} add(s)); "
+            "add with the local engine (leave out --engine spark), or to a new index"
+        )
+
+
+def _name_of(inputs: Sequence[str | Path] | DataFrame) -> str:
+    """An add's default name, as a local add names it: the first paths."""
+    if isinstance(inputs, DataFrame):
+        return "<DataFrame>"
+    shown = ", ".join(str(path) for path in inputs[:3])
+    return shown + (f" and {len(inputs) - 3} more" if len(inputs) > 3 else "")
+
+
+def _write_add(found: SparkScan, idx: Index, name: str) -> Add:
+    """Write the scan's documents as the index's next add and commit it (the caller holds ``idx.writing``)."""
+    parts = found.parts
+    segments, numbers = R.index_segments(
+        parts["blocks"],
+        parts["documents"],
+        parts["texts"],
+        parts["nodes"],
+        parts["edges"],
+        parts["centres"],
+        idx.next_text,
+    )
+    segment = idx.new_segment()
+    scratch = segment / "_spark"  # removed before the commit; with the staging folder if the run dies
+    with commit_errors(idx.folder):
+        for kind, frame in segments.items():
+            target = scratch / kind
+            frame.write.parquet(str(target))
+            files = sorted(target.glob("*.parquet"))
+            local = R.segment_to_local(kind, pl.scan_parquet(files)) if files else pl.LazyFrame(schema=SEGMENTS[kind])
+            local.sink_parquet(segment / f"{kind}.parquet")
+        shutil.rmtree(scratch)
+        commit.fsync_folder(segment)
+    add = Add(
+        id=idx.next_add_id(),
+        name=name,
+        time=now(),
+        documents=found.stats.documents,
+        blocks=found.stats.blocks,
+        texts=numbers.count(),
+        first_text=idx.next_text,
+        files=found.files,
+    )
+    idx.commit_add(segment, add)
+    return add

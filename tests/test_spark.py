@@ -6,6 +6,7 @@ small: what is compared is every row of every table, not speed.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from collections.abc import Iterator
@@ -230,3 +231,155 @@ def test_an_index_reads_as_the_local_engine_reads_it(spark: SparkSession, seeds:
         columns = [c for c in want.columns if c != S.SHINGLES]
         assert got.height == want.height, name
         assert got.sort(columns).equals(want.select(got.columns).sort(columns)), name
+
+
+def index_segments(folder: Path) -> dict[str, pl.DataFrame]:
+    """Every segment of an index's one add, as its files hold them."""
+    from dedup.index import SEGMENTS, Index
+
+    (add,) = Index.open(folder).adds
+    return {name: pl.read_parquet(folder / "adds" / add.id / f"{name}.parquet") for name in SEGMENTS}
+
+
+def add_fields(folder: Path) -> dict[str, object]:
+    """An index's manifest, its one add without what differs by run (id, time)."""
+    from dedup.index import Index
+
+    manifest = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    (add,) = manifest["adds"]
+    assert len(Index.open(folder).adds) == 1
+    return manifest | {"adds": [{k: v for k, v in add.items() if k not in ("id", "time")}]}
+
+
+def split_corpus(folder: Path, seed: int, documents_a: int) -> tuple[Path, Path]:
+    """A generated corpus with known copies, its first documents in ``a/`` and the rest in ``b/``."""
+    from benchmarks.corpus import make_corpus
+
+    corpus = make_corpus(200_000, seed=seed, edit_rates=(0.02, 0.05, 0.1))
+    for side in ("a", "b"):
+        (folder / side).mkdir(parents=True)
+    for number, text in enumerate(corpus.documents):
+        side = "a" if number < documents_a else "b"
+        (folder / side / f"doc{number:04d}.txt").write_text(text, encoding="utf-8")
+    return folder / "a", folder / "b"
+
+
+def test_an_add_written_by_spark_is_the_local_add_row_for_row(spark: SparkSession, tmp_path: Path) -> None:
+    """A new index made on Spark holds the segments and manifest entry ``dedup index add`` writes for the same
+    documents, row for row and in the same order; a local scan of more data against it finds the same matches."""
+    from dedup.index import SEGMENTS
+    from dedup.pipeline import index_add, scan
+
+    a, b = split_corpus(tmp_path / "corpus", seed=5, documents_a=30)
+    index_add(tmp_path / "local", [a], name="A")
+    found = dedup.spark.index_add(spark, [a], tmp_path / "spark", name="A", partitions=3, driver_edges=0)
+    found.close()
+    assert found.add is not None and found.add.texts > 0 and found.add.files
+    assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    for name in SEGMENTS:
+        assert got[name].schema == want[name].schema, name
+        assert got[name].equals(want[name]), name
+    # The add is not trivial: near clusters with members, exact copies, shingle sets only for the takers.
+    texts = want["texts"]
+    assert texts["member"].any() and texts.filter(pl.col("member"))["shingles"].is_null().all()
+    assert (want["cluster_documents"]["n_docs"] > 1).any()
+    columns = [S.DOC_ID, S.BLOCK, S.KIND, S.JACCARD, "index_doc_id", "index_block", "index_cluster"]
+    matched = [
+        scan([b], index=tmp_path / engine).lazy("matches").select(columns).collect() for engine in ("spark", "local")
+    ]
+    assert matched[0].height > 0 and set(matched[0][S.KIND]) == {S.EXACT, S.NEAR}
+    assert matched[0].equals(matched[1])
+
+
+def near_chains(folder: Path) -> Path:
+    """Two chains of three near texts that are not all near each other, in read order ``w x y`` and ``u v z``:
+    ``y`` is near ``w`` and ``x``, ``w`` and ``x`` are not near (``w`` takes ``y``; ``x``, paired only with a
+    taken text, is a centre of none); ``v`` is near ``u`` and ``z``, ``u`` and ``z`` are not (``z``, paired
+    only with a member, stays unassigned)."""
+    rng = random.Random(1)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(3000)]
+
+    def words(n: int) -> list[str]:
+        return [rng.choice(vocabulary) for _ in range(n)]
+
+    y, v = words(120), words(120)
+    texts = {"1w": words(20) + y[20:], "2x": y[:100] + words(20), "3y": y}
+    texts |= {"4u": words(20) + v[20:], "5v": v, "6z": v[:100] + words(20)}
+    folder.mkdir(parents=True)
+    for name, text in texts.items():
+        (folder / f"{name}.txt").write_text(" ".join(text).capitalize() + ".\n", encoding="utf-8")
+    return folder
+
+
+def test_index_add_on_spark_from_the_command_line_and_its_refusal(
+    spark: SparkSession, seeds: Path, tmp_path: Path
+) -> None:
+    """``dedup index add --engine spark`` writes the local add, also where the centre rule leaves a text a
+    centre of none (it is its own cluster in the index) or unassigned (no cluster); a second add to that index
+    is refused, the index left as it was, as is the Python call."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+    from dedup.index import SEGMENTS
+
+    chains = near_chains(tmp_path / "chains")
+    runner_ = CliRunner()
+    summaries = []
+    for engine in ("local", "spark"):
+        command = ["index", "add", str(tmp_path / engine), str(seeds), str(chains), "--engine", engine, "--json"]
+        done = runner_.invoke(app, command)
+        assert done.exit_code == 0, done.output
+        summaries.append(json.loads(done.output))
+    # The same summary, but for the count of candidate pairs before deduplication (the local engine's own) and
+    # of split components: a local scan against an index counts none (``CentreAssignment.within`` keeps no
+    # components), where Spark counts those of a scan, as a local scan without an index does.
+    assert summaries[0]["index_exact_blocks"] == 0 and summaries[0]["documents"] > 0
+    assert summaries[1]["components_split"] == dedup.scan([seeds, chains]).stats.components_split
+    ignored = {"candidate_pairs": 0, "components_split": 0}
+    assert summaries[0] | ignored == summaries[1] | ignored
+    assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    assert all(got[name].equals(want[name]) for name in SEGMENTS)
+    texts = want["texts"].join(want["occurrences"].select("text", S.DOC_ID), on="text")
+    clusters = dict(texts.filter(pl.col(S.DOC_ID).str.contains(r"^\d\w\.txt$")).select(S.DOC_ID, "cluster").rows())
+    number = dict(texts.select(S.DOC_ID, "text").rows())
+    assert clusters == {
+        "1w.txt": number["1w.txt"],
+        "2x.txt": number["2x.txt"],  # a centre of none
+        "3y.txt": number["1w.txt"],
+        "4u.txt": number["4u.txt"],
+        "5v.txt": number["4u.txt"],
+        "6z.txt": -1,  # unassigned
+    }
+    before = (tmp_path / "spark" / "index.json").read_bytes()
+    again = runner_.invoke(app, ["index", "add", str(tmp_path / "spark"), str(seeds), "--engine", "spark", "-q"])
+    assert again.exit_code != 0 and "needs the local engine" in again.output, again.output
+    with pytest.raises(dedup.OptionsError, match="needs the local engine"):
+        dedup.spark.index_add(spark, [seeds], tmp_path / "local")
+    assert (tmp_path / "spark" / "index.json").read_bytes() == before
+
+
+def test_an_add_from_a_dataframe_is_the_local_add_of_the_same_rows(spark: SparkSession, tmp_path: Path) -> None:
+    """A DataFrame's rows make the add a local add of the same rows (as a table) makes, but for where the
+    documents came from; no file is recorded, and the add is named ``<DataFrame>``."""
+    from dedup.index import SEGMENTS
+    from dedup.pipeline import index_add
+
+    rows = [(row["id"], row["text"]) for row in corpora.records(corpora.build(seed=6, n_docs=24))]
+    index_add(tmp_path / "local", pl.DataFrame(rows, schema=["id", "text"], orient="row"))
+    frame = spark.createDataFrame(rows, "id string, text string")
+    dedup.spark.index_add(spark, frame, tmp_path / "spark", partitions=2).close()
+    local, spark_ = add_fields(tmp_path / "local"), add_fields(tmp_path / "spark")
+    assert spark_["adds"][0]["name"] == "<DataFrame>" and spark_["adds"][0]["files"] == {}
+    for fields in (local, spark_):
+        fields["adds"][0].pop("name")
+    assert spark_ == local
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    got["documents"], want["documents"] = (
+        got["documents"].drop("source", "source_line"),
+        want["documents"].drop("source", "source_line"),
+    )
+    for name in SEGMENTS:
+        assert got[name].equals(want[name]), name
+    assert want["texts"]["member"].any()

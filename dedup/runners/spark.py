@@ -23,6 +23,7 @@ exact key, by cluster, by document).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -33,7 +34,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -43,6 +44,7 @@ from dedup import schema as S
 from dedup.documents import MAX_CANDIDATES
 from dedup.errors import InputError
 from dedup.formats.records import ReadWarning, Skip
+from dedup.index import BAND, KEY, MEMBER, SEGMENTS, TEXT, file_hash
 from dedup.options import ScanOptions
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -133,11 +135,14 @@ def to_local(name: str, frame: FrameT) -> FrameT:
 # --------------------------------------------------------------------------------------------- reading
 
 
-def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOptions) -> DataFrame:
+def read_paths(
+    spark: SparkSession, paths: Sequence[str | Path], options: ScanOptions, hashes: bool = False
+) -> DataFrame:
     """Every document of the files under ``paths``, read by dedup's own readers, a file per task.
 
     The files are listed here (the driver must see the paths, as every executor must); each is read
-    where its task runs. Rows with a ``note`` are a file's account (skips, warnings), not documents.
+    where its task runs. Rows with a ``note`` are a file's account (skips, warnings), not documents; with
+    ``hashes``, the note holds the file's name and the XXH64 of its bytes too (what an index add records).
 
     Raises:
         InputError: a path that does not exist, or standard input (``-``), which a cluster cannot read.
@@ -162,7 +167,7 @@ def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOp
         for batch in batches:
             for file in batch.to_pylist():
                 found = sources.Found(Path(file["path"]), file["name"], file["doc_id"], file["explicit"])
-                yield from _read_one(file[FILE], found, read_options)
+                yield from _read_one(file[FILE], found, read_options, hashes)
 
     documents = files.mapInArrow(read, DOCUMENTS_TYPE)
     if notes:
@@ -172,9 +177,13 @@ def read_paths(spark: SparkSession, paths: Sequence[str | Path], options: ScanOp
     return documents
 
 
-def _read_one(number: int, found: sources.Found, options: Any) -> Iterator[pa.RecordBatch]:
+def _read_one(number: int, found: sources.Found, options: Any, hashes: bool = False) -> Iterator[pa.RecordBatch]:
     """The documents of one file as record batches, then its note."""
     stats = sources.ReadStats()
+    digest = None
+    if hashes:
+        with contextlib.suppress(OSError):  # the reader reports it, as a local add does
+            digest = file_hash(found.path)
     row = 0
     for item in sources.read_file(found, options, stats):
         frame = item.frame if isinstance(item, sources.DocumentFrame) else sources.documents_frame([item])
@@ -193,7 +202,7 @@ def _read_one(number: int, found: sources.Found, options: Any) -> Iterator[pa.Re
             },
             schema=DOCUMENTS_TYPE_ARROW,
         )
-    note = _note(stats.files, stats.skips, stats.warnings)
+    note = _note(stats.files, stats.skips, stats.warnings, {found.name: digest} if digest is not None else None)
     yield pa.RecordBatch.from_pylist(
         [
             {
@@ -218,8 +227,14 @@ def _anchors(frame: pl.DataFrame) -> pa.Array:
     return frame[S.ANCHORS].cast(pl.List(pl.Int64)).to_arrow().cast(pa.list_(pa.int64()))
 
 
-def _note(files: int, skips: list[Skip], warnings: list[ReadWarning]) -> str:
-    return json.dumps({"files": files, "skips": [asdict(s) for s in skips], "warnings": [asdict(w) for w in warnings]})
+def _note(files: int, skips: list[Skip], warnings: list[ReadWarning], hashes: dict[str, str] | None = None) -> str:
+    note = {"files": files, "skips": [asdict(s) for s in skips], "warnings": [asdict(w) for w in warnings]}
+    return json.dumps(note | ({"hashes": hashes} if hashes else {}))
+
+
+def file_hashes(notes: list[str]) -> dict[str, str]:
+    """The content hash of every file read, by its name, from the notes of ``read_paths(hashes=True)``."""
+    return {name: digest for text in notes for name, digest in json.loads(text).get("hashes", {}).items()}
 
 
 def read_stats(notes: list[str]) -> sources.ReadStats:
@@ -233,8 +248,9 @@ def read_stats(notes: list[str]) -> sources.ReadStats:
     return stats
 
 
-def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats]:
-    """The documents read by ``read_paths`` with their keys in read order (0, 1, …) and ids made distinct.
+def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats, dict[str, str]]:
+    """The documents read by ``read_paths`` with their keys in read order (0, 1, …) and ids made distinct,
+    the reading counts, and the files' content hashes (when ``read_paths`` took them).
 
     A document whose id an earlier one took is renamed ``<id> (<source>:<line>)``, with a warning, as the
     local readers do.
@@ -243,7 +259,8 @@ def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats]:
     # One pass for every file's count of documents and its note (a file's account holds no document).
     per_file = read.groupBy(FILE).agg(F.count(S.TEXT).alias("count"), F.max(NOTE).alias(NOTE)).orderBy(FILE)
     files = per_file.collect()
-    stats = read_stats([row[NOTE] for row in files if row[NOTE] is not None])
+    notes = [row[NOTE] for row in files if row[NOTE] is not None]
+    stats = read_stats(notes)
     counts = [(row[FILE], row["count"]) for row in files if row["count"]]
     documents = _dense_keys(read.filter(F.col(NOTE).isNull()).drop(NOTE), FILE, counts)
     earlier = Window.partitionBy(S.DOC_ID).orderBy(S.DOC_KEY)
@@ -259,7 +276,7 @@ def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats]:
         message = f"id {row['_old_id']!r} was taken by an earlier document; this one is now {row[S.DOC_ID]!r}"
         stats.warnings.append(ReadWarning(row[S.SOURCE], None, "repeated id", message))
     stats.documents = sum(count for _, count in counts)
-    return documents.drop("_nth", "_old_id"), stats
+    return documents.drop("_nth", "_old_id"), stats, file_hashes(notes)
 
 
 def frame_documents(frame: DataFrame, options: ScanOptions) -> tuple[DataFrame, sources.ReadStats]:
@@ -736,3 +753,102 @@ def components_split(edges: DataFrame, centres: DataFrame) -> int:
     )
     per_component = placed.groupBy("component").agg(F.count_distinct("label").alias("clusters"))
     return per_component.filter(F.col("clusters") > 1).count()
+
+
+# ----------------------------------------------------------------------------------------------- index
+
+
+def index_segments(
+    blocks: DataFrame,
+    documents: DataFrame,
+    texts: DataFrame,
+    nodes: DataFrame,
+    edges: DataFrame,
+    centres: DataFrame,
+    first_text: int,
+) -> tuple[dict[str, DataFrame], DataFrame]:
+    """The segments of an add of the scanned documents to an index that holds no text yet (``dedup.index``),
+    as the local engine's ``runners.indexed.write_segment`` writes them, each with ``ORDER``: its row's
+    place in the local file (``texts`` and ``postings`` are ordered by their unsigned keys when staged).
+
+    As in a local add to an empty index: texts are numbered from ``first_text`` in order of first occurrence;
+    a near text that joined a centre is a *member* and takes that centre's number as its cluster; a text is
+    its own cluster's representative when it is a centre in ``cluster.CentreAssignment``'s sense (a node
+    with a larger verified partner that no centre took, even when every such partner was taken) or when it
+    stands in two blocks or more; a near text that is no member keeps its shingle set.
+
+    Returns:
+        The six segments, and the distinct texts with their numbers (``first``, ``text``).
+    """
+    spark = texts.sparkSession
+    ordered = texts.select("first").orderBy("first").rdd.zipWithIndex()
+    numbered = ordered.map(lambda pair: (pair[0]["first"], first_text + pair[1]))
+    numbers = materialized(spark.createDataFrame(numbered, f"first long, {TEXT} long"))
+    joined = centres.filter(F.col(NODE) != F.col(CENTRE)).select(F.col(NODE).alias("first"), CENTRE)
+    takers = edges.select(F.col(NODE).alias("first")).distinct().withColumn("_taker", F.lit(True))
+    keyed = (
+        texts.join(numbers, "first")
+        .join(joined, "first", "left")
+        .join(takers, "first", "left")
+        .withColumn(MEMBER, F.col(CENTRE).isNotNull())
+    )
+    represented_by = (
+        F.when(F.col(MEMBER), F.col(CENTRE))
+        .when(F.col("_taker").isNotNull() | (F.col("count") >= 2), F.col("first"))
+        .alias("_represented_by")
+    )
+    keyed = keyed.select("*", represented_by)
+    cluster_of = numbers.select(F.col("first").alias("_represented_by"), F.col(TEXT).alias(S.CLUSTER))
+    keyed = materialized(keyed.join(cluster_of, "_represented_by", "left").fillna(-1, subset=[S.CLUSTER]))
+
+    sets = nodes.select(F.col(NODE).alias("first"), F.array_distinct(S.SHINGLES).alias("_set"))
+    kept = F.when(F.col("near") & ~F.col(MEMBER), F.col("_set")).alias(S.SHINGLES)
+    near = F.col("near").alias(S.NEAR)
+    columns: list[Column | str] = [TEXT, S.EXACT_HASH, near, MEMBER, S.CLUSTER, kept, F.lit(0).alias(ORDER)]
+    segment_texts = keyed.join(sets, "first", "left").select(*columns)
+    postings = (
+        nodes.select(F.col(NODE).alias("first"), F.posexplode(S.BAND_KEYS).alias(BAND, KEY))
+        .join(keyed.select("first", TEXT, MEMBER), "first")
+        .select(F.col(BAND).cast("short").alias(BAND), KEY, TEXT, MEMBER, F.lit(0).alias(ORDER))
+    )
+    placed = (
+        blocks.filter(S.MATCHABLE)
+        .select(BLOCK_KEY, S.EXACT_HASH, S.DOC_KEY, S.BLOCK, S.START, S.END, S.LINE)
+        .join(keyed.select(S.EXACT_HASH, TEXT, S.CLUSTER), S.EXACT_HASH)
+        .join(documents.select(S.DOC_KEY, S.DOC_ID), S.DOC_KEY)
+    )
+    placed = materialized(placed)
+    occurrences = placed.select(TEXT, S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE, F.col(BLOCK_KEY).alias(ORDER))
+    cluster_documents = (
+        placed.filter(F.col(S.CLUSTER) >= 0)
+        .groupBy(S.CLUSTER)
+        .agg(F.count_distinct(S.DOC_KEY).alias(S.N_DOCS))
+        .select(S.CLUSTER, S.N_DOCS, F.col(S.CLUSTER).alias(ORDER))
+    )
+    segments = {
+        "texts": segment_texts,
+        "postings": postings,
+        "occurrences": occurrences,
+        "documents": documents.select(S.DOC_ID, S.SOURCE, S.SOURCE_LINE, F.col(S.DOC_KEY).alias(ORDER)),
+        "clusters": spark.createDataFrame([], f"{TEXT} long, {S.CLUSTER} long, {ORDER} long"),
+        "cluster_documents": cluster_documents,
+    }
+    return segments, numbers
+
+
+def segment_to_local(name: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """A segment ``index_segments`` made, read back by polars: in the index's schema (unsigned keys and
+    shingle hashes again) and in the local writer's row order."""
+    schema = SEGMENTS[name]
+    converted = []
+    for column, dtype in schema.items():
+        if dtype == pl.UInt64:
+            converted.append(pl.col(column).reinterpret(signed=False))
+        elif column == S.SHINGLES:  # sorted as unsigned, as ``ShingleSets.distinct_sets`` sorts them
+            converted.append(pl.col(column).list.eval(pl.element().reinterpret(signed=False).sort()))
+        else:
+            converted.append(pl.col(column))
+    types: Any = {**dict(schema), ORDER: pl.Int64}
+    local = frame.select(*converted, ORDER).cast(types)
+    order = {"texts": [S.EXACT_HASH], "postings": [BAND, KEY, TEXT]}.get(name, [ORDER])
+    return local.sort(order).select(list(schema))
