@@ -137,11 +137,15 @@ class CentreAssignment:
             return 0
         component = _kernels.roots(self._parent)[linked]
         clustered = self.clustered[linked]
-        # Each node's cluster is its centre; a node left alone is a cluster of its own.
+        # Each node's cluster is its centre; a node left alone is a cluster of its own. A component is more
+        # than one cluster when its nodes' labels differ: their least and greatest differ (one sort by
+        # component, not a sort of (component, label) pairs, which numpy does slowly as records).
         label = np.where(clustered, self.centre[linked], -2 - linked)
-        pairs = np.unique(np.stack((component, label)), axis=1)
-        clusters_per_component = np.unique(pairs[0], return_counts=True)[1]
-        return int(np.count_nonzero(clusters_per_component > 1))
+        order = np.argsort(component, kind="stable")
+        by_component, labels = component[order], label[order]
+        starts = np.flatnonzero(np.r_[True, by_component[1:] != by_component[:-1]])
+        split = np.minimum.reduceat(labels, starts) != np.maximum.reduceat(labels, starts)
+        return int(np.count_nonzero(split))
 
 
 def cluster_keys(count: np.ndarray, near_distinct: np.ndarray, centres: CentreAssignment) -> np.ndarray:
@@ -169,11 +173,17 @@ def cluster_numbers(count: np.ndarray, near_distinct: np.ndarray, centres: Centr
 
 
 def numbered(key: np.ndarray) -> ClusterNumbers:
-    """Clusters numbered in order of their representatives, from each distinct text's key (-1: none)."""
-    representatives = np.unique(key[key >= 0])  # a cluster's smallest distinct number: its first occurrence
-    cluster_of = np.full(key.size, -1, dtype=np.int64)
+    """Clusters numbered in order of their representatives, from each distinct text's key (-1: none).
+
+    A key is a distinct text's number (below ``key.size``): the representatives are marked, not sorted.
+    """
     has_cluster = key >= 0
-    cluster_of[has_cluster] = np.searchsorted(representatives, key[has_cluster])
+    represents = np.zeros(key.size, dtype=bool)
+    represents[key[has_cluster]] = True
+    representatives = np.flatnonzero(represents)  # a cluster's smallest distinct number: its first occurrence
+    number_of = np.cumsum(represents) - 1  # each representative's cluster number
+    cluster_of = np.full(key.size, -1, dtype=np.int64)
+    cluster_of[has_cluster] = number_of[key[has_cluster]]
     texts = np.bincount(cluster_of[has_cluster], minlength=representatives.size)
     return ClusterNumbers(cluster_of=cluster_of, representatives=representatives, near=texts >= 2)
 
