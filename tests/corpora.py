@@ -107,3 +107,23 @@ def write_jsonl(rows: list[dict], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return path
+
+
+def near_chains(folder: Path) -> Path:
+    """Two chains of three near texts that are not all near each other, in read order ``w x y`` and ``u v z``:
+    ``y`` is near ``w`` and ``x``, ``w`` and ``x`` are not near (``w`` takes ``y``; ``x``, paired only with a
+    taken text, is a centre of none); ``v`` is near ``u`` and ``z``, ``u`` and ``z`` are not (``z``, paired
+    only with a member, stays unassigned)."""
+    rng = random.Random(1)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(3000)]
+
+    def words(n: int) -> list[str]:
+        return [rng.choice(vocabulary) for _ in range(n)]
+
+    y, v = words(120), words(120)
+    texts = {"1w": words(20) + y[20:], "2x": y[:100] + words(20), "3y": y}
+    texts |= {"4u": words(20) + v[20:], "5v": v, "6z": v[:100] + words(20)}
+    folder.mkdir(parents=True)
+    for name, text in texts.items():
+        (folder / f"{name}.txt").write_text(" ".join(text).capitalize() + ".\n", encoding="utf-8")
+    return folder

@@ -21,6 +21,7 @@ from dedup import schema as S
 from dedup.cli import app
 from dedup.index import FORMAT, TEXT, Index
 from dedup.pipeline import index_add, scan
+from tests import corpora
 from tests.conftest import SEEDS
 
 runner = CliRunner()
@@ -247,3 +248,12 @@ def test_a_second_writer_of_an_index_fails_at_once(tmp_path: Path) -> None:
         reading = runner.invoke(app, ["scan", str(SEEDS), "--index", str(idx)])  # readers are never blocked
     assert result.exit_code == 2 and "another dedup run is writing it" in result.output
     assert reading.exit_code == 0
+
+
+def test_an_add_counts_the_components_the_centre_rule_split(tmp_path: Path) -> None:
+    """An add to a new index clusters as a scan does, and says so: the same split components (the chains of
+    ``near_chains`` split two), counted over the verified pairs of the new and the index's texts."""
+    chains = corpora.near_chains(tmp_path / "chains")
+    added = index_add(tmp_path / "idx", [SEEDS, chains], name="A")
+    plain = scan([SEEDS, chains])
+    assert added.stats.components_split == plain.stats.components_split == 2

@@ -135,7 +135,7 @@ class IndexMatcher:
             cluster=cluster_of,
             centres=own_centres,
             numbers=cluster.numbered(key),
-            components_split=own_centres.components_split(),
+            components_split=combined.components_split(),  # own_centres keeps no components (``within``)
         )
 
     # ------------------------------------------------------------ candidates
