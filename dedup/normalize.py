@@ -33,6 +33,7 @@ point below U+3000, alone and in context.
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from functools import cache
@@ -56,7 +57,7 @@ _WORD_END_PUNCTUATION = r"[\p{P}\p{S}]+( |$)"
 # Code and tables, the blocks segmentation keeps whole (dedup.segment), open with one of these in the exact form:
 # a Markdown fence (the HTML reader writes every <pre> fenced), a table row's bar or a grid table's border.
 VERBATIM_OPENINGS = ("```", "~~~", "|", "+-", "+=")
-_VERBATIM = r"^(?:```|~~~|\||\+-|\+=)"
+_VERBATIM = "^(?:" + "|".join(re.escape(opening) for opening in VERBATIM_OPENINGS) + ")"
 # What joins the parts of one word: a-1, sub.example.com/x, user_name, don't, std::vector, a@b.
 WORD_JOINERS = "-._'’/:@"
 # A run of punctuation inside a word that holds anything else (brackets, quotes, operators) splits it.
