@@ -89,6 +89,50 @@ class _Tally:
         return cls(zeros(), zeros(), zeros(), zeros(), none(), none())
 
 
+class _ClusterListsSpill:
+    """Each document's sorted clusters, appended part by part in document order to one file each for the
+    documents, their starts and the clusters: a lookup then reads them through memory maps, never opening a
+    file per batch, and memory does not hold them."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir()
+        self._docs = AppendedArray(folder, "docs")
+        self._starts = AppendedArray(folder, "starts")
+        self._clusters = AppendedArray(folder, "clusters")
+
+    def append(self, doc_of: np.ndarray, cluster_of: np.ndarray) -> None:
+        """A part's (document, cluster) rows, sorted by document: parts come in document order."""
+        docs, starts = np.unique(doc_of, return_index=True)
+        self._docs.append(docs)
+        self._starts.append(starts + self._clusters.size)
+        self._clusters.append(cluster_of)
+
+    def finish(self) -> _ClusterLists:
+        """The lists, to look up; appending ends here."""
+        # One more offset than documents: the end of the last one.
+        offsets = np.append(self._starts.mapped(), self._clusters.size)
+        return _ClusterLists(self._docs.mapped(), offsets, self._clusters.mapped())
+
+
+@dataclass(frozen=True, slots=True)
+class _ClusterLists:
+    """Each listed document's sorted clusters: ``clusters[offsets[k]:offsets[k + 1]]`` for ``docs[k]``."""
+
+    docs: np.ndarray
+    offsets: np.ndarray
+    clusters: np.ndarray
+
+    def __call__(self, doc_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The clusters of each of these documents (none for a document with no clustered block), laid end to
+        end, and their offsets (``documents.ClusterLists``)."""
+        docs, offsets = self.docs, self.offsets
+        rows = np.searchsorted(docs, doc_keys)
+        found = (rows < docs.size) & (docs[np.minimum(rows, docs.size - 1)] == doc_keys) if docs.size else rows < 0
+        starts = np.where(found, offsets[rows], 0)
+        ends = np.where(found, offsets[np.minimum(rows + 1, docs.size)], 0)
+        return gather_spans(self.clusters, starts, ends)[0], offsets_of(ends - starts)
+
+
 class TableWriter:
     """Writes the four tables of a scan from its spilled batches and its corpus-wide state."""
 
@@ -116,13 +160,6 @@ class TableWriter:
         self.numbers_of_parts = spills.parts.numbers
         self.block_bounds = spills.parts.bounds()
         self.doc_bounds = np.zeros(len(self.numbers_of_parts) + 1, dtype=np.int64)
-        # Each document's sorted clusters, spilled by the first pass in document order and read back by the
-        # container search for any document: one file each, so that a lookup never opens a file per batch.
-        lists_folder = spills.folder / "document-clusters"
-        lists_folder.mkdir()
-        self.listed_docs = AppendedArray(lists_folder, "docs")
-        self.list_starts = AppendedArray(lists_folder, "starts")
-        self.listed_clusters = AppendedArray(lists_folder, "clusters")
 
     def write(self, staged: output.StagedFiles, threads: int) -> None:
         """Stage the four tables (blocks, pairs, clusters, documents) in ``staged``."""
@@ -131,9 +168,11 @@ class TableWriter:
         with ThreadPoolExecutor(max_workers=max(threads, 2), thread_name_prefix="dedup-write") as pool:
             blocks = pool.submit(self._stage, staged, "blocks", S.BLOCKS_SCHEMA, self._blocks)
             pairs = pool.submit(self._stage, staged, "pairs", S.PAIRS_SCHEMA, self._pairs)
-            tally = self._tally()
+            tally, lists = self._tally()
             clusters = pool.submit(self._stage, staged, "clusters", S.CLUSTERS_SCHEMA, lambda: self._clusters(tally))
-            docs = pool.submit(self._stage, staged, "documents", S.DOCUMENTS_SCHEMA, lambda: self._documents(tally))
+            docs = pool.submit(
+                self._stage, staged, "documents", S.DOCUMENTS_SCHEMA, lambda: self._documents(tally, lists)
+            )
             written_tables = [blocks, pairs, clusters, docs]
             if self.matches is not None:
                 written_tables.append(pool.submit(self._stage, staged, MATCHES, S.MATCHES_SCHEMA, self._matches))
@@ -169,10 +208,11 @@ class TableWriter:
 
     # ------------------------------------------------------------- first pass
 
-    def _tally(self) -> _Tally:
+    def _tally(self) -> tuple[_Tally, _ClusterLists]:
         """Count every cluster's blocks, characters, short blocks and documents, find its first two
         documents, and spill each document's sorted clusters."""
         tally = _Tally.empty(len(self.numbers))
+        spilled = _ClusterListsSpill(self.spills.folder / "document-clusters")
         for index, frame, _, clusters in self._parts([S.DOC_KEY, S.START, S.END, S.SHORT]):
             doc_key = frame[S.DOC_KEY].to_numpy()
             self.doc_bounds[index + 1] = (doc_key[-1] + 1) if doc_key.size else self.doc_bounds[index]
@@ -183,34 +223,10 @@ class TableWriter:
             doc_of, cluster_of = lists[S.DOC_KEY].to_numpy(), lists[S.CLUSTER].to_numpy()
             _kernels.count_into(cluster_of, tally.n_docs)
             _kernels.first_two_documents(cluster_of, doc_of, tally.first_doc, tally.second_doc)
-            self._spill_lists(doc_of, cluster_of)
+            spilled.append(doc_of, cluster_of)
         # A part without blocks still holds its documents' keys in order: close any gap.
         np.maximum.accumulate(self.doc_bounds, out=self.doc_bounds)
-        self._close_lists()
-        return tally
-
-    def _spill_lists(self, doc_of: np.ndarray, cluster_of: np.ndarray) -> None:
-        """Append a part's (document, cluster) rows, sorted by document: parts come in document order."""
-        docs, starts = np.unique(doc_of, return_index=True)
-        self.listed_docs.append(docs)
-        self.list_starts.append(starts + self.listed_clusters.size)
-        self.listed_clusters.append(cluster_of)
-
-    def _close_lists(self) -> None:
-        self.docs_listed = self.listed_docs.mapped()
-        # One more offset than documents: the end of the last one.
-        self.list_offsets = np.append(self.list_starts.mapped(), self.listed_clusters.size)
-        self.clusters_listed = self.listed_clusters.mapped()
-
-    def _cluster_lists(self, doc_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The sorted clusters of each of these documents, read from the spilled lists (none for a document
-        with no clustered block)."""
-        docs, offsets = self.docs_listed, self.list_offsets
-        rows = np.searchsorted(docs, doc_keys)
-        found = (rows < docs.size) & (docs[np.minimum(rows, docs.size - 1)] == doc_keys) if docs.size else rows < 0
-        starts = np.where(found, offsets[rows], 0)
-        ends = np.where(found, offsets[np.minimum(rows + 1, docs.size)], 0)
-        return gather_spans(self.clusters_listed, starts, ends)[0], offsets_of(ends - starts)
+        return tally, spilled.finish()
 
     # ----------------------------------------------------------------- tables
 
@@ -316,7 +332,7 @@ class TableWriter:
                 schema=S.CLUSTERS_SCHEMA,
             )
 
-    def _documents(self, tally: _Tally) -> Iterator[pl.DataFrame]:
+    def _documents(self, tally: _Tally, lists: _ClusterLists) -> Iterator[pl.DataFrame]:
         for index, frame, _, clusters in self._parts([S.DOC_KEY, S.START, S.END]):
             doc_key = frame[S.DOC_KEY].to_numpy()
             chars = (frame[S.END] - frame[S.START]).to_numpy()
@@ -330,7 +346,7 @@ class TableWriter:
                 )
             )
             held = documents.document_clusters(doc_key, clusters, chars)
-            best = documents.containers(held, tally.first_doc, tally.second_doc, self._cluster_lists)
+            best = documents.containers(held, tally.first_doc, tally.second_doc, lists)
             best = best.with_columns(self._doc_id(best[S.CONTAINED_IN].to_numpy()).alias(S.CONTAINED_IN))
             docs = self.documents.slice(self.doc_bounds[index], self.doc_bounds[index + 1] - self.doc_bounds[index])
             yield (
