@@ -58,7 +58,7 @@ def scan(
     idx = open_index(index, options, create=update) if index is not None else None
     if idx is None:
         return local.scan(inputs, options, progress, out)
-    added = IndexUpdate(name or _name_of(inputs), now(), idx.added_files()) if update else None
+    added = IndexUpdate(name or add_name(inputs), now(), idx.added_files()) if update else None
     return local.scan(inputs, options, progress, out, index=idx, update=added)
 
 
@@ -102,6 +102,7 @@ def open_index(index: str | Path | Index, options: ScanOptions, create: bool = F
     return idx
 
 
-def _name_of(paths: Sequence[object]) -> str:
+def add_name(paths: Sequence[object]) -> str:
+    """An add's default name: its first paths."""
     shown = ", ".join(str(path) for path in paths[:3])
     return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

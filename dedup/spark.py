@@ -17,9 +17,10 @@ the number of partitions or executors (see ``dedup.runners.spark``).
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -293,12 +294,19 @@ def _written(found: SparkScan, name: str, scratch: Path) -> pl.LazyFrame:
     Spark writes the rows in any order with their place (``R.ORDER``), and polars sorts them as it stages
     the file: a sort in Spark would cost a sampling job and a shuffle per table.
     """
-    target = scratch / name
-    found.ordered[name].write.parquet(str(target))
+    return _read_back(
+        found.ordered[name], scratch / name, R.TABLE_SCHEMAS[name], lambda frame: R.to_local(name, frame.sort(R.ORDER))
+    )
+
+
+def _read_back(
+    frame: DataFrame, target: Path, schema: pl.Schema, to_local: Callable[[pl.LazyFrame], pl.LazyFrame]
+) -> pl.LazyFrame:
+    """A Spark frame written as Parquet into ``target`` and read back lazily by polars through ``to_local``
+    (an empty frame of ``schema`` when Spark wrote no part)."""
+    frame.write.parquet(str(target))
     parts = sorted(target.glob("*.parquet"))
-    if not parts:
-        return pl.LazyFrame(schema=R.TABLE_SCHEMAS[name])
-    return R.to_local(name, pl.scan_parquet(parts).sort(R.ORDER))
+    return to_local(pl.scan_parquet(parts)) if parts else pl.LazyFrame(schema=schema)
 
 
 # ------------------------------------------------------------------------------------------------ index
@@ -471,11 +479,10 @@ def _refuse_adds(idx: Index) -> None:
 
 
 def _name_of(inputs: Sequence[str | Path] | DataFrame) -> str:
-    """An add's default name, as a local add names it: the first paths."""
-    if isinstance(inputs, DataFrame):
-        return "<DataFrame>"
-    shown = ", ".join(str(path) for path in inputs[:3])
-    return shown + (f" and {len(inputs) - 3} more" if len(inputs) > 3 else "")
+    """An add's default name, as a local add names it (``pipeline.add_name``), or ``<DataFrame>``."""
+    from dedup.pipeline import add_name
+
+    return "<DataFrame>" if isinstance(inputs, DataFrame) else add_name(inputs)
 
 
 def _write_add(found: SparkScan, idx: Index, name: str) -> Add:
@@ -494,10 +501,7 @@ def _write_add(found: SparkScan, idx: Index, name: str) -> Add:
     scratch = segment / "_spark"  # removed before the commit; with the staging folder if the run dies
     with commit_errors(idx.folder):
         for kind, frame in segments.items():
-            target = scratch / kind
-            frame.write.parquet(str(target))
-            files = sorted(target.glob("*.parquet"))
-            local = R.segment_to_local(kind, pl.scan_parquet(files)) if files else pl.LazyFrame(schema=SEGMENTS[kind])
+            local = _read_back(frame, scratch / kind, SEGMENTS[kind], functools.partial(R.segment_to_local, kind))
             local.sink_parquet(segment / f"{kind}.parquet")
         shutil.rmtree(scratch)
         commit.fsync_folder(segment)
