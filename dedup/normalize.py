@@ -217,6 +217,25 @@ def _full_stops(fold: str) -> bool:
     return len(fold) >= 2 and set(fold) == {"."}
 
 
+# ``_ascii_folds``: what a byte is in a run of ASCII.
+_BLANK_BYTE = 0  # white space or a control character other than the line feed
+_LEAVE_RUN = 1  # the line feed (a line may open with a list marker) or a byte beyond ASCII
+
+
+@cache
+def _ascii_folds() -> np.ndarray:
+    """For each byte value, its fold when it is visible ASCII, else ``_BLANK_BYTE`` or ``_LEAVE_RUN``.
+
+    Every visible ASCII character folds to one visible ASCII character (never 0 or 1), so one table says it all.
+    """
+    classes, folds, _, _ = _simple_tables()
+    table = np.full(256, _LEAVE_RUN, dtype=np.uint8)
+    for byte in range(0x80):
+        table[byte] = _BLANK_BYTE if classes[byte] == SPACE else folds[byte, 0]
+    table[10] = _LEAVE_RUN
+    return table
+
+
 @cache
 def _bullet_codes() -> np.ndarray:
     return np.array([ord(b) for b in BULLETS], dtype=np.int64)
@@ -337,8 +356,32 @@ def _packed(out, offsets, sizes):
     return packed, new_offsets
 
 
+@njit(inline="never")
+def _ascii_run(data, p, end, out, w, base, pending, ascii_folds):
+    """The exact form of the run of ASCII at p (up to a line feed or a byte beyond ASCII) written at w.
+
+    ``pending`` (1 or 0): white space stands before p. Returns the new p, w and pending. One table lookup per
+    byte and no branch on its value: a space is written ahead every time and kept only where a character
+    follows white space (not at the start of the text, ``base``); the character is written after it and kept
+    unless it is white space. (A function of its own, in integers: written inside the batch loop, or with
+    booleans, it measured 10-20% slower.)
+    """
+    while p < end:
+        folded = ascii_folds[data[p]]
+        if folded == _LEAVE_RUN:
+            break
+        blank = np.int64(folded == _BLANK_BYTE)
+        out[w] = 32
+        w += pending & (1 - blank) & np.int64(w > base)
+        out[w] = folded
+        w += 1 - blank
+        pending = blank
+        p += 1
+    return p, w, pending
+
+
 @njit(cache=True, nogil=True)
-def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
+def _exact_batch(data, offsets, classes, folds, marker_space, bullets, ascii_folds):
     """The exact form of the texts made of simple characters; ``simple[i]`` says whether text i was one.
 
     Each text is written where it was read, never ahead of the byte being read: the form is never longer
@@ -365,26 +408,14 @@ def _exact_batch(data, offsets, classes, folds, marker_space, bullets):
                     p = skip
                     continue
             b = data[p]
-            if b < 0x80:  # ASCII is white space (and controls) or folds to one ASCII character
-                if classes[b] == SPACE:
-                    pending_space = True
-                    line_start = b == 10
-                    p += 1
-                    continue
-                if pending_space and w > base:
-                    out[w] = 32
-                    w += 1
-                pending_space = False
-                # A run of visible ASCII, the bulk of most text: one table lookup per byte.
-                while True:
-                    out[w] = folds[b, 0]
-                    w += 1
-                    p += 1
-                    if p == end:
-                        break
-                    b = data[p]
-                    if b >= 0x80 or classes[b] == SPACE:
-                        break
+            if b == 10:
+                pending_space = True
+                line_start = True
+                p += 1
+                continue
+            if b < 0x80:  # a run of ASCII, the bulk of most text
+                p, w, pending = _ascii_run(data, p, end, out, w, base, np.int64(pending_space), ascii_folds)
+                pending_space = pending == 1
                 continue
             cp, width = decode_utf8(data, p)
             kind = _class_of(cp, classes)
@@ -546,7 +577,9 @@ def normalize_texts(texts: pl.Series | Utf8Texts) -> Utf8Texts:
     """The exact form of every text of a batch (texts of simple characters on the compiled fast path)."""
     batch = as_utf8(texts)
     classes, folds, marker_space, _ = _simple_tables()
-    packed, offsets, simple = _exact_batch(batch.data, batch.offsets, classes, folds, marker_space, _bullet_codes())
+    packed, offsets, simple = _exact_batch(
+        batch.data, batch.offsets, classes, folds, marker_space, _bullet_codes(), _ascii_folds()
+    )
     return _merged(Utf8Texts(packed, offsets), simple, batch, _unicode_path)
 
 
