@@ -41,6 +41,7 @@ from dedup.formats.detect import (
     binary_kind,
     compression_of,
     decompressed_head,
+    input_opener,
     sniff,
 )
 from dedup.formats.encoding import replace_lone_surrogates
@@ -292,7 +293,8 @@ def resolve(found: Found) -> tuple[Input, Reader] | Skip:
     """
     with found.path.open("rb") as handle:
         raw_head = handle.read(HEAD_BYTES)
-    source = Input(found.name, found.doc_id, _opener(found.path), compression_of(raw_head))
+    compression = compression_of(raw_head)
+    source = Input(found.name, found.doc_id, input_opener(found.path, compression), compression)
     if not raw_head:
         return Skip(found.name, None, "empty", "empty file")
     head = raw_head if source.compression is None else decompressed_head(raw_head, source.compression)
@@ -311,10 +313,6 @@ def resolve(found: Found) -> tuple[Input, Reader] | Skip:
         if kind is not None:
             return Skip(found.name, None, "binary file", f"{kind}: not a format dedup reads")
     return source, reader
-
-
-def _opener(path: Path) -> Callable[[], BinaryIO]:
-    return lambda: path.open("rb")
 
 
 def read_documents(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dedup.errors import InputError
-from dedup.formats.detect import compress, compression_of
+from dedup.formats.detect import compress, compression_of, input_opener
 from dedup.formats.fields import looks_like_html_page, lookup, record_document
 from dedup.formats.records import Document, Input
 from dedup.options import ReadOptions
@@ -67,7 +67,8 @@ def source_input(source: Path) -> Input:
     """The input file to read again, with the compression its first bytes show (as ``sources.resolve`` finds it)."""
     with source.open("rb") as handle:
         head = handle.read(16)
-    return Input(str(source), source.as_posix(), lambda: source.open("rb"), compression_of(head))
+    compression = compression_of(head)
+    return Input(str(source), source.as_posix(), input_opener(source, compression), compression)
 
 
 @contextmanager
