@@ -610,7 +610,7 @@ def index_add(
 ) -> None:
     """Add documents to an index (made on first use); files it holds already are passed over.
 
-    With --engine spark, the index must hold no add yet (matching against indexed texts runs locally)."""
+    With --engine spark, the summary counts the new documents alone (no count of blocks the index held)."""
     from dedup.pipeline import index_add as run_index_add
     from dedup.progress import progress_bars
     from dedup.report import render_index_add

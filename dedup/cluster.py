@@ -119,8 +119,10 @@ class CentreAssignment:
 
     @property
     def members(self) -> np.ndarray:
-        """The nodes that joined a centre other than themselves."""
-        return (self.centre >= 0) & (self.centre != np.arange(self.centre.size))
+        """The nodes that joined a centre other than themselves (a held node's centre is outside them: it is
+        no member here, and ``clustered`` must not index its centre)."""
+        size = self.centre.size
+        return (self.centre >= 0) & (self.centre < size) & (self.centre != np.arange(size))
 
     @property
     def clustered(self) -> np.ndarray:

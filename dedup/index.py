@@ -43,6 +43,7 @@ from dedup import schema as S
 from dedup._arrow import list_values
 from dedup.errors import InputError, OptionsError, OutputError
 from dedup.fingerprint import ShingleSets
+from dedup.formats.records import Skip
 from dedup.options import ScanOptions
 
 MANIFEST = "index.json"
@@ -57,6 +58,7 @@ TEXT = "text"  # a text's number in the index
 MEMBER = "member"
 BAND, KEY = "band", "key"
 ADD = "add"  # an add's position in the manifest
+ALREADY_INDEXED = "already indexed"  # the reason a file an earlier add brought is passed over
 
 TEXTS_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]  # mypy cannot join the list type with the others
@@ -115,6 +117,17 @@ def file_hash(path: Path) -> str:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def passed_over(name: str, digest: str, added: dict[str, str]) -> Skip | None:
+    """Why a file of this content hash is not added again (an earlier add brought it), or ``None``.
+
+    Args:
+        added: the content hash of every file added so far, and the add that brought it (``added_files``).
+    """
+    if digest not in added:
+        return None
+    return Skip(name, None, ALREADY_INDEXED, f"already in the index (add {added[digest]!r})", expected=True)
 
 
 class Index:

@@ -13,15 +13,13 @@ from pathlib import Path
 from dedup import candidates
 from dedup.errors import NoDocumentsError
 from dedup.formats.memory import as_inputs
-from dedup.index import Index, now
+from dedup.index import ALREADY_INDEXED, Index, now
 from dedup.options import ScanOptions
 from dedup.result import ScanResult
 from dedup.runners import local
 from dedup.runners.local import IndexUpdate, Progress
 
 __all__ = ["Progress", "index_add", "open_index", "scan"]
-
-ALREADY_INDEXED = "already indexed"
 
 
 def scan(
@@ -80,9 +78,14 @@ def index_add(
     try:
         return scan(paths, options, progress, index=folder, update=True, name=name)
     except NoDocumentsError as exc:
-        if exc.skips and all(skip.reason == ALREADY_INDEXED for skip in exc.skips):
+        if nothing_new(exc):
             return None
         raise
+
+
+def nothing_new(exc: NoDocumentsError) -> bool:
+    """Whether an add found no document because every file was added before."""
+    return bool(exc.skips) and all(skip.reason == ALREADY_INDEXED for skip in exc.skips)
 
 
 def open_index(index: str | Path | Index, options: ScanOptions, create: bool = False) -> Index:

@@ -9,7 +9,7 @@ Needs the ``[spark]`` extra (PySpark 4) and a Java runtime; the rest of dedup ne
     result = dedup.spark.scan(spark, ["crawl/"])            # files, read by dedup's readers, a file per task
     result = dedup.spark.scan(spark, spark.read.parquet("s3://bucket/pages/"))  # or any DataFrame of id, text
     result.tables["clusters"].show()
-    dedup.spark.index_add(spark, ["crawl/"], "idx/").close()  # a new index's first add, as dedup index add writes it
+    dedup.spark.index_add(spark, ["crawl/"], "idx/").close()  # the index's next add, as dedup index add writes it
 
 On the same documents and options the tables hold the rows of the local engine's (``dedup.scan``), whatever
 the number of partitions or executors (see ``dedup.runners.spark``).
@@ -34,7 +34,7 @@ from pyspark.sql import types as T
 from dedup import candidates, commit, output
 from dedup import schema as S
 from dedup._version import dedup_version
-from dedup.errors import NoDocumentsError, OptionsError
+from dedup.errors import NoDocumentsError
 from dedup.index import ADD, SEGMENTS, Add, Index, commit_errors, now
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
@@ -106,7 +106,7 @@ def scan(
     """
     options = options or ScanOptions()
     with _shuffle_partitions(spark, partitions):
-        return _scan(spark, inputs, options, partitions, driver_edges, hash_files)
+        return _scan(spark, inputs, options, partitions, driver_edges, {} if hash_files else None)
 
 
 @contextmanager
@@ -129,8 +129,10 @@ def _scan(
     options: ScanOptions,
     partitions: int | None,
     driver_edges: int,
-    hash_files: bool = False,
+    added: dict[str, str] | None = None,
 ) -> SparkScan:
+    """``scan``; with ``added`` (an index's ``added_files``), the files' hashes are taken and a file an earlier
+    add brought is passed over."""
     clock = _Clock()
     cached: list[DataFrame] = []
     files: dict[str, str] = {}
@@ -138,7 +140,7 @@ def _scan(
         if isinstance(inputs, DataFrame):
             documents, read_stats = R.frame_documents(inputs, options)
         else:
-            read = R.read_paths(spark, inputs, options, hashes=hash_files)
+            read = R.read_paths(spark, inputs, options, added)
             documents, read_stats, files = R.numbered_documents(read)
         # Partitions for the per-batch stage on every core, even when the documents came from one file.
         documents = documents.repartition(partitions or spark.sparkContext.defaultParallelism)
@@ -254,12 +256,18 @@ def _scan_files(
     add_to: tuple[Index, str] | None = None,
 ) -> ScanResult:
     """``scan_files``; with ``add_to`` (an index held as its writer, and a name), the documents become the
-    index's next add too (``index_add``), once the tables are staged, and the result has the (empty) table of
-    matches of a local add to an index without adds."""
-    names = [*output.TABLES, *([output.MATCHES] if add_to is not None else [])]
+    index's next add too (``index_add``), once the tables are staged. The tables are those of a scan without
+    the index: for an index without adds, what a local add gives, with its (empty) table of matches; for an
+    index with adds, the table of matches and the tables of a scan against the index are not made on Spark
+    yet, so the result has no table of matches (and its summary no count of them)."""
+    empty_index = add_to is not None and not add_to[0].adds
+    names = [*output.TABLES, *([output.MATCHES] if empty_index else [])]
     with scan_folders(out, paths) as (folder, private, scratch):
         with output.writing(folder) as staged:
-            found = scan(session(master), paths, options, partitions=partitions, hash_files=add_to is not None)
+            spark = session(master)
+            added = add_to[0].added_files() if add_to is not None else None
+            with _shuffle_partitions(spark, partitions):
+                found = _scan(spark, paths, options, partitions, DRIVER_EDGES, added)
             try:
                 settings = output.settings_of(options, found.stats.bands, found.stats.rows, dedup_version())
                 started = time.perf_counter()
@@ -267,11 +275,12 @@ def _scan_files(
                     table = _written(found, name, scratch.path)
                     output.stage_table(staged, name, table, output.parquet_metadata(settings))
                 found.stats.seconds["write"] = time.perf_counter() - started
-                if add_to is not None:  # an index without adds holds nothing to match
+                if empty_index:  # an index without adds holds nothing to match
                     matches = pl.LazyFrame(schema=S.MATCHES_SCHEMA)
                     output.stage_table(staged, output.MATCHES, matches, output.parquet_metadata(settings))
+                if add_to is not None:
                     started = time.perf_counter()
-                    found.add = _write_add(found, *add_to)
+                    found.add = _write_add(found, *add_to, DRIVER_EDGES)
                     found.stats.seconds["index"] = time.perf_counter() - started
             finally:
                 found.close()
@@ -328,7 +337,11 @@ def read_index(spark: SparkSession, folder: str | Path) -> dict[str, DataFrame]:
     Raises:
         InputError: the folder is not an index, or its manifest is damaged.
     """
-    idx = Index.open(folder)
+    return _index_tables(spark, Index.open(folder))
+
+
+def _index_tables(spark: SparkSession, idx: Index) -> dict[str, DataFrame]:
+    """``read_index`` of an opened index (as its manifest was when opened or last written)."""
     removed_files = [str(path) for path in idx.removed_id_files()]
     removed = (
         spark.read.parquet(*removed_files).select(S.DOC_ID)
@@ -385,8 +398,6 @@ def _signed_column(name: str, dtype: pl.DataType) -> F.Column:
 
 # ------------------------------------------------------------------------------------------ index add
 
-NOT_EMPTY = "adding to an index that holds adds needs the local engine for now"
-
 
 def index_add(
     spark: SparkSession,
@@ -396,18 +407,17 @@ def index_add(
     name: str | None = None,
     partitions: int | None = None,
     driver_edges: int = DRIVER_EDGES,
-) -> SparkScan:
+) -> SparkScan | None:
     """Scan documents with Spark and make them an index's next add (the index is made if missing).
 
     The add's segments and its entry in the manifest hold, row for row, what the local ``dedup index add``
-    writes for the same documents and options (``dedup.index``): Spark computes the segments, writes them
-    into a scratch folder inside the add's staging folder, and polars stages them in the index's schemas
-    (unsigned keys) and row order; the add is committed by the index's own journaled commit, holding the
-    index as its one writer. The folder must be one the executors share with this driver.
-
-    For now the index must hold no add (a new folder, or an index just made): matching documents against
-    indexed texts (the exact and LSH lookups, verification, the centre rule over old and new texts) is
-    done by the local engine only, and an index with adds is refused.
+    writes for the same documents and options (``dedup.index``): the documents are matched against the
+    indexed texts as a local add matches them (``runners.spark.index_match``: exact and LSH lookups as joins
+    of the scan's keys with the segments, verification on the indexed shingle sets, the centre rule over the
+    index texts involved and the new near texts), Spark computes the segments and writes them into a scratch
+    folder inside the add's staging folder, and polars stages them in the index's schemas (unsigned keys) and
+    row order; the add is committed by the index's own journaled commit, holding the index as its one writer.
+    A file an earlier add brought is passed over. The folder must be one the executors share with this driver.
 
     Args:
         spark, inputs, options, partitions, driver_edges: as for ``scan``.
@@ -415,20 +425,27 @@ def index_add(
         name: the add's name (default: the paths, or ``<DataFrame>``).
 
     Returns:
-        The scan of the documents, with ``add``, the add written; ``close`` it when done with its tables.
+        The scan of the documents, with ``add``, the add written (``close`` it when done with its tables), or
+        ``None`` when every file was added before. Its tables are those of a scan without the index.
 
     Raises:
         InputError, NoDocumentsError: as ``scan``; a folder that is not an index.
-        OptionsError: the index holds adds already, or was made with other matching options.
+        OptionsError: the index was made with other matching options.
         OutputError: the folder cannot be written, or another run is writing the index.
     """
+    from dedup.pipeline import nothing_new, open_index
+
     options = options or ScanOptions()
-    idx = _empty_index(folder, options)
-    with idx.writing():
-        _refuse_adds(idx)  # an add another writer committed in the meantime
-        found = scan(spark, inputs, options, partitions, driver_edges, hash_files=True)
+    idx = open_index(folder, options, create=True)
+    with idx.writing(), _shuffle_partitions(spark, partitions):
         try:
-            found.add = _write_add(found, idx, name or _name_of(inputs))
+            found = _scan(spark, inputs, options, partitions, driver_edges, idx.added_files())
+        except NoDocumentsError as exc:
+            if nothing_new(exc):
+                return None
+            raise
+        try:
+            found.add = _write_add(found, idx, name or _name_of(inputs), driver_edges)
         except BaseException:
             found.close()
             raise
@@ -442,7 +459,7 @@ def index_add_files(
     name: str | None = None,
     master: str = "local[*]",
     partitions: int | None = None,
-) -> ScanResult:
+) -> ScanResult | None:
     """``index_add`` with the result of ``dedup.index_add`` (the scan's tables in a private folder), on a
     session of this master: what ``dedup index add --engine spark`` runs. As for ``scan_files``, the
     executors must share this machine's file system (the index's and the scratch folder's).
@@ -450,32 +467,17 @@ def index_add_files(
     Raises:
         see ``index_add``.
     """
+    from dedup.pipeline import nothing_new, open_index
+
     options = options or ScanOptions()
-    idx = _empty_index(folder, options)
-    with idx.writing():
-        _refuse_adds(idx)
-        return _scan_files(paths, options, None, master, partitions, add_to=(idx, name or _name_of(paths)))
-
-
-def _empty_index(folder: str | Path, options: ScanOptions) -> Index:
-    """The index at ``folder`` (made if missing), checked against the options and refused if it holds adds.
-
-    Raises:
-        InputError: not an index. OptionsError: other matching options, or adds. OutputError: cannot be made.
-    """
-    from dedup.pipeline import open_index
-
     idx = open_index(folder, options, create=True)
-    _refuse_adds(idx)
-    return idx
-
-
-def _refuse_adds(idx: Index) -> None:
-    if idx.adds:
-        raise OptionsError(
-            f"{idx.folder}: {NOT_EMPTY} (it holds {len(idx.adds)} add(s)); "
-            "add with the local engine (leave out --engine spark), or to a new index"
-        )
+    with idx.writing():
+        try:
+            return _scan_files(paths, options, None, master, partitions, add_to=(idx, name or _name_of(paths)))
+        except NoDocumentsError as exc:
+            if nothing_new(exc):
+                return None
+            raise
 
 
 def _name_of(inputs: Sequence[str | Path] | DataFrame) -> str:
@@ -485,18 +487,22 @@ def _name_of(inputs: Sequence[str | Path] | DataFrame) -> str:
     return "<DataFrame>" if isinstance(inputs, DataFrame) else add_name(inputs)
 
 
-def _write_add(found: SparkScan, idx: Index, name: str) -> Add:
-    """Write the scan's documents as the index's next add and commit it (the caller holds ``idx.writing``)."""
+def _write_add(found: SparkScan, idx: Index, name: str, driver_edges: int) -> Add:
+    """Match the scan's documents against the index, write them as its next add and commit it (the caller
+    holds ``idx.writing``)."""
     parts = found.parts
-    segments, numbers = R.index_segments(
-        parts["blocks"],
-        parts["documents"],
+    keyed, _ = R.index_match(
         parts["texts"],
         parts["nodes"],
         parts["edges"],
-        parts["centres"],
+        _index_tables(parts["texts"].sparkSession, idx),
         idx.next_text,
+        found.options,
+        driver_edges,
+        standing_only=bool(idx.removed_files),
     )
+    found.cached.append(keyed)
+    segments = R.index_segments(parts["blocks"], parts["documents"], parts["nodes"], keyed)
     segment = idx.new_segment()
     scratch = segment / "_spark"  # removed before the commit; with the staging folder if the run dies
     with commit_errors(idx.folder):
@@ -511,7 +517,7 @@ def _write_add(found: SparkScan, idx: Index, name: str) -> Add:
         time=now(),
         documents=found.stats.documents,
         blocks=found.stats.blocks,
-        texts=numbers.count(),
+        texts=keyed.filter(R.NEW).count(),
         first_text=idx.next_text,
         files=found.files,
     )

@@ -122,6 +122,17 @@ def test_a_centre_whose_partners_are_taken_stays_alone() -> None:
     assert assignment.components_split() == 0
 
 
+def test_a_held_node_takes_nothing_and_counts_as_a_cluster_of_its_own() -> None:
+    # 0 is held (an index member): 0~2 does nothing, 1 takes 2; the component {0, 1, 2} is two clusters.
+    assignment = CentreAssignment(3)
+    assignment.hold(np.array([0]))
+    assignment.add(np.array([0, 1]), np.array([2, 2]), np.ones(2), np.ones(2))
+    assert assignment.centre.tolist() == [3, 1, 1]
+    assert assignment.members.tolist() == [False, False, True]
+    assert assignment.clustered.tolist() == [False, True, True]
+    assert assignment.components_split() == 1
+
+
 def test_cluster_numbers_put_copies_and_near_texts_together_in_read_order() -> None:
     # Distinct texts 0..5: 1 and 4 occur twice; near nodes are texts 2, 3, 5, where 3 joined 2 (its centre).
     count = np.array([1, 2, 1, 1, 2, 1])

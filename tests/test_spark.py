@@ -234,21 +234,18 @@ def test_an_index_reads_as_the_local_engine_reads_it(spark: SparkSession, seeds:
 
 
 def index_segments(folder: Path) -> dict[str, pl.DataFrame]:
-    """Every segment of an index's one add, as its files hold them."""
+    """Every segment of an index's last add, as its files hold them."""
     from dedup.index import SEGMENTS, Index
 
-    (add,) = Index.open(folder).adds
+    add = Index.open(folder).adds[-1]
     return {name: pl.read_parquet(folder / "adds" / add.id / f"{name}.parquet") for name in SEGMENTS}
 
 
 def add_fields(folder: Path) -> dict[str, object]:
-    """An index's manifest, its one add without what differs by run (id, time)."""
-    from dedup.index import Index
-
+    """An index's manifest, its adds without what differs by run (id, time)."""
     manifest = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-    (add,) = manifest["adds"]
-    assert len(Index.open(folder).adds) == 1
-    return manifest | {"adds": [{k: v for k, v in add.items() if k not in ("id", "time")}]}
+    adds = [{k: v for k, v in add.items() if k not in ("id", "time")} for add in manifest["adds"]]
+    return manifest | {"adds": adds}
 
 
 def split_corpus(folder: Path, seed: int, documents_a: int) -> tuple[Path, Path]:
@@ -292,12 +289,9 @@ def test_an_add_written_by_spark_is_the_local_add_row_for_row(spark: SparkSessio
     assert matched[0].equals(matched[1])
 
 
-def test_index_add_on_spark_from_the_command_line_and_its_refusal(
-    spark: SparkSession, seeds: Path, tmp_path: Path
-) -> None:
+def test_index_adds_on_spark_from_the_command_line(spark: SparkSession, seeds: Path, tmp_path: Path) -> None:
     """``dedup index add --engine spark`` writes the local add, also where the centre rule leaves a text a
-    centre of none (it is its own cluster in the index) or unassigned (no cluster); a second add to that index
-    is refused, the index left as it was, as is the Python call."""
+    centre of none (it is its own cluster in the index) or unassigned (no cluster), and then a second add."""
     from typer.testing import CliRunner
 
     from dedup.cli import app
@@ -332,12 +326,22 @@ def test_index_add_on_spark_from_the_command_line_and_its_refusal(
         "5v.txt": number["4u.txt"],
         "6z.txt": -1,  # unassigned
     }
-    before = (tmp_path / "spark" / "index.json").read_bytes()
-    again = runner_.invoke(app, ["index", "add", str(tmp_path / "spark"), str(seeds), "--engine", "spark", "-q"])
-    assert again.exit_code != 0 and "needs the local engine" in again.output, again.output
-    with pytest.raises(dedup.OptionsError, match="needs the local engine"):
-        dedup.spark.index_add(spark, [seeds], tmp_path / "local")
-    assert (tmp_path / "spark" / "index.json").read_bytes() == before
+    # A second add, to an index that holds one: a copy of a member (held) beside a near variant of it, a text
+    # near the centre of none, and a file the first add brought (passed over).
+    more = tmp_path / "more"
+    more.mkdir()
+    member = (chains / "3y.txt").read_text(encoding="utf-8").strip()
+    (more / "7.txt").write_text(f"{member}\n\n{member.rsplit(maxsplit=3)[0]} a b c.\n", encoding="utf-8")
+    (more / "8.txt").write_text((chains / "2x.txt").read_text(encoding="utf-8").replace(".", " extra."))
+    shutil.copy(next(seeds.glob("*.txt")), more / "9.txt")
+    for engine in ("local", "spark"):
+        command = ["index", "add", str(tmp_path / engine), str(more), "--engine", engine, "-q"]
+        done = runner_.invoke(app, command)
+        assert done.exit_code == 0, done.output
+    assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    assert all(got[name].equals(want[name]) for name in SEGMENTS)
+    assert want["clusters"].height > 0 and want["texts"]["member"].any()
 
 
 def test_an_add_from_a_dataframe_is_the_local_add_of_the_same_rows(spark: SparkSession, tmp_path: Path) -> None:
@@ -363,3 +367,76 @@ def test_an_add_from_a_dataframe_is_the_local_add_of_the_same_rows(spark: SparkS
     for name in SEGMENTS:
         assert got[name].equals(want[name]), name
     assert want["texts"]["member"].any()
+
+
+def member_copy(index: Path, corpus: Path) -> str:
+    """The text of a block an index holds as a member of a near cluster, read from its document in ``corpus``."""
+    from dedup.index import Index
+
+    idx = Index.open(index)
+    members = idx.scan("texts").filter(pl.col("member")).select("text")
+    where = idx.scan("occurrences").join(members, on="text").sort("text").first().collect().row(0, named=True)
+    page = (corpus / where[S.DOC_ID]).read_text(encoding="utf-8")
+    return page[where[S.START] : where[S.END]]
+
+
+def test_an_add_to_an_index_with_adds_on_spark_is_the_local_add(spark: SparkSession, tmp_path: Path) -> None:
+    """An index of a/ with a document removed, then b/ added, locally and on Spark: the second add's segments and
+    the manifest are row for row the local ones. b/ holds near variants and exact copies of a/'s texts (from the
+    generated corpus), a copy of a text a/ holds as a near member (held: it takes no text) with a near variant,
+    and a copy of a file of a/ (passed over as already indexed)."""
+    from dedup.index import SEGMENTS, Index
+    from dedup.pipeline import index_add
+
+    a, b = split_corpus(tmp_path / "corpus", seed=7, documents_a=30)
+    base = tmp_path / "base"
+    index_add(base, [a], name="A")
+    Index.open(base).remove(["doc0003.txt"])
+    held = member_copy(base, a)  # and a near variant of it: the held text is paired in the new data
+    (b / "held.txt").write_text(f"{held}\n\n{held.rsplit(maxsplit=1)[0]} Zusatz.\n", encoding="utf-8")
+    shutil.copy(a / "doc0001.txt", b / "again.txt")
+    for engine in ("local", "spark"):
+        shutil.copytree(base, tmp_path / engine)
+    local = index_add(tmp_path / "local", [b], name="B")
+    found = dedup.spark.index_add(spark, [b], tmp_path / "spark", name="B", partitions=3)
+    assert local is not None and found is not None
+    found.close()
+    assert [skip.reason for skip in found.stats.skips] == ["already indexed"]
+    assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    for name in SEGMENTS:
+        assert got[name].schema == want[name].schema, name
+        assert got[name].equals(want[name]), (name, got[name], want[name])
+    # The add is not trivial: texts of b/ that a/ holds, new texts that joined a/'s clusters, earlier texts
+    # given a cluster, and the new data's own clusters.
+    matches = local.lazy("matches").collect()
+    assert set(matches[S.KIND]) == {S.EXACT, S.NEAR}
+    assert want["clusters"].height > 0 and want["texts"]["member"].any()
+    assert want["occurrences"]["text"].min() < Index.open(tmp_path / "local").adds[-1].first_text
+
+
+def test_an_add_with_large_buckets_and_the_centre_rule_in_rounds(spark: SparkSession, tmp_path: Path) -> None:
+    """A second add on Spark is the local one where LSH buckets of index and new texts together pass
+    ``max_bucket_pairs`` (3 here: the generated corpus's near variants fill larger buckets, chained and starred)
+    and the centre rule runs in rounds of DataFrame operations."""
+    from dedup.index import SEGMENTS
+    from dedup.options import LSHOptions, ScanOptions
+    from dedup.pipeline import index_add
+
+    options = ScanOptions(lsh=LSHOptions(max_bucket_pairs=3))
+    pages = corpora.write_folder(corpora.build(seed=3, n_docs=40), tmp_path / "a")
+    later = tmp_path / "b"
+    later.mkdir()
+    for page in sorted(pages.iterdir())[20:]:
+        page.rename(later / page.name)
+    index_add(tmp_path / "base", [pages], options)
+    for engine in ("local", "spark"):
+        shutil.copytree(tmp_path / "base", tmp_path / engine)
+    local = index_add(tmp_path / "local", [later], options)
+    found = dedup.spark.index_add(spark, [later], tmp_path / "spark", options, partitions=2, driver_edges=0)
+    assert local is not None and found is not None
+    found.close()
+    assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
+    got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
+    assert all(got[name].equals(want[name]) for name in SEGMENTS), [n for n in SEGMENTS if not got[n].equals(want[n])]
+    assert set(local.lazy("matches").collect()[S.KIND]) == {S.EXACT, S.NEAR}

@@ -318,9 +318,9 @@ def write_segment(
     blocks = _write_occurrences(folder, texts, parts, distinct_store, documents)
     documents.select(list(index.DOCUMENTS_SCHEMA)).write_parquet(folder / "documents.parquet")
     old_assigned = np.flatnonzero(~texts.new & (texts.cluster >= 0))
-    pl.DataFrame({TEXT: texts.number[old_assigned], S.CLUSTER: texts.cluster[old_assigned]}).unique(TEXT).write_parquet(
-        folder / "clusters.parquet"
-    )
+    # In the order of the new data's distinct texts (read order), so that any engine writes the same file.
+    assigned = pl.DataFrame({TEXT: texts.number[old_assigned], S.CLUSTER: texts.cluster[old_assigned]})
+    assigned.unique(TEXT, maintain_order=True).write_parquet(folder / "clusters.parquet")
     return documents.height, blocks
 
 

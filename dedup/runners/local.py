@@ -41,7 +41,7 @@ from dedup._arrow import list_values
 from dedup._version import dedup_version
 from dedup.commit import sweep_temporary_folders
 from dedup.formats.memory import MemoryInput
-from dedup.index import TEXT, Add, Index, file_hash
+from dedup.index import TEXT, Add, Index, file_hash, passed_over
 from dedup.index import commit_errors as index_errors
 from dedup.options import ScanOptions
 from dedup.result import ScanResult, ScanStats
@@ -74,11 +74,10 @@ class IndexUpdate:
             digest = file_hash(path)
         except OSError:
             return None  # the reader reports it
-        if digest in self.added:
-            message = f"already in the index (add {self.added[digest]!r})"
-            return sources.Skip(name, None, "already indexed", message, expected=True)
-        self.files[name] = digest
-        return None
+        skip = passed_over(name, digest, self.added)
+        if skip is None:
+            self.files[name] = digest
+        return skip
 
 
 MAX_WORKERS = 8  # every batch in flight holds its text and working arrays: memory grows with the workers

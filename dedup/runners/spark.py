@@ -44,13 +44,14 @@ from dedup import schema as S
 from dedup.documents import MAX_CANDIDATES
 from dedup.errors import InputError
 from dedup.formats.records import ReadWarning, Skip
-from dedup.index import BAND, KEY, MEMBER, SEGMENTS, TEXT, file_hash
+from dedup.index import ADD, BAND, KEY, MEMBER, SEGMENTS, TEXT, file_hash, passed_over
 from dedup.options import ScanOptions
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 BLOCK_KEY = S.BLOCK_KEY
 NODE, OTHER = "node", "other"  # a near text (by its first block's key) and the text it is paired with
 CENTRE = "centre"
+HELD = "held"  # a node of the verified pairs that takes and joins nothing (an index's member)
 FILE = "file"  # a file's number in read order
 ROW = "row"  # a document's number within its file (or partition)
 NOTE = "note"  # a reader's account of a file: skips, warnings, whether it was read (JSON)
@@ -136,13 +137,14 @@ def to_local(name: str, frame: FrameT) -> FrameT:
 
 
 def read_paths(
-    spark: SparkSession, paths: Sequence[str | Path], options: ScanOptions, hashes: bool = False
+    spark: SparkSession, paths: Sequence[str | Path], options: ScanOptions, added: dict[str, str] | None = None
 ) -> DataFrame:
     """Every document of the files under ``paths``, read by dedup's own readers, a file per task.
 
     The files are listed here (the driver must see the paths, as every executor must); each is read
-    where its task runs. Rows with a ``note`` are a file's account (skips, warnings), not documents; with
-    ``hashes``, the note holds the file's name and the XXH64 of its bytes too (what an index add records).
+    where its task runs. Rows with a ``note`` are a file's account (skips, warnings), not documents. With
+    ``added`` (what an index add is given: ``Index.added_files``), the note holds the file's name and the
+    XXH64 of its bytes too, and a file whose hash is in ``added`` is passed over, as a local add does.
 
     Raises:
         InputError: a path that does not exist, or standard input (``-``), which a cluster cannot read.
@@ -167,7 +169,7 @@ def read_paths(
         for batch in batches:
             for file in batch.to_pylist():
                 found = sources.Found(Path(file["path"]), file["name"], file["doc_id"], file["explicit"])
-                yield from _read_one(file[FILE], found, read_options, hashes)
+                yield from _read_one(file[FILE], found, read_options, added)
 
     documents = files.mapInArrow(read, DOCUMENTS_TYPE)
     if notes:
@@ -177,15 +179,21 @@ def read_paths(
     return documents
 
 
-def _read_one(number: int, found: sources.Found, options: Any, hashes: bool = False) -> Iterator[pa.RecordBatch]:
+def _read_one(
+    number: int, found: sources.Found, options: Any, added: dict[str, str] | None = None
+) -> Iterator[pa.RecordBatch]:
     """The documents of one file as record batches, then its note."""
     stats = sources.ReadStats()
     digest = None
-    if hashes:
+    if added is not None:
         with contextlib.suppress(OSError):  # the reader reports it, as a local add does
             digest = file_hash(found.path)
+    skip = passed_over(found.name, digest, added) if digest is not None and added is not None else None
+    if skip is not None:
+        stats.skips.append(skip)
+        digest = None  # a file passed over is not recorded again
     row = 0
-    for item in sources.read_file(found, options, stats):
+    for item in () if skip is not None else sources.read_file(found, options, stats):
         frame = item.frame if isinstance(item, sources.DocumentFrame) else sources.documents_frame([item])
         rows = np.arange(row, row + frame.height, dtype=np.int64)
         row += frame.height
@@ -233,7 +241,7 @@ def _note(files: int, skips: list[Skip], warnings: list[ReadWarning], hashes: di
 
 
 def file_hashes(notes: list[str]) -> dict[str, str]:
-    """The content hash of every file read, by its name, from the notes of ``read_paths(hashes=True)``."""
+    """The content hash of every file read, by its name, from the notes of ``read_paths`` given ``added``."""
     return {name: digest for text in notes for name, digest in json.loads(text).get("hashes", {}).items()}
 
 
@@ -450,14 +458,19 @@ def verified_pairs(pairs: DataFrame, nodes: DataFrame, options: ScanOptions) -> 
     sets = nodes.select(NODE, F.array_distinct(S.SHINGLES).alias("set"))
     left = sets.select(F.col(NODE), F.col("set").alias("set_a"))
     right = sets.select(F.col(NODE).alias(OTHER), F.col("set").alias("set_b"))
-    measured = pairs.join(left, NODE).join(right, OTHER)
+    return _near_repeats(pairs.join(left, NODE).join(right, OTHER), NODE, OTHER, options)
+
+
+def _near_repeats(measured: DataFrame, a: str, b: str, options: ScanOptions) -> DataFrame:
+    """The pairs (``a``, ``b``) whose distinct sets ``set_a`` and ``set_b`` make them near repeats, with their
+    Jaccard similarity and containment (as ``cluster.similarities`` and ``cluster.accepted``)."""
     shared = F.size(F.array_intersect("set_a", "set_b")).cast("double")
     size_a, size_b = F.size("set_a").cast("double"), F.size("set_b").cast("double")
     union = size_a + size_b - shared
     smaller = F.least(size_a, size_b)
     jaccard = F.when(union > 0, shared / union).otherwise(F.lit(0.0))
     containment = F.when(smaller > 0, shared / smaller).otherwise(F.lit(0.0))
-    measured = measured.select(NODE, OTHER, jaccard.alias(S.JACCARD), containment.alias(S.CONTAINMENT))
+    measured = measured.select(a, b, jaccard.alias(S.JACCARD), containment.alias(S.CONTAINMENT))
     lsh = options.lsh
     return measured.filter((F.col(S.JACCARD) >= lsh.threshold) | (F.col(S.CONTAINMENT) >= lsh.containment))
 
@@ -467,14 +480,22 @@ def centres_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
     engine's own ``cluster.CentreAssignment`` on the driver: for a graph that fits there (a small corpus,
     or what is left of a large one), a single job instead of a few per round.
 
+    ``edges`` may have a column ``HELD``: the pair's ``node`` is held (``CentreAssignment.hold``), taking
+    and joining nothing; it is left out of the centres.
+
     Returns:
         ``node``, ``centre`` (itself for a centre, as ``centre_rounds``), and ``components_split``.
     """
-    found = edges.select(NODE, OTHER, S.JACCARD, S.CONTAINMENT).toArrow()
+    held_column = [HELD] if HELD in edges.columns else []
+    found = edges.select(NODE, OTHER, S.JACCARD, S.CONTAINMENT, *held_column).toArrow()
     left, right = found[NODE].to_numpy(), found[OTHER].to_numpy()
     order = np.lexsort((right, left))
     nodes = np.unique(np.concatenate((left, right)))
     assignment = cluster.CentreAssignment(nodes.size)
+    held = np.zeros(nodes.size, dtype=bool)
+    if held_column:
+        held[np.searchsorted(nodes, left[found[HELD].to_numpy(zero_copy_only=False)])] = True
+        assignment.hold(np.flatnonzero(held))
     assignment.add(
         np.searchsorted(nodes, left[order]),
         np.searchsorted(nodes, right[order]),
@@ -482,8 +503,8 @@ def centres_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
         found[S.CONTAINMENT].to_numpy()[order],
     )
     # A node that only had pairs with taken nodes is left unassigned there: it is a centre of none.
-    centre = np.where(assignment.centre >= 0, assignment.centre, np.arange(nodes.size))
-    table = pa.table({NODE: pa.array(nodes, pa.int64()), CENTRE: pa.array(nodes[centre], pa.int64())})
+    centre = np.where(assignment.centre >= 0, assignment.centre, np.arange(nodes.size))[~held]
+    table = pa.table({NODE: pa.array(nodes[~held], pa.int64()), CENTRE: pa.array(nodes[centre], pa.int64())})
     frame = edges.sparkSession.createDataFrame(table)
     return frame, assignment.components_split()
 
@@ -757,58 +778,216 @@ def components_split(edges: DataFrame, centres: DataFrame) -> int:
 
 # ----------------------------------------------------------------------------------------------- index
 
+SAME = "same"  # the index text a distinct text is, word for word
+ID = "id"  # a node of the clusters over index and new texts: an index text's number less the next one, else ``node``
+NEW = "new"  # a distinct text the index does not hold yet
+MATCHED = "matched"  # the index text a distinct text matched: itself word for word, or the centre it joined
 
-def index_segments(
-    blocks: DataFrame,
-    documents: DataFrame,
+
+def index_match(
     texts: DataFrame,
     nodes: DataFrame,
     edges: DataFrame,
-    centres: DataFrame,
-    first_text: int,
-) -> tuple[dict[str, DataFrame], DataFrame]:
-    """The segments of an add of the scanned documents to an index that holds no text yet (``dedup.index``),
-    as the local engine's ``runners.indexed.write_segment`` writes them, each with ``ORDER``: its row's
-    place in the local file (``texts`` and ``postings`` are ordered by their unsigned keys when staged).
+    index: dict[str, DataFrame],
+    next_text: int,
+    options: ScanOptions,
+    driver_edges: int,
+    standing_only: bool,
+) -> tuple[DataFrame, int]:
+    """The scan's distinct texts matched against an index, as ``runners.indexed.IndexMatcher`` matches them
+    and ``new_texts`` numbers them: exact lookups by exact key; the LSH buckets of the near texts the index
+    does not hold word for word, looked up in its postings with the bucket rule of a scan; those pairs
+    verified on the indexed shingle sets; and the centre rule over the index texts involved (first, in their
+    order, a member held) and the new near texts, with the scan's own verified pairs.
 
-    As in a local add to an empty index: texts are numbered from ``first_text`` in order of first occurrence;
-    a near text that joined a centre is a *member* and takes that centre's number as its cluster; a text is
-    its own cluster's representative when it is a centre in ``cluster.CentreAssignment``'s sense (a node
-    with a larger verified partner that no centre took, even when every such partner was taken) or when it
-    stands in two blocks or more; a near text that is no member keeps its shingle set.
+    Args:
+        texts, nodes, edges: the scan's distinct texts, near texts and verified pairs.
+        index: the index's segments (``dedup.spark.read_index``); an index without adds matches nothing.
+        next_text: the number the index's next new text gets.
+        driver_edges: as for ``dedup.spark.scan``.
+        standing_only: some documents were removed: exact lookups find only texts that still stand in one.
 
     Returns:
-        The six segments, and the distinct texts with their numbers (``first``, ``text``).
+        Per distinct text (``first``): ``exact_hash``, ``count``, ``near``, whether it is ``new`` to the index,
+        its number (``text``), ``member``, ``cluster`` as the index records them, the index text it
+        ``matched`` (null: none) with ``jaccard`` and ``containment``; and the components the centres split.
     """
-    spark = texts.sparkSession
-    ordered = texts.select("first").orderBy("first").rdd.zipWithIndex()
-    numbered = ordered.map(lambda pair: (pair[0]["first"], first_text + pair[1]))
-    numbers = materialized(spark.createDataFrame(numbered, f"first long, {TEXT} long"))
-    joined = centres.filter(F.col(NODE) != F.col(CENTRE)).select(F.col(NODE).alias("first"), CENTRE)
-    takers = edges.select(F.col(NODE).alias("first")).distinct().withColumn("_taker", F.lit(True))
-    keyed = (
-        texts.join(numbers, "first")
-        .join(joined, "first", "left")
-        .join(takers, "first", "left")
-        .withColumn(MEMBER, F.col(CENTRE).isNotNull())
+    found = materialized(texts.join(_indexed_texts(index, standing_only), S.EXACT_HASH, "left"))
+    near = found.filter("near").select(
+        F.col("first").alias(NODE),
+        F.coalesce(F.col(SAME) - F.lit(next_text), F.col("first")).alias(ID),
+        F.coalesce(F.col(HELD), F.lit(False)).alias(HELD),
     )
-    represented_by = (
-        F.when(F.col(MEMBER), F.col(CENTRE))
-        .when(F.col("_taker").isNotNull() | (F.col("count") >= 2), F.col("first"))
-        .alias("_represented_by")
-    )
-    keyed = keyed.select("*", represented_by)
-    cluster_of = numbers.select(F.col("first").alias("_represented_by"), F.col(TEXT).alias(S.CLUSTER))
-    keyed = materialized(keyed.join(cluster_of, "_represented_by", "left").fillna(-1, subset=[S.CLUSTER]))
+    open_nodes = nodes.join(found.filter(F.col(SAME).isNull()).select(F.col("first").alias(NODE)), NODE, "left_semi")
+    pairs = _index_pairs(open_nodes, index["postings"], options.lsh.max_bucket_pairs)
+    verified = _index_verified(pairs, index["texts"], nodes, options)
+    graph = materialized(_joint_graph(verified, edges, near, next_text))
+    if graph.count() <= driver_edges:
+        centres, split = centres_on_driver(graph)
+    else:
+        centres = centre_rounds(graph.filter(~F.col(HELD)))  # a held node's pairs decide nothing
+        split = components_split(graph, centres)
+    centres = materialized(centres)
+    outcome = _near_outcome(near, graph, centres, next_text)
+    return materialized(_keyed(found, outcome, next_text)), split
 
+
+def _indexed_texts(index: dict[str, DataFrame], standing_only: bool) -> DataFrame:
+    """The index texts an exact lookup finds (``Index.exact``): ``exact_hash``, ``same``, ``held`` (a member),
+    ``same_cluster`` (the latest add's assignment wins over the text's own)."""
+    latest = index["clusters"].groupBy(TEXT).agg(F.max_by(S.CLUSTER, ADD).alias("_assigned"))
+    indexed = index["texts"].join(latest, TEXT, "left")
+    if standing_only:  # ``read_index`` leaves the removed documents' occurrences out
+        indexed = indexed.join(index["occurrences"].select(TEXT), TEXT, "left_semi")
+    return indexed.select(
+        S.EXACT_HASH,
+        F.col(TEXT).alias(SAME),
+        F.col(MEMBER).alias(HELD),
+        F.coalesce("_assigned", S.CLUSTER).alias("same_cluster"),
+    )
+
+
+def _index_pairs(open_nodes: DataFrame, postings: DataFrame, cap: int) -> DataFrame:
+    """Candidate pairs (``text``, ``node``) of index texts and new near texts, by the bucket rule of
+    ``IndexMatcher._index_pairs``: a bucket of up to ``cap`` index and new texts pairs every new text with its
+    index texts that take others; a larger one pairs each new text with its first index text, and its first
+    new text with its last index text (the star and the chain of a scan of both), when those take others."""
+    keys = open_nodes.select(NODE, F.posexplode(S.BAND_KEYS).alias(BAND, KEY)).select(
+        F.col(BAND).cast("short").alias(BAND), KEY, NODE
+    )
+    bucket = [BAND, KEY]
+    found = postings.select(BAND, KEY, TEXT, MEMBER).join(keys.select(*bucket).distinct(), bucket, "left_semi")
+    found = materialized(found)
+    old = found.groupBy(*bucket).agg(F.count("*").alias("old"), F.min(TEXT).alias("first"), F.max(TEXT).alias("last"))
+    new = keys.groupBy(*bucket).agg(F.count("*").alias("new"), F.min(NODE).alias("first_new"))
+    sizes = old.join(new, bucket).withColumn("small", F.col("old") + F.col("new") <= cap)
+    takers = found.filter(~F.col(MEMBER)).select(BAND, KEY, TEXT)
+    small = takers.join(sizes.filter("small").select(*bucket), bucket, "left_semi").join(keys, bucket)
+    large = sizes.filter(~F.col("small"))
+    star = large.select(BAND, KEY, F.col("first").alias(TEXT)).join(keys, bucket)
+    chain = large.select(BAND, KEY, F.col("last").alias(TEXT), F.col("first_new").alias(NODE))
+    reaching = small.unionByName(star).unionByName(chain).join(takers, [*bucket, TEXT], "left_semi")
+    return reaching.select(TEXT, NODE).distinct()
+
+
+def _index_verified(pairs: DataFrame, texts: DataFrame, nodes: DataFrame, options: ScanOptions) -> DataFrame:
+    """The candidate pairs of index and new texts that are near repeats, measured on the indexed shingle
+    sets (unsigned, as Spark reads them) and the new texts' distinct sets (made unsigned too)."""
+    indexed = texts.filter(F.col(S.SHINGLES).isNotNull()).select(TEXT, F.col(S.SHINGLES).alias("set_a"))
+    unsigned = F.transform(S.SHINGLES, lambda value: value.cast("long").bitwiseAND(F.lit(0xFFFFFFFF)))
+    new = nodes.select(NODE, F.array_distinct(unsigned).alias("set_b"))
+    return _near_repeats(pairs.join(indexed, TEXT).join(new, NODE), TEXT, NODE, options)
+
+
+def _joint_graph(verified: DataFrame, edges: DataFrame, near: DataFrame, next_text: int) -> DataFrame:
+    """The verified pairs of the index texts and the new near texts, by ``ID`` (index texts first, in their
+    order; a new text the index holds word for word is that text), as ``IndexMatcher._combined`` makes them:
+    a pair of two index texts was settled when they were added and is left out, a pair found twice is kept
+    once (the index lookup's), and ``HELD`` marks the pairs whose ``node`` is an index member."""
+    similarity = [S.JACCARD, S.CONTAINMENT]
+    from_index = verified.select(
+        (F.col(TEXT) - F.lit(next_text)).alias("a"), F.col(NODE).alias("b"), *similarity, F.lit(0).alias("_source")
+    )
+    ids_a = near.select(NODE, F.col(ID).alias("a"))
+    ids_b = near.select(F.col(NODE).alias(OTHER), F.col(ID).alias("b"))
+    own = edges.join(ids_a, NODE).join(ids_b, OTHER).select("a", "b", *similarity, F.lit(1).alias("_source"))
+    low, high = F.least("a", "b"), F.greatest("a", "b")
+    kept = (
+        from_index.unionByName(own)
+        .filter(high >= 0)
+        .groupBy(low.alias(NODE), high.alias(OTHER))
+        .agg(F.min(F.struct("_source", *similarity)).alias("_first"))
+    )
+    held = near.filter(HELD).select(F.col(ID).alias(NODE), HELD)
+    graph = kept.select(NODE, OTHER, *(F.col(f"_first.{name}").alias(name) for name in similarity))
+    return graph.join(held, NODE, "left").fillna(False, subset=[HELD])
+
+
+def _near_outcome(near: DataFrame, graph: DataFrame, centres: DataFrame, next_text: int) -> DataFrame:
+    """Per new near text (``first``): the index text it joined (``matched``, with the pair's ``jaccard`` and
+    ``containment``), the new text whose cluster it is in (``own_centre``: its centre, itself for a node
+    with a larger partner that no centre took), and whether it is a ``member`` of a cluster around another."""
+    takers = graph.select(F.col(NODE).alias(ID)).distinct().withColumn("_taker", F.lit(True))
+    joined = members(graph, centres).select(F.col(NODE).alias(ID), CENTRE, S.JACCARD, S.CONTAINMENT)
+    placed = (
+        near.filter(F.col(ID) >= 0)
+        .join(centres.withColumnRenamed(NODE, ID), ID, "left")
+        .join(takers, ID, "left")
+        .join(joined, [ID, CENTRE], "left")
+    )
+    centre = F.col(CENTRE)
+    return placed.select(
+        F.col(NODE).alias("first"),
+        F.when(centre < 0, centre + F.lit(next_text)).alias(MATCHED),
+        S.JACCARD,
+        S.CONTAINMENT,
+        F.when((centre >= 0) & ((centre != F.col(ID)) | F.col("_taker").isNotNull()), centre).alias("own_centre"),
+        (centre.isNotNull() & (centre != F.col(ID))).alias(MEMBER),
+    )
+
+
+def _keyed(found: DataFrame, outcome: DataFrame, next_text: int) -> DataFrame:
+    """Every distinct text as the index records it (``runners.indexed.new_texts``): a text the index holds is
+    that text, in its cluster (or its own, now that it repeats); a new text takes the next number in read
+    order, and the cluster of the index text it joined, else of its own centre, else its own when it stands
+    in two blocks or more."""
+    new = F.col(SAME).isNull()
+    numbers = materialized(text_numbers(found.filter(new).select("first"), next_text))
+    centre_numbers = numbers.select(F.col("first").alias("own_centre"), F.col(TEXT).alias("_centre_text"))
+    keyed = (
+        found.join(outcome, "first", "left")
+        .join(numbers, "first", "left")
+        .join(centre_numbers, "own_centre", "left")
+        .withColumn(TEXT, F.coalesce(TEXT, SAME))
+    )
+    cluster_of = (
+        F.when(~new, F.when(F.col("same_cluster") >= 0, F.col("same_cluster")).otherwise(F.col(SAME)))
+        .when(F.col(MATCHED).isNotNull(), F.col(MATCHED))
+        .when(F.col("_centre_text").isNotNull(), F.col("_centre_text"))
+        .when(F.col("count") >= 2, F.col(TEXT))
+        .otherwise(F.lit(-1))
+    )
+    exact = F.lit(1.0)
+    return keyed.select(
+        "first",
+        S.EXACT_HASH,
+        "count",
+        "near",
+        new.alias(NEW),
+        TEXT,
+        (new & F.coalesce(F.col(MEMBER), F.lit(False))).alias(MEMBER),
+        cluster_of.cast("long").alias(S.CLUSTER),
+        F.coalesce(F.col(SAME), F.col(MATCHED)).alias(MATCHED),
+        F.when(~new, exact).otherwise(F.coalesce(F.col(S.JACCARD), F.lit(0.0))).alias(S.JACCARD),
+        F.when(~new, exact).otherwise(F.coalesce(F.col(S.CONTAINMENT), F.lit(0.0))).alias(S.CONTAINMENT),
+    )
+
+
+def text_numbers(firsts: DataFrame, start: int) -> DataFrame:
+    """Texts (``first``) numbered from ``start`` in read order: ``first``, ``text``."""
+    ordered = firsts.orderBy("first").rdd.zipWithIndex()
+    numbered = ordered.map(lambda pair: (pair[0]["first"], start + pair[1]))
+    return firsts.sparkSession.createDataFrame(numbered, f"first long, {TEXT} long")
+
+
+def index_segments(blocks: DataFrame, documents: DataFrame, nodes: DataFrame, keyed: DataFrame) -> dict[str, DataFrame]:
+    """The segments of an add of the scanned documents (``dedup.index``), from their distinct texts as
+    ``index_match`` keys them, as ``runners.indexed.write_segment`` writes them, each with ``ORDER``: its
+    row's place in the local file (``texts`` and ``postings`` are ordered by their unsigned keys when staged).
+
+    The texts the index does not hold are written with their shingle sets when they are near texts that are
+    no member, and their postings; every block is an occurrence of its text; the texts the index holds that
+    now have a cluster are ``clusters``; ``cluster_documents`` counts documents per cluster over every block.
+    """
+    added = keyed.filter(NEW)
     sets = nodes.select(F.col(NODE).alias("first"), F.array_distinct(S.SHINGLES).alias("_set"))
     kept = F.when(F.col("near") & ~F.col(MEMBER), F.col("_set")).alias(S.SHINGLES)
     near = F.col("near").alias(S.NEAR)
     columns: list[Column | str] = [TEXT, S.EXACT_HASH, near, MEMBER, S.CLUSTER, kept, F.lit(0).alias(ORDER)]
-    segment_texts = keyed.join(sets, "first", "left").select(*columns)
+    segment_texts = added.join(sets, "first", "left").select(*columns)
     postings = (
         nodes.select(F.col(NODE).alias("first"), F.posexplode(S.BAND_KEYS).alias(BAND, KEY))
-        .join(keyed.select("first", TEXT, MEMBER), "first")
+        .join(added.select("first", TEXT, MEMBER), "first")
         .select(F.col(BAND).cast("short").alias(BAND), KEY, TEXT, MEMBER, F.lit(0).alias(ORDER))
     )
     placed = (
@@ -825,15 +1004,15 @@ def index_segments(
         .agg(F.count_distinct(S.DOC_KEY).alias(S.N_DOCS))
         .select(S.CLUSTER, S.N_DOCS, F.col(S.CLUSTER).alias(ORDER))
     )
-    segments = {
+    assigned = keyed.filter(~F.col(NEW) & (F.col(S.CLUSTER) >= 0)).select(TEXT, S.CLUSTER, F.col("first").alias(ORDER))
+    return {
         "texts": segment_texts,
         "postings": postings,
         "occurrences": occurrences,
         "documents": documents.select(S.DOC_ID, S.SOURCE, S.SOURCE_LINE, F.col(S.DOC_KEY).alias(ORDER)),
-        "clusters": spark.createDataFrame([], f"{TEXT} long, {S.CLUSTER} long, {ORDER} long"),
+        "clusters": assigned,
         "cluster_documents": cluster_documents,
     }
-    return segments, numbers
 
 
 def segment_to_local(name: str, frame: pl.LazyFrame) -> pl.LazyFrame:
