@@ -26,6 +26,30 @@ from numba.extending import intrinsic
 U64 = np.uint64
 MASK32 = U64(0xFFFFFFFF)
 
+
+def load_numba_without_blas() -> None:
+    """Load numba's implementations of Python and numpy now, without importing scipy.linalg for them.
+
+    numba loads them at the first kernel a process runs, and one of them (``numba.np.arraymath``) imports
+    ``scipy.linalg.cython_blas`` only to know whether ``np.dot`` of two vectors may call BLAS: 0.2-0.4 s of
+    every run when scipy is installed, as it is with dedup. No kernel here uses BLAS. The command line, whose
+    process is its own, calls this before any other thread runs: the module is marked missing while numba
+    loads, so numba's ``np.dot`` of two vectors loops instead (same results), and nothing else changes; the
+    mark is gone afterwards, so scipy.linalg imports as usual. A process that already loaded either keeps them.
+    """
+    from numba.core.registry import cpu_target
+
+    blas = "scipy.linalg.cython_blas"
+    hidden = blas not in sys.modules and "numba.np.arraymath" not in sys.modules
+    if hidden:
+        sys.modules[blas] = None  # type: ignore[assignment]  # what "import" reads as "not installed"
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        if hidden and sys.modules.get(blas, U64) is None:
+            del sys.modules[blas]
+
+
 _P32_1 = U64(2654435761)
 _P32_2 = U64(2246822519)
 _P32_3 = U64(3266489917)

@@ -170,6 +170,9 @@ def _with_scan_options(command: Callable[..., None]) -> Callable[..., None]:
         scanning = {name: given.pop(name) for name in _SCAN_PARAMETERS}
         with _errors():
             options = _scan_options(scanning)
+        from dedup._kernels import load_numba_without_blas
+
+        load_numba_without_blas()  # before the scan's threads start (see there)
         command(scan_options=options, **given)
 
     run.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]

@@ -113,3 +113,23 @@ def test_a_scan_does_not_import_pandas_or_scipy_sparse(tmp_path: Path) -> None:
         "print('pandas' in sys.modules, 'scipy.sparse' in sys.modules)"
     )
     assert loaded == "False False"
+
+
+def test_a_command_line_scan_does_not_import_scipy_linalg_and_scipy_still_imports_after(tmp_path: Path) -> None:
+    """numba asks scipy.linalg whether it has BLAS when it loads (0.2-0.4 s); the command line loads numba
+    with that module marked missing (``_kernels.load_numba_without_blas``), and the mark must not outlive it."""
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    loaded = _run_python(
+        "import sys\n"
+        "from dedup.cli import main\n"
+        f"sys.argv = ['dedup', 'scan', {str(seeds)!r}, '--out', {str(tmp_path / 'scan')!r}, '-q']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "before = 'scipy.linalg' in sys.modules\n"
+        "import scipy.linalg.cython_blas\n"
+        "print(before, sys.modules['scipy.linalg.cython_blas'] is not None)"
+    )
+    assert loaded.splitlines()[-1] == "False True"  # after the scan's report
+    assert (tmp_path / "scan" / "blocks.parquet").is_file()
