@@ -173,6 +173,8 @@ def _with_scan_options(command: Callable[..., None]) -> Callable[..., None]:
         from dedup._kernels import load_numba_without_blas
 
         load_numba_without_blas()  # before the scan's threads start (see there)
+        # What start-up made (modules, numba's registries) lives to the end: no collection need walk it again.
+        gc.freeze()
         command(scan_options=options, **given)
 
     run.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
