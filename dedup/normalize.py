@@ -363,8 +363,8 @@ def _ascii_run(data, p, end, out, w, base, pending, ascii_folds):
     ``pending`` (1 or 0): white space stands before p. Returns the new p, w and pending. One table lookup per
     byte and no branch on its value: a space is written ahead every time and kept only where a character
     follows white space (not at the start of the text, ``base``); the character is written after it and kept
-    unless it is white space. (A function of its own, in integers: written inside the batch loop, or with
-    booleans, it measured 10-20% slower.)
+    unless it is white space. (A function of its own: written inside the batch loop, the same loop measured up to
+    16% slower.)
     """
     while p < end:
         folded = ascii_folds[data[p]]
