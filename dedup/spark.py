@@ -9,6 +9,7 @@ Needs the ``[spark]`` extra (PySpark 4) and a Java runtime; the rest of dedup ne
     result = dedup.spark.scan(spark, ["crawl/"])            # files, read by dedup's readers, a file per task
     result = dedup.spark.scan(spark, spark.read.parquet("s3://bucket/pages/"))  # or any DataFrame of id, text
     result.tables["clusters"].show()
+    result = dedup.spark.scan(spark, ["new/"], index="idx/")  # against an index: result.tables["matches"] too
     dedup.spark.index_add(spark, ["crawl/"], "idx/").close()  # the index's next add, as dedup index add writes it
 
 On the same documents and options the tables hold the rows of the local engine's (``dedup.scan``), whatever
