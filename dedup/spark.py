@@ -180,13 +180,15 @@ def _scan(
         cached.append(edges)
         verified_count = edges.count()
     parts = {"blocks": blocks, "documents": documents, "texts": texts, "nodes": nodes, "edges": edges}
+    indexed: dict[str, DataFrame] | None = None  # the index's segments, when it has any
     if index is not None and index.adds:
         with clock.stage("index"):
+            indexed = _index_tables(spark, index, numbered=True)  # read once: each file read costs a job
             keyed, split = R.index_match(
                 texts,
                 nodes,
                 edges,
-                _index_tables(spark, index),
+                indexed,
                 index.next_text,
                 options,
                 driver_edges,
@@ -214,7 +216,7 @@ def _scan(
     with clock.stage("tables"):
         tables = R.tables(blocks, documents, texts, numbers, joined)
         if index is not None:
-            tables["matches"] = _matches(spark, index, parts)
+            tables["matches"] = _matches(spark, index, parts, indexed)
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     stats = ScanStats(
         files=read_stats.files,
@@ -233,14 +235,16 @@ def _scan(
     return SparkScan(ordered=tables, stats=stats, options=options, cached=cached, parts=parts, files=files)
 
 
-def _matches(spark: SparkSession, index: Index, parts: dict[str, DataFrame]) -> DataFrame:
-    """The table of matches of a scan against ``index`` (none for an index without adds)."""
-    if "keyed" not in parts:
+def _matches(
+    spark: SparkSession, index: Index, parts: dict[str, DataFrame], indexed: dict[str, DataFrame] | None
+) -> DataFrame:
+    """The table of matches of a scan against ``index``, read as ``indexed`` (none: an index without adds)."""
+    if indexed is None:
         schema = R.spark_type(S.MATCHES_SCHEMA).add(R.ORDER, T.LongType())
         return spark.createDataFrame([], schema)
     adds = [(number, add.name, add.time) for number, add in enumerate(index.adds)]
     names = spark.createDataFrame(adds, f"{ADD} int, name string, time string")
-    first = R.first_occurrences(_index_tables(spark, index, numbered=True)["occurrences"], names, parts["keyed"])
+    first = R.first_occurrences(indexed["occurrences"], names, parts["keyed"])
     return R.matches_table(parts["blocks"], parts["documents"], parts["keyed"], first)
 
 

@@ -491,7 +491,8 @@ def test_an_add_with_large_buckets_and_the_centre_rule_in_rounds(spark: SparkSes
     local = index_add(tmp_path / "local", [later], options)
     found = dedup.spark.index_add(spark, [later], tmp_path / "spark", options, partitions=2, driver_edges=0)
     assert local is not None and found is not None
-    assert_same_tables(spark_tables(found, WITH_MATCHES), local_tables(local, WITH_MATCHES))
+    # The matches and split components found in rounds (the other tables come from them as on the driver).
+    assert_same_tables(spark_tables(found, ("matches",)), local_tables(local, ("matches",)))
     assert_same_stats(found, local)
     found.close()
     assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
