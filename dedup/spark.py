@@ -184,35 +184,10 @@ def _scan(
     if index is not None and index.adds:
         with clock.stage("index"):
             indexed = _index_tables(spark, index, numbered=True)  # read once: each file read costs a job
-            keyed, split = R.index_match(
-                texts,
-                nodes,
-                edges,
-                indexed,
-                index.next_text,
-                options,
-                driver_edges,
-                standing_only=bool(index.removed_files),
-            )
-            parts["keyed"] = keyed
-            joined = R.materialized(R.own_members(keyed))
-            numbers = R.materialized(R.numbered_keys(R.index_cluster_keys(keyed)))
-            cached.extend((keyed, joined, numbers))
+            joined, numbers, split = _clusters_against(index, indexed, parts, options, driver_edges, cached)
     else:
         with clock.stage("cluster"):
-            on_driver: int | None = None  # the driver's assignment counts the split components as it goes
-            if verified_count <= driver_edges:
-                centres, on_driver = R.centres_on_driver(edges)
-            else:
-                centres = R.centre_rounds(edges)
-            parts["centres"] = centres = R.materialized(centres)
-            cached.append(centres)
-            joined = R.materialized(R.members(edges, centres))
-            cached.append(joined)
-            numbers = R.materialized(R.cluster_numbers(texts, centres))
-            cached.append(numbers)
-            numbers.count()
-        split = R.components_split(edges, centres) if on_driver is None else on_driver
+            joined, numbers, split = _clusters(parts, verified_count, driver_edges, cached)
     with clock.stage("tables"):
         tables = R.tables(blocks, documents, texts, numbers, joined)
         if index is not None:
@@ -233,6 +208,56 @@ def _scan(
         seconds=clock.seconds,
     )
     return SparkScan(ordered=tables, stats=stats, options=options, cached=cached, parts=parts, files=files)
+
+
+def _clusters(
+    parts: dict[str, DataFrame], verified_count: int, driver_edges: int, cached: list[DataFrame]
+) -> tuple[DataFrame, DataFrame, int]:
+    """The scan's near clusters (``parts["centres"]``): the members with their centres, every text's cluster,
+    and the components the centres split."""
+    texts, edges = parts["texts"], parts["edges"]
+    on_driver: int | None = None  # the driver's assignment counts the split components as it goes
+    if verified_count <= driver_edges:
+        centres, on_driver = R.centres_on_driver(edges)
+    else:
+        centres = R.centre_rounds(edges)
+    parts["centres"] = centres = R.materialized(centres)
+    cached.append(centres)
+    joined = R.materialized(R.members(edges, centres))
+    cached.append(joined)
+    numbers = R.materialized(R.cluster_numbers(texts, centres))
+    cached.append(numbers)
+    numbers.count()
+    split = R.components_split(edges, centres) if on_driver is None else on_driver
+    return joined, numbers, split
+
+
+def _clusters_against(
+    index: Index,
+    indexed: dict[str, DataFrame],
+    parts: dict[str, DataFrame],
+    options: ScanOptions,
+    driver_edges: int,
+    cached: list[DataFrame],
+) -> tuple[DataFrame, DataFrame, int]:
+    """The new data's clusters in a scan against an index with adds, from ``R.index_match`` (kept as
+    ``parts["keyed"]`` for the table of matches and an add): the members of the new centres, every text's
+    cluster, and the components the centres over index and new texts split."""
+    keyed, split = R.index_match(
+        parts["texts"],
+        parts["nodes"],
+        parts["edges"],
+        indexed,
+        index.next_text,
+        options,
+        driver_edges,
+        standing_only=bool(index.removed_files),
+    )
+    parts["keyed"] = keyed
+    joined = R.materialized(R.own_members(keyed))
+    numbers = R.materialized(R.numbered_keys(R.index_cluster_keys(keyed)))
+    cached.extend((keyed, joined, numbers))
+    return joined, numbers, split
 
 
 def _matches(
