@@ -39,7 +39,7 @@ from dedup.formats.memory import as_inputs, in_memory, paths_of
 from dedup.index import Index
 from dedup.keep import Decisions, block_batches, decide, decide_matches, dropped_documents, match_batches
 from dedup.keep import document_ranks as keep_ranks
-from dedup.options import CleanOptions, ScanOptions
+from dedup.options import CleanOptions
 from dedup.output import MATCHES, output_errors
 from dedup.pipeline import open_index, scan
 from dedup.result import DOC_POS, ORDER, ScanResult
@@ -48,6 +48,10 @@ from dedup.writers import CleanedDocument, Writer, writer_for
 
 REMOVED_FILE = "removed.parquet"
 _AUDIT_ROWS = 50_000  # rows of the audit table buffered before they are written
+SPARK_UPDATE = (
+    "--update adds to the index on this machine: leave out --engine spark, or scan against the index on Spark"
+    " and add with: dedup index add INDEX PATHS --engine spark"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +476,7 @@ def clean(
     index: str | Path | Index | None = None,
     update: bool = False,
     name: str | None = None,
-    scanner: Callable[[Sequence[str | Path], ScanOptions], ScanResult] | None = None,
+    scanner: Callable[..., ScanResult] | None = None,
 ) -> CleanResult:
     """Write the corpus without its duplicate blocks, and the audit table of what was cut.
 
@@ -486,8 +490,8 @@ def clean(
         index: an index of earlier data: what it holds is cut too (its copy is the kept one).
         update: add the documents to ``index`` in the same run (not with ``keep="none"``).
         name: the add's name.
-        scanner: what scans the inputs instead of ``dedup.scan`` (``dedup.spark.scan_files`` on Spark);
-            not with an index.
+        scanner: what scans the inputs instead of ``dedup.scan`` (``dedup.spark.scan_files`` on Spark), given
+            ``index=`` when there is one; not with ``update``.
 
     Returns:
         The counts, the paths written and the scan the clean was based on.
@@ -506,9 +510,12 @@ def clean(
     idx = open_index(index, options.scan, create=update) if index is not None else None
     if update and options.keep == "none":
         raise OptionsError("--keep none cuts what the index holds; it does not add to it (leave out --update)")
-    if scanner is not None and idx is not None:
-        raise OptionsError("an index is matched by the local engine only: leave out --index or --engine spark")
-    result = scanner(paths, options.scan) if scanner else scan(paths, options.scan, index=idx, update=update, name=name)
+    if scanner is not None and update:
+        raise OptionsError(SPARK_UPDATE)
+    if scanner is not None:
+        result = scanner(paths, options.scan, index=idx) if idx is not None else scanner(paths, options.scan)
+    else:
+        result = scan(paths, options.scan, index=idx, update=update, name=name)
     decided = plan(result, options, idx, document_ranks(paths, options, result))
     stats = CleanStats()
     metadata = {"dedup": json.dumps({**result.settings(), "clean": _clean_settings(options)}, sort_keys=True)}

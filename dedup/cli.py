@@ -307,16 +307,18 @@ def _print_version(wanted: bool) -> None:
         raise typer.Exit()
 
 
-def _on_spark(engine: str, index: Path | None) -> bool:
+def _on_spark(engine: str, update: bool = False) -> bool:
     """Whether the scan runs on Spark (``--engine``).
 
     Raises:
-        OptionsError: an engine that does not exist, or Spark with an index.
+        OptionsError: an engine that does not exist, or Spark with ``--update``.
     """
     if engine not in ("local", "spark"):
         raise OptionsError(f"--engine must be local or spark, not {engine!r}")
-    if engine == "spark" and index is not None:
-        raise OptionsError("an index is matched by the local engine only: leave out --index or --engine spark")
+    if engine == "spark" and update:
+        from dedup.clean import SPARK_UPDATE
+
+        raise OptionsError(SPARK_UPDATE)
     return engine == "spark"
 
 
@@ -382,8 +384,8 @@ def scan(
     with _errors():
         if update and index is None:
             raise OptionsError("--update adds to an index: give it with --index")
-        if _on_spark(engine, index):
-            result = _spark_scanner(master)(paths, scan_options, out)
+        if _on_spark(engine, update):
+            result = _spark_scanner(master)(paths, scan_options, out, index=index)
         else:
             with progress_bars(quiet) as progress:
                 result = run_scan(
@@ -512,7 +514,7 @@ def clean(
         )
         if update and index is None:
             raise OptionsError("--update adds to an index: give it with --index")
-        scanner = _spark_scanner(master) if _on_spark(engine, index) else None
+        scanner = _spark_scanner(master) if _on_spark(engine, update) else None
         result = run_clean(
             paths,
             out,
@@ -613,15 +615,13 @@ def index_add(
     *,
     scan_options: ScanOptions,
 ) -> None:
-    """Add documents to an index (made on first use); files it holds already are passed over.
-
-    With --engine spark, the summary counts the new documents alone (no count of blocks the index held)."""
+    """Add documents to an index (made on first use); files it holds already are passed over."""
     from dedup.pipeline import index_add as run_index_add
     from dedup.progress import progress_bars
     from dedup.report import render_index_add
 
     with _errors():
-        if _on_spark(engine, None):
+        if _on_spark(engine):
             result = _spark_module().index_add_files(index, paths, scan_options, name=name, master=master)
         else:
             with progress_bars(quiet) as progress:

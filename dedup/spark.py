@@ -9,6 +9,7 @@ Needs the ``[spark]`` extra (PySpark 4) and a Java runtime; the rest of dedup ne
     result = dedup.spark.scan(spark, ["crawl/"])            # files, read by dedup's readers, a file per task
     result = dedup.spark.scan(spark, spark.read.parquet("s3://bucket/pages/"))  # or any DataFrame of id, text
     result.tables["clusters"].show()
+    result = dedup.spark.scan(spark, ["new/"], index="idx/")  # against an index: result.tables["matches"] too
     dedup.spark.index_add(spark, ["crawl/"], "idx/").close()  # the index's next add, as dedup index add writes it
 
 On the same documents and options the tables hold the rows of the local engine's (``dedup.scan``), whatever
@@ -50,15 +51,16 @@ DRIVER_EDGES = 2_000_000  # verified pairs clustered on the driver: 2 int64 and 
 
 @dataclass(slots=True)
 class SparkScan:
-    """The tables of a scan on Spark (``blocks``, ``pairs``, ``clusters``, ``documents``: the local engine's
-    schemas, 64-bit hashes as signed longs of the same bits) and its statistics. The tables are lazy
-    DataFrames over cached intermediate results; ``close`` releases those."""
+    """The tables of a scan on Spark (``blocks``, ``pairs``, ``clusters``, ``documents``, and ``matches`` for a
+    scan against an index: the local engine's schemas, 64-bit hashes as signed longs of the same bits) and its
+    statistics. The tables are lazy DataFrames over cached intermediate results; ``close`` releases those."""
 
     ordered: dict[str, DataFrame]  # the tables with their rows' place in the local engine's files (``R.ORDER``)
     stats: ScanStats
     options: ScanOptions
     cached: list[DataFrame] = field(default_factory=list)
-    # What the tables are made of (blocks, documents, texts, nodes, edges, centres): what an index add needs.
+    # What the tables are made of (blocks, documents, texts, nodes, edges; centres, or against an index what
+    # ``R.index_match`` keyed): what an index add needs.
     parts: dict[str, DataFrame] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # the content hash of every file read (``hash_files``)
     add: Add | None = None  # the add ``index_add`` made of the documents
@@ -85,6 +87,7 @@ def scan(
     partitions: int | None = None,
     driver_edges: int = DRIVER_EDGES,
     hash_files: bool = False,
+    index: str | Path | Index | None = None,
 ) -> SparkScan:
     """Find exact and near-duplicate blocks with Spark.
 
@@ -99,14 +102,22 @@ def scan(
         driver_edges: verified pairs up to this many are clustered on the driver by the local engine's
             ``CentreAssignment`` (one job); more, in rounds of DataFrame operations (``centre_rounds``).
         hash_files: take the content hash of every file read (``SparkScan.files``), as an index add records.
+        index: an index of earlier data (``dedup index add``), which every executor can read: the blocks are
+            clustered as if scanned after it, and what they repeat of it is the ``matches`` table, as in
+            ``dedup.scan(..., index=...)`` (no update: ``index_add`` adds).
 
     Raises:
-        InputError: a path that does not exist; a DataFrame without the id or text column.
+        InputError: a path that does not exist; a DataFrame without the id or text column; an index that is
+            not one.
         NoDocumentsError: the inputs held no document.
+        OptionsError: ``options`` differ from the index's in what decides a match.
     """
+    from dedup.pipeline import open_index
+
     options = options or ScanOptions()
+    idx = open_index(index, options) if index is not None else None
     with _shuffle_partitions(spark, partitions):
-        return _scan(spark, inputs, options, partitions, driver_edges, {} if hash_files else None)
+        return _scan(spark, inputs, options, partitions, driver_edges, {} if hash_files else None, idx)
 
 
 @contextmanager
@@ -130,9 +141,10 @@ def _scan(
     partitions: int | None,
     driver_edges: int,
     added: dict[str, str] | None = None,
+    index: Index | None = None,
 ) -> SparkScan:
     """``scan``; with ``added`` (an index's ``added_files``), the files' hashes are taken and a file an earlier
-    add brought is passed over."""
+    add brought is passed over; with ``index``, the scan is one against it."""
     clock = _Clock()
     cached: list[DataFrame] = []
     files: dict[str, str] = {}
@@ -167,20 +179,19 @@ def _scan(
         edges = R.materialized(R.verified_pairs(pairs, nodes, options))
         cached.append(edges)
         verified_count = edges.count()
-    with clock.stage("cluster"):
-        if verified_count <= driver_edges:
-            centres, split = R.centres_on_driver(edges)
-        else:
-            centres, split = R.centre_rounds(edges), None
-        centres = R.materialized(centres)
-        cached.append(centres)
-        joined = R.materialized(R.members(edges, centres))
-        cached.append(joined)
-        numbers = R.materialized(R.cluster_numbers(texts, centres))
-        cached.append(numbers)
-        numbers.count()
+    parts = {"blocks": blocks, "documents": documents, "texts": texts, "nodes": nodes, "edges": edges}
+    indexed: dict[str, DataFrame] | None = None  # the index's segments, when it has any
+    if index is not None and index.adds:
+        with clock.stage("index"):
+            indexed = _index_tables(spark, index, numbered=True)  # read once: each file read costs a job
+            joined, numbers, split = _clusters_against(index, indexed, parts, options, driver_edges, cached)
+    else:
+        with clock.stage("cluster"):
+            joined, numbers, split = _clusters(parts, verified_count, driver_edges, cached)
     with clock.stage("tables"):
         tables = R.tables(blocks, documents, texts, numbers, joined)
+        if index is not None:
+            tables["matches"] = _matches(spark, index, parts, indexed)
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
     stats = ScanStats(
         files=read_stats.files,
@@ -191,14 +202,75 @@ def _scan(
         verified_pairs=verified_count,
         bands=bands,
         rows=rows,
-        components_split=R.components_split(edges, centres) if split is None else split,
+        components_split=split,
         skips=read_stats.skips,
         warnings=read_stats.warnings,
         seconds=clock.seconds,
     )
-    parts = {"blocks": blocks, "documents": documents, "texts": texts, "nodes": nodes, "edges": edges}
-    parts["centres"] = centres
     return SparkScan(ordered=tables, stats=stats, options=options, cached=cached, parts=parts, files=files)
+
+
+def _clusters(
+    parts: dict[str, DataFrame], verified_count: int, driver_edges: int, cached: list[DataFrame]
+) -> tuple[DataFrame, DataFrame, int]:
+    """The scan's near clusters (``parts["centres"]``): the members with their centres, every text's cluster,
+    and the components the centres split."""
+    texts, edges = parts["texts"], parts["edges"]
+    on_driver: int | None = None  # the driver's assignment counts the split components as it goes
+    if verified_count <= driver_edges:
+        centres, on_driver = R.centres_on_driver(edges)
+    else:
+        centres = R.centre_rounds(edges)
+    parts["centres"] = centres = R.materialized(centres)
+    cached.append(centres)
+    joined = R.materialized(R.members(edges, centres))
+    cached.append(joined)
+    numbers = R.materialized(R.cluster_numbers(texts, centres))
+    cached.append(numbers)
+    numbers.count()
+    split = R.components_split(edges, centres) if on_driver is None else on_driver
+    return joined, numbers, split
+
+
+def _clusters_against(
+    index: Index,
+    indexed: dict[str, DataFrame],
+    parts: dict[str, DataFrame],
+    options: ScanOptions,
+    driver_edges: int,
+    cached: list[DataFrame],
+) -> tuple[DataFrame, DataFrame, int]:
+    """The new data's clusters in a scan against an index with adds, from ``R.index_match`` (kept as
+    ``parts["keyed"]`` for the table of matches and an add): the members of the new centres, every text's
+    cluster, and the components the centres over index and new texts split."""
+    keyed, split = R.index_match(
+        parts["texts"],
+        parts["nodes"],
+        parts["edges"],
+        indexed,
+        index.next_text,
+        options,
+        driver_edges,
+        standing_only=bool(index.removed_files),
+    )
+    parts["keyed"] = keyed
+    joined = R.materialized(R.own_members(keyed))
+    numbers = R.materialized(R.numbered_keys(R.index_cluster_keys(keyed)))
+    cached.extend((keyed, joined, numbers))
+    return joined, numbers, split
+
+
+def _matches(
+    spark: SparkSession, index: Index, parts: dict[str, DataFrame], indexed: dict[str, DataFrame] | None
+) -> DataFrame:
+    """The table of matches of a scan against ``index``, read as ``indexed`` (none: an index without adds)."""
+    if indexed is None:
+        schema = R.spark_type(S.MATCHES_SCHEMA).add(R.ORDER, T.LongType())
+        return spark.createDataFrame([], schema)
+    adds = [(number, add.name, add.time) for number, add in enumerate(index.adds)]
+    names = spark.createDataFrame(adds, f"{ADD} int, name string, time string")
+    first = R.first_occurrences(indexed["occurrences"], names, parts["keyed"])
+    return R.matches_table(parts["blocks"], parts["documents"], parts["keyed"], first)
 
 
 @dataclass(slots=True)
@@ -233,18 +305,25 @@ def scan_files(
     out: str | Path | None = None,
     master: str = "local[*]",
     partitions: int | None = None,
+    index: str | Path | Index | None = None,
 ) -> ScanResult:
     """A scan on Spark with the result of ``dedup.scan``: the tables in Parquet files (in ``out``, or a private
     folder), each row where the local engine writes it, and ``scan.json``. What ``--engine spark`` runs.
 
-    ``partitions`` as for ``scan``. Spark writes each table into a scratch folder on this machine, from
+    ``partitions`` as for ``scan``; with ``index``, a scan against it, as ``dedup.scan(..., index=...)`` (the
+    table of matches too; no update). Spark writes each table into a scratch folder on this machine, from
     which it is staged as the local engine stages its own: so ``master`` is a local one, or a cluster whose
     executors share this file system.
 
     Raises:
         InputError, NoDocumentsError, OutputError: as ``dedup.scan``.
+        OptionsError: ``options`` differ from the index's in what decides a match.
     """
-    return _scan_files(paths, options or ScanOptions(), out, master, partitions)
+    from dedup.pipeline import open_index
+
+    options = options or ScanOptions()
+    idx = open_index(index, options) if index is not None else None
+    return _scan_files(paths, options, out, master, partitions, index=idx)
 
 
 def _scan_files(
@@ -253,31 +332,27 @@ def _scan_files(
     out: str | Path | None,
     master: str,
     partitions: int | None,
+    index: Index | None = None,
     add_to: tuple[Index, str] | None = None,
 ) -> ScanResult:
-    """``scan_files``; with ``add_to`` (an index held as its writer, and a name), the documents become the
-    index's next add too (``index_add``), once the tables are staged. The tables are those of a scan without
-    the index: for an index without adds, what a local add gives, with its (empty) table of matches; for an
-    index with adds, the table of matches and the tables of a scan against the index are not made on Spark
-    yet, so the result has no table of matches (and its summary no count of them)."""
-    empty_index = add_to is not None and not add_to[0].adds
-    names = [*output.TABLES, *([output.MATCHES] if empty_index else [])]
+    """``scan_files``, against ``index`` if given; with ``add_to`` (an index held as its writer, and a name),
+    against that index, and the documents become its next add too (``index_add``), once the tables are
+    staged: the tables and summary of a local add."""
+    index = add_to[0] if add_to is not None else index
+    names = [*output.TABLES, *([output.MATCHES] if index is not None else [])]
     with scan_folders(out, paths) as (folder, private, scratch):
         with output.writing(folder) as staged:
             spark = session(master)
             added = add_to[0].added_files() if add_to is not None else None
             with _shuffle_partitions(spark, partitions):
-                found = _scan(spark, paths, options, partitions, DRIVER_EDGES, added)
+                found = _scan(spark, paths, options, partitions, DRIVER_EDGES, added, index)
             try:
                 settings = output.settings_of(options, found.stats.bands, found.stats.rows, dedup_version())
                 started = time.perf_counter()
-                for name in output.TABLES:
+                for name in names:
                     table = _written(found, name, scratch.path)
                     output.stage_table(staged, name, table, output.parquet_metadata(settings))
                 found.stats.seconds["write"] = time.perf_counter() - started
-                if empty_index:  # an index without adds holds nothing to match
-                    matches = pl.LazyFrame(schema=S.MATCHES_SCHEMA)
-                    output.stage_table(staged, output.MATCHES, matches, output.parquet_metadata(settings))
                 if add_to is not None:
                     started = time.perf_counter()
                     found.add = _write_add(found, *add_to, DRIVER_EDGES)
@@ -340,30 +415,34 @@ def read_index(spark: SparkSession, folder: str | Path) -> dict[str, DataFrame]:
     return _index_tables(spark, Index.open(folder))
 
 
-def _index_tables(spark: SparkSession, idx: Index) -> dict[str, DataFrame]:
-    """``read_index`` of an opened index (as its manifest was when opened or last written)."""
+def _index_tables(spark: SparkSession, idx: Index, numbered: bool = False) -> dict[str, DataFrame]:
+    """``read_index`` of an opened index (as its manifest was when opened or last written); ``numbered``: each
+    occurrence with its row in its add's file (``R.ROW``), which orders the occurrences of a text."""
     removed_files = [str(path) for path in idx.removed_id_files()]
     removed = (
         spark.read.parquet(*removed_files).select(S.DOC_ID)
         if removed_files
         else spark.createDataFrame([], T.StructType([T.StructField(S.DOC_ID, T.StringType())]))
     )
-    tables = {name: _segments(spark, idx, name) for name in SEGMENTS}
+    tables = {name: _segments(spark, idx, name, numbered and name == "occurrences") for name in SEGMENTS}
     for name in _PER_DOCUMENT:
         tables[name] = tables[name].join(F.broadcast(removed), on=S.DOC_ID, how="left_anti")
     return {**tables, REMOVED: removed}
 
 
-def _segments(spark: SparkSession, idx: Index, name: str) -> DataFrame:
-    """One kind of segment over the committed adds, with each row's add."""
+def _segments(spark: SparkSession, idx: Index, name: str, numbered: bool = False) -> DataFrame:
+    """One kind of segment over the committed adds, with each row's add (and its row in the file)."""
     columns = [_signed_column(column, dtype) for column, dtype in SEGMENTS[name].items()]
+    rows = [F.col("_metadata.row_index").alias(R.ROW)] if numbered else []
     frames = [
-        spark.read.parquet(str(path)).select(*columns, F.lit(number).cast("int").alias(ADD))
+        spark.read.parquet(str(path)).select(*columns, F.lit(number).cast("int").alias(ADD), *rows)
         for number, path in idx.segment_files(name)
     ]
     if not frames:
         fields = [T.StructField(column, _as_read(dtype)) for column, dtype in SEGMENTS[name].items()]
-        return spark.createDataFrame([], T.StructType([*fields, T.StructField(ADD, T.IntegerType())]))
+        fields.append(T.StructField(ADD, T.IntegerType()))
+        fields.extend(T.StructField(R.ROW, T.LongType()) for _ in rows)
+        return spark.createDataFrame([], T.StructType(fields))
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
@@ -426,7 +505,8 @@ def index_add(
 
     Returns:
         The scan of the documents, with ``add``, the add written (``close`` it when done with its tables), or
-        ``None`` when every file was added before. Its tables are those of a scan without the index.
+        ``None`` when every file was added before. Its tables are those of a scan against the index before
+        the add (``scan(..., index=folder)``), with the table of matches, as a local add returns them.
 
     Raises:
         InputError, NoDocumentsError: as ``scan``; a folder that is not an index.
@@ -439,7 +519,7 @@ def index_add(
     idx = open_index(folder, options, create=True)
     with idx.writing(), _shuffle_partitions(spark, partitions):
         try:
-            found = _scan(spark, inputs, options, partitions, driver_edges, idx.added_files())
+            found = _scan(spark, inputs, options, partitions, driver_edges, idx.added_files(), idx)
         except NoDocumentsError as exc:
             if nothing_new(exc):
                 return None
@@ -491,17 +571,19 @@ def _write_add(found: SparkScan, idx: Index, name: str, driver_edges: int) -> Ad
     """Match the scan's documents against the index, write them as its next add and commit it (the caller
     holds ``idx.writing``)."""
     parts = found.parts
-    keyed, _ = R.index_match(
-        parts["texts"],
-        parts["nodes"],
-        parts["edges"],
-        _index_tables(parts["texts"].sparkSession, idx),
-        idx.next_text,
-        found.options,
-        driver_edges,
-        standing_only=bool(idx.removed_files),
-    )
-    found.cached.append(keyed)
+    keyed = parts.get("keyed")  # the scan against the index matched them (an index with adds)
+    if keyed is None:
+        keyed, _ = R.index_match(
+            parts["texts"],
+            parts["nodes"],
+            parts["edges"],
+            _index_tables(parts["texts"].sparkSession, idx),
+            idx.next_text,
+            found.options,
+            driver_edges,
+            standing_only=bool(idx.removed_files),
+        )
+        found.cached.append(keyed)
     segments = R.index_segments(parts["blocks"], parts["documents"], parts["nodes"], keyed)
     segment = idx.new_segment()
     scratch = segment / "_spark"  # removed before the commit; with the staging folder if the run dies

@@ -81,3 +81,16 @@ def test_an_input_error_still_says_what_is_wrong(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(tmp_path / "missing")])
     assert result.exit_code == 2
     assert result.output == f"Error: {tmp_path / 'missing'}: no such file or folder\n"
+
+
+@pytest.mark.parametrize("command", ["scan", "clean"])
+def test_an_update_is_refused_on_spark(command: str, seeds: Path, tmp_path: Path) -> None:
+    from dedup.clean import SPARK_UPDATE
+
+    out = ["--out", str(tmp_path / "out")] if command == "clean" else []
+    result = runner.invoke(
+        app, [command, str(seeds), "--index", str(tmp_path / "idx"), "--update", "--engine", "spark", *out]
+    )
+    assert result.exit_code == 2
+    assert result.output == f"Error: {SPARK_UPDATE}\n"
+    assert not (tmp_path / "idx").exists()

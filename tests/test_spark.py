@@ -29,6 +29,7 @@ from dedup.runners.spark import CENTRE, NODE, OTHER, to_local
 from tests import corpora
 
 TABLES = ("blocks", "pairs", "clusters", "documents")
+WITH_MATCHES = (*TABLES, "matches")  # the tables of a scan against an index
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +48,18 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
-def local_tables(result: dedup.ScanResult) -> dict[str, pl.DataFrame]:
-    return {name: getattr(result, name) for name in TABLES}
+def local_tables(result: dedup.ScanResult, names: tuple[str, ...] = TABLES) -> dict[str, pl.DataFrame]:
+    return {name: result.lazy(name).collect() for name in names}
 
 
-def spark_tables(result: dedup.spark.SparkScan) -> dict[str, pl.DataFrame]:
-    return {name: to_local(name, pl.DataFrame(result.tables[name].toArrow())) for name in TABLES}
+def spark_tables(result: dedup.spark.SparkScan, names: tuple[str, ...] = TABLES) -> dict[str, pl.DataFrame]:
+    return {name: to_local(name, pl.DataFrame(result.tables[name].toArrow())) for name in names}
 
 
 def assert_same_tables(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
     """Every table holds the same rows, with the same schema, once both are sorted by every column."""
-    for name in TABLES:
+    assert set(got) == set(want)
+    for name in want:
         assert got[name].schema == want[name].schema, name
         columns = list(want[name].columns)
         left, right = got[name].sort(columns), want[name].sort(columns)
@@ -263,7 +265,9 @@ def split_corpus(folder: Path, seed: int, documents_a: int) -> tuple[Path, Path]
 
 def test_an_add_written_by_spark_is_the_local_add_row_for_row(spark: SparkSession, tmp_path: Path) -> None:
     """A new index made on Spark holds the segments and manifest entry ``dedup index add`` writes for the same
-    documents, row for row and in the same order; a local scan of more data against it finds the same matches."""
+    documents, row for row and in the same order; a local scan of more data against it finds the same matches.
+    Against the local index, ``dedup scan --index --engine spark`` writes the local scan's files (the four tables,
+    the table of matches, ``scan.json``'s counts) and ``dedup clean --index --engine spark`` the local clean."""
     from dedup.index import SEGMENTS
     from dedup.pipeline import index_add, scan
 
@@ -287,6 +291,44 @@ def test_an_add_written_by_spark_is_the_local_add_row_for_row(spark: SparkSessio
     ]
     assert matched[0].height > 0 and set(matched[0][S.KIND]) == {S.EXACT, S.NEAR}
     assert matched[0].equals(matched[1])
+    against_index(tmp_path, b, tmp_path / "local")
+
+
+def against_index(tmp_path: Path, corpus: Path, index: Path) -> None:
+    """``dedup scan --index`` of ``corpus`` writes the same files on both engines, and a clean against the index
+    that takes the Spark scan (``scanner``, given the index; the scan saved, not run again) the local clean."""
+    from typer.testing import CliRunner
+
+    from dedup.clean import clean
+    from dedup.cli import app
+
+    runner_ = CliRunner()
+    for engine in ("local", "spark"):
+        command = ["scan", str(corpus), "--index", str(index), "--engine", engine, "-q"]
+        done = runner_.invoke(app, [*command, "--out", str(tmp_path / f"scan-{engine}")])
+        assert done.exit_code == 0, done.output
+
+    def saved_scan(paths: list[Path], options: object, index: dedup.Index) -> dedup.ScanResult:
+        assert index.folder == given.folder
+        return dedup.load(tmp_path / "scan-spark")
+
+    given = dedup.Index.open(index)
+    for engine, scanner in (("local", None), ("spark", saved_scan)):
+        removed = tmp_path / f"removed-{engine}.parquet"
+        clean([corpus], tmp_path / f"clean-{engine}", index=given, removed=removed, scanner=scanner)
+    for name in WITH_MATCHES:
+        got, want = (pl.read_parquet(tmp_path / f"scan-{engine}" / f"{name}.parquet") for engine in ("spark", "local"))
+        assert got.equals(want), name
+    summaries = [json.loads((tmp_path / f"scan-{engine}" / "scan.json").read_text()) for engine in ("spark", "local")]
+    ignored = {"stats": 0, "files": 0, "scan_id": 0, "candidate_pairs": 0}  # times; the local count before dedup
+    assert summaries[0] | ignored == summaries[1] | ignored
+    assert summaries[1]["index_exact_blocks"] > 0 and summaries[1]["index_near_blocks"] > 0
+    pages = sorted(path.name for path in (tmp_path / "clean-local").iterdir())
+    assert pages == sorted(path.name for path in (tmp_path / "clean-spark").iterdir())
+    for page in pages:
+        assert (tmp_path / "clean-spark" / page).read_bytes() == (tmp_path / "clean-local" / page).read_bytes()
+    audits = [pl.read_parquet(tmp_path / f"removed-{engine}.parquet") for engine in ("local", "spark")]
+    assert audits[0].height > 0 and audits[0].equals(audits[1])
 
 
 def test_index_adds_on_spark_from_the_command_line(spark: SparkSession, seeds: Path, tmp_path: Path) -> None:
@@ -334,10 +376,15 @@ def test_index_adds_on_spark_from_the_command_line(spark: SparkSession, seeds: P
     (more / "7.txt").write_text(f"{member}\n\n{member.rsplit(maxsplit=3)[0]} a b c.\n", encoding="utf-8")
     (more / "8.txt").write_text((chains / "2x.txt").read_text(encoding="utf-8").replace(".", " extra."))
     shutil.copy(next(seeds.glob("*.txt")), more / "9.txt")
+    summaries = []
     for engine in ("local", "spark"):
-        command = ["index", "add", str(tmp_path / engine), str(more), "--engine", engine, "-q"]
+        command = ["index", "add", str(tmp_path / engine), str(more), "--engine", engine, "--json"]
         done = runner_.invoke(app, command)
         assert done.exit_code == 0, done.output
+        summaries.append(json.loads(done.stdout))  # the file passed over is told on standard error
+    # The summary of a scan against the index: blocks the index held, word for word and near.
+    assert summaries[0]["index_exact_blocks"] > 0 and summaries[0]["index_near_blocks"] > 0
+    assert summaries[0] | ignored == summaries[1] | ignored
     assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
     got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
     assert all(got[name].equals(want[name]) for name in SEGMENTS)
@@ -400,6 +447,9 @@ def test_an_add_to_an_index_with_adds_on_spark_is_the_local_add(spark: SparkSess
     local = index_add(tmp_path / "local", [b], name="B")
     found = dedup.spark.index_add(spark, [b], tmp_path / "spark", name="B", partitions=3)
     assert local is not None and found is not None
+    # The scan against the index before the add: its four tables and the table of matches, as a local add's.
+    assert_same_tables(spark_tables(found, WITH_MATCHES), local_tables(local, WITH_MATCHES))
+    assert_same_stats(found, local)
     found.close()
     assert [skip.reason for skip in found.stats.skips] == ["already indexed"]
     assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
@@ -408,9 +458,15 @@ def test_an_add_to_an_index_with_adds_on_spark_is_the_local_add(spark: SparkSess
         assert got[name].schema == want[name].schema, name
         assert got[name].equals(want[name]), (name, got[name], want[name])
     # The add is not trivial: texts of b/ that a/ holds, new texts that joined a/'s clusters, earlier texts
-    # given a cluster, and the new data's own clusters.
+    # given a cluster, and the new data's own clusters; blocks that join one index cluster are one cluster.
     matches = local.lazy("matches").collect()
     assert set(matches[S.KIND]) == {S.EXACT, S.NEAR}
+    # A near text may join an index text whose only document was removed: that match has no place (locally too).
+    assert matches.filter(pl.col("index_doc_id").is_null())[S.KIND].unique().to_list() in ([], [S.NEAR])
+    assert matches["index_add"].drop_nulls().unique().to_list() == ["A"]
+    joined = local.blocks.join(matches.select(S.DOC_ID, S.BLOCK, "index_cluster"), on=[S.DOC_ID, S.BLOCK])
+    assert (joined.group_by("index_cluster").agg(pl.col(S.CLUSTER).n_unique())[S.CLUSTER] == 1).all()
+    assert local.clusters["kind"].eq(S.NEAR).any() and local.stats.components_split > 0
     assert want["clusters"].height > 0 and want["texts"]["member"].any()
     assert want["occurrences"]["text"].min() < Index.open(tmp_path / "local").adds[-1].first_text
 
@@ -435,6 +491,9 @@ def test_an_add_with_large_buckets_and_the_centre_rule_in_rounds(spark: SparkSes
     local = index_add(tmp_path / "local", [later], options)
     found = dedup.spark.index_add(spark, [later], tmp_path / "spark", options, partitions=2, driver_edges=0)
     assert local is not None and found is not None
+    # The matches and split components found in rounds (the other tables come from them as on the driver).
+    assert_same_tables(spark_tables(found, ("matches",)), local_tables(local, ("matches",)))
+    assert_same_stats(found, local)
     found.close()
     assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
     got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")

@@ -106,6 +106,7 @@ TABLE_SCHEMAS = {
     "pairs": S.PAIRS_SCHEMA,
     "clusters": S.CLUSTERS_SCHEMA,
     "documents": S.DOCUMENTS_SCHEMA,
+    "matches": S.MATCHES_SCHEMA,  # of a scan against an index
 }
 
 
@@ -573,6 +574,13 @@ def cluster_numbers(texts: DataFrame, centres: DataFrame) -> DataFrame:
     keyed = keyed.select(
         "first", F.when(F.col(CENTRE).isNotNull(), F.col(CENTRE)).when(F.col("count") >= 2, F.col("first")).alias("key")
     ).filter(F.col("key").isNotNull())
+    return numbered_keys(keyed)
+
+
+def numbered_keys(keyed: DataFrame) -> DataFrame:
+    """Clusters numbered in order of their representatives from each text's key (``first``, ``key``: the
+    ``first`` of the text that represents its cluster), as ``cluster.numbered`` numbers them: ``first``,
+    ``cluster``, ``near`` (the cluster holds several texts) and the ``representative``."""
     representatives = keyed.groupBy("key").agg(F.count("*").alias("texts")).orderBy("key")
     numbered = representatives.rdd.zipWithIndex().map(lambda pair: (pair[0]["key"], pair[1], pair[0]["texts"] >= 2))
     numbers = keyed.sparkSession.createDataFrame(numbered, f"key long, {S.CLUSTER} long, near boolean")
@@ -782,6 +790,7 @@ SAME = "same"  # the index text a distinct text is, word for word
 ID = "id"  # a node of the clusters over index and new texts: an index text's number less the next one, else ``node``
 NEW = "new"  # a distinct text the index does not hold yet
 MATCHED = "matched"  # the index text a distinct text matched: itself word for word, or the centre it joined
+OWN_CENTRE = "own_centre"  # a new near text's centre among the new texts (itself for a centre)
 
 
 def index_match(
@@ -921,7 +930,7 @@ def _near_outcome(near: DataFrame, graph: DataFrame, centres: DataFrame, next_te
         F.when(centre < 0, centre + F.lit(next_text)).alias(MATCHED),
         S.JACCARD,
         S.CONTAINMENT,
-        F.when((centre >= 0) & ((centre != F.col(ID)) | F.col("_taker").isNotNull()), centre).alias("own_centre"),
+        F.when((centre >= 0) & ((centre != F.col(ID)) | F.col("_taker").isNotNull()), centre).alias(OWN_CENTRE),
         (centre.isNotNull() & (centre != F.col(ID))).alias(MEMBER),
     )
 
@@ -930,14 +939,15 @@ def _keyed(found: DataFrame, outcome: DataFrame, next_text: int) -> DataFrame:
     """Every distinct text as the index records it (``runners.indexed.new_texts``): a text the index holds is
     that text, in its cluster (or its own, now that it repeats); a new text takes the next number in read
     order, and the cluster of the index text it joined, else of its own centre, else its own when it stands
-    in two blocks or more."""
+    in two blocks or more. ``own_centre`` is kept for the tables of the scan (``index_cluster_keys``), and
+    ``jaccard``, ``containment`` of a new text are those of its pair with its centre, wherever that is."""
     new = F.col(SAME).isNull()
     numbers = materialized(text_numbers(found.filter(new).select("first"), next_text))
-    centre_numbers = numbers.select(F.col("first").alias("own_centre"), F.col(TEXT).alias("_centre_text"))
+    centre_numbers = numbers.select(F.col("first").alias(OWN_CENTRE), F.col(TEXT).alias("_centre_text"))
     keyed = (
         found.join(outcome, "first", "left")
         .join(numbers, "first", "left")
-        .join(centre_numbers, "own_centre", "left")
+        .join(centre_numbers, OWN_CENTRE, "left")
         .withColumn(TEXT, F.coalesce(TEXT, SAME))
     )
     cluster_of = (
@@ -960,7 +970,90 @@ def _keyed(found: DataFrame, outcome: DataFrame, next_text: int) -> DataFrame:
         F.coalesce(F.col(SAME), F.col(MATCHED)).alias(MATCHED),
         F.when(~new, exact).otherwise(F.coalesce(F.col(S.JACCARD), F.lit(0.0))).alias(S.JACCARD),
         F.when(~new, exact).otherwise(F.coalesce(F.col(S.CONTAINMENT), F.lit(0.0))).alias(S.CONTAINMENT),
+        OWN_CENTRE,
     )
+
+
+def index_cluster_keys(keyed: DataFrame) -> DataFrame:
+    """The key of every distinct text's cluster in the tables of a scan against an index, from ``index_match``,
+    as ``runners.indexed._keys`` gives it: the texts that matched one index cluster together, keyed by the
+    first of them when they stand in two blocks or more (else none); the others by the new data's own
+    clusters (a member: its centre; a centre with members, or a text repeated: itself).
+
+    Returns:
+        ``first``, ``key`` (a ``first``) for the texts in a cluster.
+    """
+    own_member = F.col(OWN_CENTRE).isNotNull() & (F.col(OWN_CENTRE) != F.col("first"))
+    centres = keyed.filter(own_member).select(F.col(OWN_CENTRE).alias("first")).distinct()
+    matched = F.col(MATCHED).isNotNull()
+    # Only matched texts form groups: a new text's own cluster number may equal an index cluster's.
+    grouped = keyed.withColumn("_group", F.when(matched, F.col(S.CLUSTER)))
+    groups = (
+        grouped.filter(matched)
+        .groupBy("_group")
+        .agg(F.min("first").alias("_group_first"), F.sum("count").alias("_group_blocks"))
+    )
+    placed = grouped.join(groups, "_group", "left").join(centres.withColumn("_centre", F.lit(True)), "first", "left")
+    key = (
+        F.when(matched, F.when(F.col("_group_blocks") >= 2, F.col("_group_first")))
+        .when(own_member, F.col(OWN_CENTRE))
+        .when(F.col("_centre").isNotNull() | (F.col("count") >= 2), F.col("first"))
+    )
+    return placed.select("first", key.alias("key")).filter(F.col("key").isNotNull())
+
+
+def own_members(keyed: DataFrame) -> DataFrame:
+    """The new near texts that joined a new centre other than themselves (``node``, ``centre``), with the
+    similarities of their pair with it: ``members`` of the new data's own clusters, for the pairs table."""
+    own_member = F.col(OWN_CENTRE).isNotNull() & (F.col(OWN_CENTRE) != F.col("first"))
+    return keyed.filter(own_member).select(
+        F.col("first").alias(NODE), F.col(OWN_CENTRE).alias(CENTRE), S.JACCARD, S.CONTAINMENT
+    )
+
+
+def first_occurrences(occurrences: DataFrame, adds: DataFrame, keyed: DataFrame) -> DataFrame:
+    """Where each index text a scan matched first stands (``Index.first_occurrences``): the first of its
+    occurrences by add and by row in the add's file, named as in the matches table (``index_text``,
+    ``index_doc_id``, …, the add's ``index_add`` name and ``index_added_at`` time).
+
+    Args:
+        occurrences: the index's occurrences (``read_index``, removed documents left out) with ``ROW``.
+        adds: ``add``, ``name``, ``time`` of every add.
+        keyed: ``index_match``'s texts.
+    """
+    wanted = keyed.filter(F.col(MATCHED).isNotNull()).select(F.col(MATCHED).alias(TEXT)).distinct()
+    place = [S.DOC_ID, S.BLOCK, S.START, S.END, S.LINE]
+    found = occurrences.join(wanted, TEXT, "left_semi")
+    first = found.groupBy(TEXT).agg(F.min(F.struct(ADD, ROW, *place)).alias("_first"))
+    return first.join(
+        adds.select(F.col(ADD).alias("_add"), "name", "time"), F.col(f"_first.{ADD}") == F.col("_add"), "left"
+    ).select(
+        F.col(TEXT).alias("index_text"),
+        *(F.col(f"_first.{column}").alias(f"index_{column}") for column in place),
+        F.col("name").alias("index_add"),
+        F.col("time").alias("index_added_at"),
+    )
+
+
+def matches_table(blocks: DataFrame, documents: DataFrame, keyed: DataFrame, first: DataFrame) -> DataFrame:
+    """The table of matches of a scan against an index (``TableWriter._matches``): every block whose text
+    matched an index text, with that text's first occurrence (``first_occurrences``), and ``ORDER``."""
+    matched = keyed.filter(F.col(MATCHED).isNotNull()).select(
+        S.EXACT_HASH,
+        F.col(MATCHED).alias("index_text"),
+        F.when(F.col(NEW), F.lit(S.NEAR)).otherwise(F.lit(S.EXACT)).alias(S.KIND),
+        S.JACCARD,
+        S.CONTAINMENT,
+        F.col(S.CLUSTER).alias("index_cluster"),
+    )
+    placed = (
+        blocks.filter(S.MATCHABLE)
+        .select(BLOCK_KEY, S.EXACT_HASH, S.DOC_KEY, S.BLOCK, S.LINE)
+        .join(matched, S.EXACT_HASH)
+        .join(documents.select(S.DOC_KEY, S.DOC_ID), S.DOC_KEY)
+        .join(first, "index_text", "left")  # a text whose every occurrence was removed: nulls, as locally
+    )
+    return _schema_select(placed, "matches", BLOCK_KEY)
 
 
 def text_numbers(firsts: DataFrame, start: int) -> DataFrame:
