@@ -7,6 +7,7 @@ Exit codes: 0 success (``check``: within the limits), 1 ``check`` over a limit,
 from __future__ import annotations
 
 import atexit
+import ctypes
 import functools
 import gc
 import inspect
@@ -170,15 +171,44 @@ def _with_scan_options(command: Callable[..., None]) -> Callable[..., None]:
         scanning = {name: given.pop(name) for name in _SCAN_PARAMETERS}
         with _errors():
             options = _scan_options(scanning)
-        from dedup._kernels import load_numba_without_blas
-
-        load_numba_without_blas()  # before the scan's threads start (see there)
-        # What start-up made (modules, numba's registries) lives to the end: no collection need walk it again.
-        gc.freeze()
+        _ready_to_scan()
         command(scan_options=options, **given)
 
     run.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
     return run
+
+
+def _ready_to_scan() -> None:
+    """Settle the process for a scan, before the scan's threads start: things a library may not do to the
+    process it is imported into, and the command line's process is its own."""
+    from dedup._kernels import load_numba_without_blas
+
+    load_numba_without_blas()
+    _keep_freed_memory()
+    # What start-up made (modules, numba's registries) lives to the end: no collection need walk it again.
+    gc.freeze()
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def _keep_freed_memory() -> None:
+    """Have glibc's malloc keep the memory a batch frees for the next batch, instead of giving it back.
+
+    By default an allocation over 128 KiB (up to 32 MiB, the threshold adapts) is a fresh mapping that a free
+    unmaps, and every batch's arrays then fault their pages in anew: about 100,000 page faults and 0.5 s of
+    system time in a light 100 MB scan. Below 32 MiB, the most glibc allows, allocations now come from its
+    heaps, which keep up to 256 MiB free before trimming. Elsewhere (not Linux, not glibc), nothing changes.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 256 << 20)
 
 
 def _scan_options(given: dict[str, Any]) -> ScanOptions:
