@@ -284,7 +284,7 @@ class Index:
                 wanted, on=S.EXACT_HASH, how="semi"
             ),
         )
-        return self._standing(self._assigned(found))
+        return self.standing(self._assigned(found))
 
     def postings(self, keys: pl.DataFrame) -> pl.DataFrame:
         """The index texts in the LSH buckets of these (band, key) pairs: ``band``, ``key``, ``text``, ``member``."""
@@ -319,8 +319,8 @@ class Index:
             .drop("assigned")
         )
 
-    def _standing(self, texts: pl.DataFrame) -> pl.DataFrame:
-        """The texts that still stand in some document that is not removed."""
+    def standing(self, texts: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``texts`` (a ``text`` column) whose text still stands in some document that is not removed."""
         if texts.is_empty() or not self.removed_files:
             return texts
         first = self.first_occurrences(texts[TEXT].to_numpy())

@@ -175,7 +175,8 @@ class IndexMatcher:
         reaching = pl.concat([small, star, chain.select(BAND, KEY, TEXT, NODE)]).join(
             takers, on=[BAND, KEY, TEXT], how="semi"
         )
-        return reaching.select(TEXT, NODE).unique().sort(TEXT, NODE)
+        # A text whose every document was removed is matched no more, as by the exact lookup.
+        return self.index.standing(reaching.select(TEXT, NODE).unique()).sort(TEXT, NODE)
 
     def _verified(self, pairs: pl.DataFrame) -> pl.DataFrame:
         """The candidate pairs that are near repeats, with their similarities, verified on the real sets."""

@@ -814,7 +814,7 @@ def index_match(
         index: the index's segments (``dedup.spark.read_index``); an index without adds matches nothing.
         next_text: the number the index's next new text gets.
         driver_edges: as for ``dedup.spark.scan``.
-        standing_only: some documents were removed: exact lookups find only texts that still stand in one.
+        standing_only: some documents were removed: lookups find only texts that still stand in one.
 
     Returns:
         Per distinct text (``first``): ``exact_hash``, ``count``, ``near``, whether it is ``new`` to the index,
@@ -829,6 +829,8 @@ def index_match(
     )
     open_nodes = nodes.join(found.filter(F.col(SAME).isNull()).select(F.col("first").alias(NODE)), NODE, "left_semi")
     pairs = _index_pairs(open_nodes, index["postings"], options.lsh.max_bucket_pairs)
+    if standing_only:  # a text whose every document was removed is matched no more, as by the exact lookup
+        pairs = pairs.join(index["occurrences"].select(TEXT).distinct(), TEXT, "left_semi")
     verified = _index_verified(pairs, index["texts"], nodes, options)
     graph = materialized(_joint_graph(verified, edges, near, next_text))
     if graph.count() <= driver_edges:
