@@ -46,7 +46,7 @@ def load_numba_without_blas() -> None:
     try:
         cpu_target.target_context.refresh()
     finally:
-        if hidden and sys.modules.get(blas, U64) is None:
+        if hidden and blas in sys.modules and sys.modules[blas] is None:  # still the mark, not a module
             del sys.modules[blas]
 
 

@@ -830,7 +830,7 @@ def index_match(
     open_nodes = nodes.join(found.filter(F.col(SAME).isNull()).select(F.col("first").alias(NODE)), NODE, "left_semi")
     pairs = _index_pairs(open_nodes, index["postings"], options.lsh.max_bucket_pairs)
     if standing_only:  # a text whose every document was removed is matched no more, as by the exact lookup
-        pairs = pairs.join(index["occurrences"].select(TEXT).distinct(), TEXT, "left_semi")
+        pairs = _standing(pairs, index)
     verified = _index_verified(pairs, index["texts"], nodes, options)
     graph = materialized(_joint_graph(verified, edges, near, next_text))
     if graph.count() <= driver_edges:
@@ -848,14 +848,20 @@ def _indexed_texts(index: dict[str, DataFrame], standing_only: bool) -> DataFram
     ``same_cluster`` (the latest add's assignment wins over the text's own)."""
     latest = index["clusters"].groupBy(TEXT).agg(F.max_by(S.CLUSTER, ADD).alias("_assigned"))
     indexed = index["texts"].join(latest, TEXT, "left")
-    if standing_only:  # ``read_index`` leaves the removed documents' occurrences out
-        indexed = indexed.join(index["occurrences"].select(TEXT), TEXT, "left_semi")
+    if standing_only:
+        indexed = _standing(indexed, index)
     return indexed.select(
         S.EXACT_HASH,
         F.col(TEXT).alias(SAME),
         F.col(MEMBER).alias(HELD),
         F.coalesce("_assigned", S.CLUSTER).alias("same_cluster"),
     )
+
+
+def _standing(frame: DataFrame, index: dict[str, DataFrame]) -> DataFrame:
+    """The rows of ``frame`` whose ``text`` still stands in a document that is not removed (``Index.standing``):
+    ``read_index`` leaves the removed documents' occurrences out."""
+    return frame.join(index["occurrences"].select(TEXT), TEXT, "left_semi")
 
 
 def _index_pairs(open_nodes: DataFrame, postings: DataFrame, cap: int) -> DataFrame:
@@ -985,7 +991,7 @@ def index_cluster_keys(keyed: DataFrame) -> DataFrame:
     Returns:
         ``first``, ``key`` (a ``first``) for the texts in a cluster.
     """
-    own_member = F.col(OWN_CENTRE).isNotNull() & (F.col(OWN_CENTRE) != F.col("first"))
+    own_member = _own_member()
     centres = keyed.filter(own_member).select(F.col(OWN_CENTRE).alias("first")).distinct()
     matched = F.col(MATCHED).isNotNull()
     # Only matched texts form groups: a new text's own cluster number may equal an index cluster's.
@@ -1004,11 +1010,15 @@ def index_cluster_keys(keyed: DataFrame) -> DataFrame:
     return placed.select("first", key.alias("key")).filter(F.col("key").isNotNull())
 
 
+def _own_member() -> F.Column:
+    """Whether a text of ``index_match`` joined a new centre other than itself."""
+    return F.col(OWN_CENTRE).isNotNull() & (F.col(OWN_CENTRE) != F.col("first"))
+
+
 def own_members(keyed: DataFrame) -> DataFrame:
     """The new near texts that joined a new centre other than themselves (``node``, ``centre``), with the
     similarities of their pair with it: ``members`` of the new data's own clusters, for the pairs table."""
-    own_member = F.col(OWN_CENTRE).isNotNull() & (F.col(OWN_CENTRE) != F.col("first"))
-    return keyed.filter(own_member).select(
+    return keyed.filter(_own_member()).select(
         F.col("first").alias(NODE), F.col(OWN_CENTRE).alias(CENTRE), S.JACCARD, S.CONTAINMENT
     )
 
@@ -1053,7 +1063,7 @@ def matches_table(blocks: DataFrame, documents: DataFrame, keyed: DataFrame, fir
         .select(BLOCK_KEY, S.EXACT_HASH, S.DOC_KEY, S.BLOCK, S.LINE)
         .join(matched, S.EXACT_HASH)
         .join(documents.select(S.DOC_KEY, S.DOC_ID), S.DOC_KEY)
-        .join(first, "index_text", "left")  # a text whose every occurrence was removed: nulls, as locally
+        .join(first, "index_text", "left")  # every matched text stands (lookups find no other); no row is lost
     )
     return _schema_select(placed, "matches", BLOCK_KEY)
 
