@@ -12,17 +12,17 @@ import functools
 import gc
 import inspect
 import json
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from dedup import signals
 from dedup._version import dedup_version
 from dedup.errors import DedupError, OptionsError
 from dedup.options import (
@@ -244,19 +244,21 @@ def _errors() -> Iterator[None]:
 
     A DedupError says what was wrong; any other exception is a bug, said as one (its traceback with
     ``--debug``): never exit code 1, which ``dedup check`` keeps for "over the limit". typer's own
-    exits and usage errors pass through; Ctrl-C (and SIGTERM) is ``Interrupted.`` with code 130.
+    exits and usage errors pass through; Ctrl-C (and SIGTERM) is ``Interrupted.`` with code 130, and so is
+    whatever a step stopped by one raised on its way out (``signals.received``).
     """
     try:
         yield
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
-    except DedupError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        raise typer.Exit(INTERRUPTED) from None
+        _interrupted()
     except Exception as exc:
+        if signals.received():
+            _interrupted()
+        if isinstance(exc, DedupError):
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2) from exc
         from dedup.formats.records import error_text
 
         if _debug:
@@ -265,6 +267,11 @@ def _errors() -> Iterator[None]:
         message = f"unexpected {type(exc).__name__}: {error_text(exc)} (a bug in dedup, please report it{hint})"
         typer.echo(f"Error: {printable(message)}", err=True)
         raise typer.Exit(2) from exc
+
+
+def _interrupted() -> NoReturn:
+    typer.echo("Interrupted.", err=True)
+    raise typer.Exit(INTERRUPTED) from None
 
 
 def _guarded(command: Callable[..., None]) -> Callable[..., None]:
@@ -713,18 +720,17 @@ def index_compact(index: IndexPath) -> None:
     )
 
 
-def _terminated(signum: int, frame: object) -> None:
-    """SIGTERM (a job scheduler, ``kill``) stops a run as Ctrl-C does, so the same clean-up runs."""
-    raise KeyboardInterrupt
-
-
 _guard_every_command(app)  # after every command is registered
 
 
 def main() -> None:
     """Console entry point."""
-    signal.signal(signal.SIGTERM, _terminated)
+    signals.install()
     # The interpreter's last collection walks every object the run made and the heavy modules hold (0.4-0.6 s
     # of a scan's exit on the development machine); a process about to end frees its memory anyway.
     atexit.register(gc.freeze)
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # before a command began or after it ended, outside ``_errors``
+        typer.echo("Interrupted.", err=True)
+        sys.exit(INTERRUPTED)

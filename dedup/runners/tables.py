@@ -14,8 +14,9 @@ first pass and are written while it runs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,13 +55,23 @@ class Spilled:
     folder: Path  # where this step spills each document's clusters
 
 
-def streamed(schema: pl.Schema, frames: Callable[[], Iterator[pl.DataFrame]]) -> pl.LazyFrame:
-    """A lazy frame whose rows come from ``frames()``, part by part, for ``sink_parquet`` to stream."""
+class WriteStopped(Exception):
+    """Raised in a table's source when the run stops (Ctrl-C, another table's error): its writer ends with
+    the part it is on, not with the whole table."""
+
+
+def streamed(
+    schema: pl.Schema, frames: Callable[[], Iterator[pl.DataFrame]], stop: threading.Event | None = None
+) -> pl.LazyFrame:
+    """A lazy frame whose rows come from ``frames()``, part by part, for ``sink_parquet`` to stream; once
+    ``stop`` is set, the next part raises ``WriteStopped``."""
 
     def source(
         with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None
     ) -> Iterator[pl.DataFrame]:
         for frame in frames():
+            if stop is not None and stop.is_set():
+                raise WriteStopped
             frame = frame if with_columns is None else frame.select(with_columns)
             yield frame if predicate is None else frame.filter(predicate)
 
@@ -165,30 +176,33 @@ class TableWriter:
         """Stage the four tables (blocks, pairs, clusters, documents) in ``staged``."""
         parts = len(self.numbers_of_parts)
         self.report("tables", 0, parts)
+        stop = threading.Event()
+
+        def stage(name: str, schema: pl.Schema, frames: Callable[[], Iterator[pl.DataFrame]]) -> None:
+            output.stage_table(staged, name, streamed(schema, frames, stop), self.metadata)
+
         with ThreadPoolExecutor(max_workers=max(threads, 2), thread_name_prefix="dedup-write") as pool:
-            blocks = pool.submit(self._stage, staged, "blocks", S.BLOCKS_SCHEMA, self._blocks)
-            pairs = pool.submit(self._stage, staged, "pairs", S.PAIRS_SCHEMA, self._pairs)
-            tally, lists = self._tally()
-            clusters = pool.submit(self._stage, staged, "clusters", S.CLUSTERS_SCHEMA, lambda: self._clusters(tally))
-            docs = pool.submit(
-                self._stage, staged, "documents", S.DOCUMENTS_SCHEMA, lambda: self._documents(tally, lists)
-            )
-            written_tables = [blocks, pairs, clusters, docs]
-            if self.matches is not None:
-                written_tables.append(pool.submit(self._stage, staged, MATCHES, S.MATCHES_SCHEMA, self._matches))
             try:
-                for written in written_tables:
-                    written.result()  # raises what the writer raised
+                written_tables = [
+                    pool.submit(stage, "blocks", S.BLOCKS_SCHEMA, self._blocks),
+                    pool.submit(stage, "pairs", S.PAIRS_SCHEMA, self._pairs),
+                ]
+                tally, lists = self._tally()
+                written_tables.append(pool.submit(stage, "clusters", S.CLUSTERS_SCHEMA, lambda: self._clusters(tally)))
+                written_tables.append(
+                    pool.submit(stage, "documents", S.DOCUMENTS_SCHEMA, lambda: self._documents(tally, lists))
+                )
+                if self.matches is not None:
+                    written_tables.append(pool.submit(stage, MATCHES, S.MATCHES_SCHEMA, self._matches))
+                for written in as_completed(written_tables):
+                    written.result()  # raises what a writer raised, as soon as it raised it
             except BaseException:
-                # Ctrl-C, SIGTERM or a writer's error: tables not begun are not begun.
+                # Ctrl-C, SIGTERM or a writer's error: tables not begun are not begun, and those under way end
+                # with the part they are on (leaving the pool waits for them).
+                stop.set()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
         self.report("tables", parts, parts)
-
-    def _stage(
-        self, staged: output.StagedFiles, name: str, schema: pl.Schema, frames: Callable[[], Iterator[pl.DataFrame]]
-    ) -> None:
-        output.stage_table(staged, name, streamed(schema, frames), self.metadata)
 
     # ------------------------------------------------------------------ parts
 
