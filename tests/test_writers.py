@@ -240,6 +240,20 @@ def test_clean_writes_each_format_in_its_own_format_and_compression(
     KEPT[suffix](rows, decompressed(source), decompressed(target))
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_clean_leaves_the_programs_csv_cell_limit_as_it_was(suffix: str, tmp_path: Path) -> None:
+    """csv's field size limit is one for the process: readers raise it while they read, in several threads at
+    once (a clean's writer reads the file again while the scan reads it), and then give the program's back."""
+    source = tmp_path / f"crawl{suffix}"
+    source.write_bytes(FORMATS[suffix](rows_of(seed=11)))
+    programs = csv.field_size_limit(50_000)
+    try:
+        dedup.clean([source], tmp_path / "out")
+        assert csv.field_size_limit() == 50_000
+    finally:
+        csv.field_size_limit(programs)
+
+
 def kept_jsonl(rows: list[dict], before: bytes, after: bytes) -> None:
     """Every record keeps its other fields, their order and values; an unchanged record its bytes."""
     in_lines, out_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -72,9 +73,7 @@ def delimited_lines(source: Input, options: ReadOptions) -> Iterator[DelimitedLi
     never closed: what follows cannot be trusted to be rows). csv's field size limit is lifted meanwhile.
     """
     encoding = stream_encoding(source.head(ENCODING_SAMPLE_BYTES), forced=options.encoding)
-    limit = csv.field_size_limit()
-    csv.field_size_limit(sys.maxsize)  # a scraped page in one cell is far over the default 128 KiB
-    try:
+    with _cells_of_any_size():
         if encoding.startswith(("utf-16", "utf-32")):  # lines cannot be split as bytes: decode the file whole
             raw = read_whole(source, options)
             if isinstance(raw, Skip):
@@ -87,8 +86,31 @@ def delimited_lines(source: Input, options: ReadOptions) -> Iterator[DelimitedLi
             yield DelimitedLines(
                 bounded_lines(handle, options.max_document_bytes), encoding, options.max_document_bytes
             )
+
+
+# csv's field size limit is one for the whole process. Readers in several threads (a clean reads a file while its
+# writer reads it again) raise it while any of them reads and put back the host program's limit after the last.
+_cell_limit_lock = threading.Lock()
+_cell_readers = 0
+_cell_limit_before = 0
+
+
+@contextmanager
+def _cells_of_any_size() -> Iterator[None]:
+    """csv's field size limit lifted while this reader reads: a scraped page in one cell is far over the
+    default 128 KiB."""
+    global _cell_readers, _cell_limit_before
+    with _cell_limit_lock:
+        if _cell_readers == 0:
+            _cell_limit_before = csv.field_size_limit(sys.maxsize)
+        _cell_readers += 1
+    try:
+        yield
     finally:
-        csv.field_size_limit(limit)
+        with _cell_limit_lock:
+            _cell_readers -= 1
+            if _cell_readers == 0:
+                csv.field_size_limit(_cell_limit_before)
 
 
 class RowTooLarge(Exception):
