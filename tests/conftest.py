@@ -32,3 +32,9 @@ def listed(folder: Path) -> list[str]:
     from dedup.commit import LOCK_NAME
 
     return sorted(path.name for path in folder.iterdir() if path.name != LOCK_NAME)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Spark tests first: the longest file by far, begun at once on one worker while the others run the rest
+    (with ``--dist loadfile``, a file left to the end would run alone)."""
+    items.sort(key=lambda item: item.path.name != "test_spark.py")  # stable: the rest keep their order
