@@ -4,7 +4,7 @@ What ``dedup.scan`` is given becomes a list of inputs (``as_inputs``)::
 
     "seeds/", Path("a.jsonl")             one path (a string is never iterated per character)
     ["a.jsonl", Path("b/")]               many paths
-    iter(texts), a generator, a Series    texts: ids 0, 1, …
+    iter(texts), a generator, a Series    texts: ids 0, 1, … (an Arrow array or chunked array of strings too)
     [{"id": …, "text": …}, …]             records: ``id_field`` and ``text_field`` (dotted paths too)
     a polars or pandas DataFrame, a pyarrow Table or RecordBatch, an object with ``__arrow_c_stream__``,
     a Hugging Face ``datasets.Dataset``   a table: one document per row
@@ -87,6 +87,8 @@ def as_inputs(given: object) -> Inputs:
             inputs.append(_path(item) if table is None else MemoryInput(next(tables), table=table))
         else:
             return inputs
+    if isinstance(given, pa.Array | pa.ChunkedArray):  # a column of texts: iterated, it gives Arrow scalars
+        return [MemoryInput(MEMORY_NAME, items=_arrow_values(given))]
     if isinstance(given, Iterable) and not isinstance(given, bytes | bytearray | Mapping):
         return [MemoryInput(MEMORY_NAME, items=given)]
     raise InputError(
@@ -134,6 +136,12 @@ def _table(given: object) -> pa.RecordBatchReader | None:
     if hasattr(given, "__arrow_c_stream__") and not isinstance(given, pl.Series | pa.Array | pa.ChunkedArray):
         return pa.RecordBatchReader.from_stream(given)
     return None
+
+
+def _arrow_values(column: pa.Array | pa.ChunkedArray) -> Iterator[object]:
+    """The Python values of an Arrow column (texts, or what becomes a skip), a chunk at a time."""
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        yield from chunk.to_pylist()
 
 
 def _dataset_batches(dataset: Any) -> pa.RecordBatchReader:

@@ -53,12 +53,16 @@ def test_a_list_of_paths_is_many_paths(of_files: dedup.ScanResult) -> None:
     assert result.summary()["dup_chars"] == of_files.summary()["dup_chars"]
 
 
-@pytest.mark.parametrize("kind", ["generator", "iterator", "series", "tuple of texts and records"])
+@pytest.mark.parametrize(
+    "kind", ["generator", "iterator", "series", "arrow array", "arrow chunked array", "tuple of texts and records"]
+)
 def test_texts_from_any_iterable_have_ids_from_0(kind: str, texts: list[str], of_files: dedup.ScanResult) -> None:
     given = {
         "generator": (text for text in texts),
         "iterator": iter(texts),
         "series": pl.Series("page", texts),
+        "arrow array": pa.array(texts, pa.large_string()),
+        "arrow chunked array": pa.chunked_array([texts[:1], [], texts[1:]]),  # its values, never its scalars
         "tuple of texts and records": (texts[0], {"text": texts[1]}, texts[2]),
     }[kind]
     result = dedup.scan(given)
