@@ -602,7 +602,10 @@ def tables(
         .join(texts.select(S.EXACT_HASH, "first"), S.EXACT_HASH)
     )
     clustered = text_of.join(numbers.select("first", S.CLUSTER), "first", "left").select(BLOCK_KEY, "first", S.CLUSTER)
-    placed = materialized(blocks.join(clustered, BLOCK_KEY, "left"))
+    # Without the shingles and band keys, which no table holds: every table scans these rows again, and the lists
+    # made most of their bytes.
+    slim = blocks.drop(S.SHINGLES, S.BAND_KEYS)
+    placed = materialized(slim.join(clustered, BLOCK_KEY, "left"))
     return {
         "blocks": _blocks_table(placed, ids),
         "pairs": _pairs_table(placed, ids, texts, joined),
