@@ -145,7 +145,7 @@ def _scan(
 ) -> SparkScan:
     """``scan``; with ``added`` (an index's ``added_files``), the files' hashes are taken and a file an earlier
     add brought is passed over; with ``index``, the scan is one against it."""
-    clock = _Clock()
+    clock = _Clock(spark)
     cached: list[DataFrame] = []
     files: dict[str, str] = {}
     with clock.stage("read"):
@@ -154,14 +154,17 @@ def _scan(
         else:
             read = R.read_paths(spark, inputs, options, added)
             documents, read_stats, files = R.numbered_documents(read)
+        # What the tables hold of a document, apart: every later step reads it, and reading the documents
+        # again would read their texts again (and, repartitioned, shuffle them again).
+        described = R.materialized(documents.select(S.DOC_KEY, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
+        cached.extend([documents, described])
         # Partitions for the per-batch stage on every core, even when the documents came from one file.
-        documents = documents.repartition(partitions or spark.sparkContext.defaultParallelism)
-        cached.append(documents)
+        texts_in_parts = documents.repartition(partitions or spark.sparkContext.defaultParallelism)
     if read_stats.documents == 0:
         given = "<DataFrame>" if isinstance(inputs, DataFrame) else ", ".join(str(p) for p in inputs)
         raise NoDocumentsError(f"no documents found in {given}", read_stats.skips)
     with clock.stage("fingerprint"):
-        blocks = R.materialized(R.fingerprint(documents, options))
+        blocks = R.materialized(R.fingerprint(texts_in_parts, options))
         n_blocks, block_bits = R.counted_blocks(blocks)
         blocks = R.with_block_keys(blocks, block_bits, read_stats.documents)  # a projection, computed as needed
         cached.append(blocks)
@@ -179,7 +182,7 @@ def _scan(
         edges = R.materialized(R.verified_pairs(pairs, nodes, options))
         cached.append(edges)
         verified_count = edges.count()
-    parts = {"blocks": blocks, "documents": documents, "texts": texts, "nodes": nodes, "edges": edges}
+    parts = {"blocks": blocks, "documents": described, "texts": texts, "nodes": nodes, "edges": edges}
     indexed: dict[str, DataFrame] | None = None  # the index's segments, when it has any
     if index is not None and index.adds:
         with clock.stage("index"):
@@ -189,7 +192,7 @@ def _scan(
         with clock.stage("cluster"):
             joined, numbers, split = _clusters(parts, verified_count, driver_edges, cached)
     with clock.stage("tables"):
-        tables = R.tables(blocks, documents, texts, numbers, joined)
+        tables = R.tables(blocks, described, texts, numbers, joined)
         if index is not None:
             tables["matches"] = _matches(spark, index, parts, indexed)
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)
@@ -275,17 +278,32 @@ def _matches(
 
 @dataclass(slots=True)
 class _Clock:
-    """Wall time per stage: the actions that end each stage make its work happen there."""
+    """Wall time per stage: the actions that end each stage make its work happen there. Each stage's jobs
+    are described by its name (``dedup: candidates``) in Spark's UI and event log."""
 
+    spark: SparkSession
     seconds: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
-            yield
+            with _described(self.spark, name):
+                yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def _described(spark: SparkSession, what: str) -> Iterator[None]:
+    """The jobs started in this block described as ``dedup: <what>`` (the description before is put back)."""
+    context = spark.sparkContext
+    before = context.getLocalProperty("spark.job.description")
+    context.setJobDescription(f"dedup: {what}")
+    try:
+        yield
+    finally:
+        context.setJobDescription(before)  # type: ignore[arg-type]  # None clears it
 
 
 def session(master: str = "local[*]") -> SparkSession:
@@ -350,8 +368,9 @@ def _scan_files(
                 settings = output.settings_of(options, found.stats.bands, found.stats.rows, dedup_version())
                 started = time.perf_counter()
                 for name in names:
-                    table = _written(found, name, scratch.path)
-                    output.stage_table(staged, name, table, output.parquet_metadata(settings))
+                    with _described(spark, f"write {name}"):
+                        table = _written(found, name, scratch.path)
+                        output.stage_table(staged, name, table, output.parquet_metadata(settings))
                 found.stats.seconds["write"] = time.perf_counter() - started
                 if add_to is not None:
                     started = time.perf_counter()

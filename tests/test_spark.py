@@ -14,7 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install -e '.[spark]' (needs a Java runtime)")
 
@@ -22,7 +25,7 @@ from pyspark.sql import SparkSession
 
 import dedup
 import dedup.spark
-from dedup import cluster
+from dedup import candidates, cluster
 from dedup import schema as S
 from dedup.runners import spark as runner
 from dedup.runners.spark import CENTRE, NODE, OTHER, to_local
@@ -507,3 +510,29 @@ def test_an_add_with_large_buckets_and_the_centre_rule_in_rounds(spark: SparkSes
     got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
     assert all(got[name].equals(want[name]) for name in SEGMENTS), [n for n in SEGMENTS if not got[n].equals(want[n])]
     assert set(local.lazy("matches").collect()[S.KIND]) == {S.EXACT, S.NEAR}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bucket_of=st.dictionaries(st.tuples(st.integers(0, 3), st.integers(0, 40)), st.integers(0, 5), max_size=120),
+    cuts=st.lists(st.integers(0, 120), max_size=8),
+    cap=st.integers(1, 6),
+)
+def test_buckets_cut_across_batches_give_the_pairs_of_the_local_kernel(
+    bucket_of: dict[tuple[int, int], int], cuts: list[int], cap: int
+) -> None:
+    """A task's buckets arrive in Arrow batches cut anywhere, a bucket often over several: the pairs are those
+    ``candidates.band_pairs`` makes of each band whole (the same buckets, the same cap, in node order)."""
+    rows = sorted((band, bucket, node) for (band, node), bucket in bucket_of.items())  # as the task gets them
+    table = pa.table({name: [row[k] for row in rows] for k, name in enumerate(("band", "bucket", NODE))})
+    ends = sorted({min(cut, table.num_rows) for cut in cuts} | {table.num_rows})
+    spans = [(start, end) for start, end in zip([0, *ends[:-1]], ends, strict=True) if end > start]
+    batches = [table.slice(start, end - start).to_batches()[0] for start, end in spans]
+    got = pa.Table.from_batches(list(runner.bucket_pairs(iter(batches), cap)), schema=runner.PAIRS_ARROW)
+    want: set[tuple[int, int]] = set()
+    for band in {band for band, _ in bucket_of}:
+        nodes = sorted(node for b, node in bucket_of if b == band)
+        column = np.array([bucket_of[band, node] for node in nodes], dtype=np.uint64)
+        left, right = candidates.band_pairs(column, cap)
+        want |= {(nodes[i], nodes[j]) for i, j in zip(left.tolist(), right.tolist(), strict=True)}
+    assert set(zip(got.column(NODE).to_pylist(), got.column(OTHER).to_pylist(), strict=True)) == want

@@ -39,13 +39,15 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from dedup import cluster, sources, stage
+from dedup import _kernels, cluster, sources, stage
 from dedup import schema as S
+from dedup._arrow import list_values
 from dedup.documents import MAX_CANDIDATES
 from dedup.errors import InputError
+from dedup.fingerprint import ShingleSets
 from dedup.formats.records import ReadWarning, Skip
 from dedup.index import ADD, BAND, KEY, MEMBER, SEGMENTS, TEXT, file_hash, passed_over
-from dedup.options import ScanOptions
+from dedup.options import LSHOptions, ScanOptions
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 BLOCK_KEY = S.BLOCK_KEY
@@ -72,6 +74,7 @@ DOCUMENTS_TYPE_ARROW = pa.schema(
         (NOTE, pa.string()),
     ]
 )
+PAIRS_ARROW = pa.schema([(NODE, pa.int64()), (OTHER, pa.int64())])
 FINGERPRINT_ARROW = pa.schema(
     [
         (S.DOC_KEY, pa.int64()),
@@ -93,6 +96,7 @@ FINGERPRINT_ARROW = pa.schema(
 # What Spark holds of them (the same columns, derived so that the two never drift apart).
 DOCUMENTS_TYPE = from_arrow_schema(DOCUMENTS_TYPE_ARROW)
 FINGERPRINT_TYPE = from_arrow_schema(FINGERPRINT_ARROW)
+PAIRS_TYPE = from_arrow_schema(PAIRS_ARROW)
 _SPARK_TYPES = {
     pl.Int64: T.LongType(),
     pl.UInt64: T.LongType(),
@@ -272,20 +276,29 @@ def numbered_documents(read: DataFrame) -> tuple[DataFrame, sources.ReadStats, d
     stats = read_stats(notes)
     counts = [(row[FILE], row["count"]) for row in files if row["count"]]
     documents = _dense_keys(read.filter(F.col(NOTE).isNull()).drop(NOTE), FILE, counts)
+    # The ids alone are shuffled to find the repeated ones (most corpora have none), not the texts.
     earlier = Window.partitionBy(S.DOC_ID).orderBy(S.DOC_KEY)
-    documents = documents.withColumn("_nth", F.row_number().over(earlier))
     renamed = F.concat(
         F.col(S.DOC_ID), F.lit(" ("), F.col(S.SOURCE), F.lit(":"), F.col(S.SOURCE_LINE).cast("string"), F.lit(")")
     )
-    documents = documents.withColumn("_old_id", F.col(S.DOC_ID)).withColumn(
-        S.DOC_ID, F.when(F.col("_nth") > 1, renamed).otherwise(F.col(S.DOC_ID))
+    repeated = materialized(
+        documents.select(S.DOC_KEY, S.DOC_ID, S.SOURCE, S.SOURCE_LINE)
+        .withColumn("_nth", F.row_number().over(earlier))
+        .filter(F.col("_nth") > 1)
+        .select(S.DOC_KEY, F.col(S.DOC_ID).alias("_old_id"), renamed.alias("_new_id"), S.SOURCE)
     )
-    documents = materialized(documents)
-    for row in documents.filter(F.col("_nth") > 1).orderBy(S.DOC_KEY).select("_old_id", S.DOC_ID, S.SOURCE).collect():
-        message = f"id {row['_old_id']!r} was taken by an earlier document; this one is now {row[S.DOC_ID]!r}"
+    found = repeated.orderBy(S.DOC_KEY).collect()
+    for row in found:
+        message = f"id {row['_old_id']!r} was taken by an earlier document; this one is now {row['_new_id']!r}"
         stats.warnings.append(ReadWarning(row[S.SOURCE], None, "repeated id", message))
+    if found:
+        new_ids = repeated.select(S.DOC_KEY, "_new_id")
+        new_id = F.coalesce(F.col("_new_id"), F.col(S.DOC_ID)).alias(S.DOC_ID)
+        columns = [new_id if name == S.DOC_ID else F.col(name) for name in documents.columns]
+        documents = documents.join(new_ids, S.DOC_KEY, "left").select(*columns)
+    documents = materialized(documents)
     stats.documents = sum(count for _, count in counts)
-    return documents.drop("_nth", "_old_id"), stats, file_hashes(notes)
+    return documents, stats, file_hashes(notes)
 
 
 def frame_documents(frame: DataFrame, options: ScanOptions) -> tuple[DataFrame, sources.ReadStats]:
@@ -427,53 +440,99 @@ def candidate_pairs(nodes: DataFrame, count: int, options: ScanOptions) -> DataF
     As ``candidates.band_pairs``: a bucket of up to ``max_bucket_pairs`` texts yields every pair, a larger
     one a chain through its texts and a star to its first; and a bucket is told by the band key without
     its highest bits, as many as the number of a text needs there, so the same texts share a bucket.
+    The members of a bucket are brought to one partition in order, and each task pairs its buckets with
+    the local engine's kernel (``_kernels.bucket_pairs``): a self-join of the buckets in SQL made the same
+    pairs at many times the cost.
     """
     if count < 2:
-        return nodes.sparkSession.createDataFrame([], f"{NODE} long, {OTHER} long")
+        return nodes.sparkSession.createDataFrame([], PAIRS_TYPE)
     row_bits = max(1, (count - 1).bit_length())
     kept_bits = F.lit((1 << (64 - row_bits)) - 1).cast("long")
     cap = options.lsh.max_bucket_pairs
     members = nodes.select(NODE, F.posexplode(S.BAND_KEYS).alias("band", "key")).select(
-        NODE, "band", F.col("key").bitwiseAND(kept_bits).alias("bucket")
+        "band", F.col("key").bitwiseAND(kept_bits).alias("bucket"), NODE
     )
-    bucket = Window.partitionBy("band", "bucket")
-    members = members.withColumn("size", F.count("*").over(bucket)).filter(F.col("size") >= 2)
-    small = members.filter(F.col("size") <= cap).select("band", "bucket", NODE)
-    every_pair = (
-        small.alias("a")
-        .join(small.alias("b"), ["band", "bucket"])
-        .filter(F.col(f"a.{NODE}") < F.col(f"b.{NODE}"))
-        .select(F.col(f"a.{NODE}").alias(NODE), F.col(f"b.{NODE}").alias(OTHER))
-    )
-    large = members.filter(F.col("size") > cap)
-    in_order = bucket.orderBy(NODE)
-    large = large.withColumn("_first", F.min(NODE).over(bucket)).withColumn("_before", F.lag(NODE).over(in_order))
-    star = large.filter(F.col(NODE) != F.col("_first")).select(F.col("_first").alias(NODE), F.col(NODE).alias(OTHER))
-    chain = large.filter(F.col("_before").isNotNull()).select(F.col("_before").alias(NODE), F.col(NODE).alias(OTHER))
-    return every_pair.unionByName(star).unionByName(chain).distinct()
+    in_buckets = members.repartition("band", "bucket").sortWithinPartitions("band", "bucket", NODE)
+
+    def pairs_of(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return bucket_pairs(batches, cap)
+
+    return in_buckets.mapInArrow(pairs_of, PAIRS_TYPE).distinct()
+
+
+def bucket_pairs(batches: Iterator[pa.RecordBatch], cap: int) -> Iterator[pa.RecordBatch]:
+    """The pairs of every bucket in a partition of (``band``, ``bucket``, ``node``) rows sorted by all three.
+
+    A bucket may go on from one batch into the next, so the last bucket of each batch waits for the
+    next one (or the partition's end); memory holds a batch and the bucket it ends in.
+    """
+    waiting: list[pa.RecordBatch] = []
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        band, bucket = (batch.column(name).to_numpy() for name in ("band", "bucket"))
+        same_as_last = (band == band[-1]) & (bucket == bucket[-1])
+        whole = batch.num_rows - int(np.argmin(same_as_last[::-1])) if not same_as_last.all() else 0
+        if whole:
+            yield _pairs_in_buckets(pa.Table.from_batches([*waiting, batch.slice(0, whole)]), cap)
+            waiting = []
+        waiting.append(batch.slice(whole))
+    if waiting:
+        yield _pairs_in_buckets(pa.Table.from_batches(waiting), cap)
+
+
+def _pairs_in_buckets(rows: pa.Table, cap: int) -> pa.RecordBatch:
+    """The pairs of whole buckets (rows sorted by band, bucket and node), by the local engine's kernel."""
+    band, bucket, node = (rows.column(name).to_numpy() for name in ("band", "bucket", NODE))
+    n = node.size
+    # The kernel wants a bucket in the high bits and a row number in the low ones: the bucket's number here.
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (band[1:] != band[:-1]) | (bucket[1:] != bucket[:-1])
+    row_bits = max(1, (n - 1).bit_length())
+    numbered = (np.cumsum(starts, dtype=np.uint64) << np.uint64(row_bits)) | np.arange(n, dtype=np.uint64)
+    left, right = _kernels.bucket_pairs(numbered, row_bits, cap)
+    return pa.RecordBatch.from_arrays([pa.array(node[left]), pa.array(node[right])], schema=PAIRS_ARROW)
 
 
 def verified_pairs(pairs: DataFrame, nodes: DataFrame, options: ScanOptions) -> DataFrame:
     """The candidate pairs that are near repeats, with their Jaccard similarity and containment measured on
-    the distinct shingle sets (as ``cluster.similarities``)."""
-    sets = nodes.select(NODE, F.array_distinct(S.SHINGLES).alias("set"))
-    left = sets.select(F.col(NODE), F.col("set").alias("set_a"))
-    right = sets.select(F.col(NODE).alias(OTHER), F.col("set").alias("set_b"))
+    the distinct shingle sets (``cluster.similarities``)."""
+    sets = nodes.select(NODE, S.SHINGLES)
+    left = sets.select(F.col(NODE), F.col(S.SHINGLES).alias("set_a"))
+    right = sets.select(F.col(NODE).alias(OTHER), F.col(S.SHINGLES).alias("set_b"))
     return _near_repeats(pairs.join(left, NODE).join(right, OTHER), NODE, OTHER, options)
 
 
 def _near_repeats(measured: DataFrame, a: str, b: str, options: ScanOptions) -> DataFrame:
-    """The pairs (``a``, ``b``) whose distinct sets ``set_a`` and ``set_b`` make them near repeats, with their
-    Jaccard similarity and containment (as ``cluster.similarities`` and ``cluster.accepted``)."""
-    shared = F.size(F.array_intersect("set_a", "set_b")).cast("double")
-    size_a, size_b = F.size("set_a").cast("double"), F.size("set_b").cast("double")
-    union = size_a + size_b - shared
-    smaller = F.least(size_a, size_b)
-    jaccard = F.when(union > 0, shared / union).otherwise(F.lit(0.0))
-    containment = F.when(smaller > 0, shared / smaller).otherwise(F.lit(0.0))
-    measured = measured.select(a, b, jaccard.alias(S.JACCARD), containment.alias(S.CONTAINMENT))
+    """The pairs (``a``, ``b``) whose shingle sets ``set_a`` and ``set_b`` make them near repeats, with their
+    Jaccard similarity and containment, measured in each task by the local engine's ``cluster.similarities``
+    and kept by its ``cluster.accepted`` (intersections of arrays in SQL cost several times more)."""
+    schema = pa.schema([(a, pa.int64()), (b, pa.int64()), (S.JACCARD, pa.float64()), (S.CONTAINMENT, pa.float64())])
     lsh = options.lsh
-    return measured.filter((F.col(S.JACCARD) >= lsh.threshold) | (F.col(S.CONTAINMENT) >= lsh.containment))
+
+    def measure(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                yield _near_pairs_of(batch, schema, lsh)
+
+    return measured.select(a, b, "set_a", "set_b").mapInArrow(measure, from_arrow_schema(schema))
+
+
+def _near_pairs_of(batch: pa.RecordBatch, schema: pa.Schema, lsh: LSHOptions) -> pa.RecordBatch:
+    """The near repeats among one batch of pairs with both shingle sets (32-bit hashes, signed or in longs)."""
+    frame = pl.from_arrow(batch)
+    assert isinstance(frame, pl.DataFrame)
+    values_a, offsets_a = list_values(frame["set_a"])
+    values_b, offsets_b = list_values(frame["set_b"])
+    # As the hashes they are (unsigned 32 bits), so that the kernels compiled for the local engine serve.
+    values = np.concatenate([values_a.astype(np.uint32), values_b.astype(np.uint32)])
+    sets = ShingleSets(values, np.concatenate([offsets_a, offsets_b[1:] + offsets_a[-1]]), distinct=False)
+    n = batch.num_rows
+    jaccard, containment = cluster.similarities(sets, np.arange(n), np.arange(n, 2 * n))
+    near = cluster.accepted(jaccard, containment, lsh)
+    a, b = schema.names[:2]
+    columns = [frame[a].to_numpy()[near], frame[b].to_numpy()[near], jaccard[near], containment[near]]
+    return pa.RecordBatch.from_arrays([pa.array(column) for column in columns], schema=schema)
 
 
 def centres_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
