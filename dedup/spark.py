@@ -192,7 +192,7 @@ def _scan(
         with clock.stage("cluster"):
             joined, numbers, split = _clusters(parts, verified_count, driver_edges, cached)
     with clock.stage("tables"):
-        tables = R.tables(blocks, described, texts, numbers, joined)
+        tables = R.tables(blocks, described, texts, numbers, joined, read_stats.documents)
         if index is not None:
             tables["matches"] = _matches(spark, index, parts, indexed)
     bands, rows = candidates.banding(options.lsh, options.minhash.num_perm)

@@ -58,6 +58,9 @@ FILE = "file"  # a file's number in read order
 ROW = "row"  # a document's number within its file (or partition)
 NOTE = "note"  # a reader's account of a file: skips, warnings, whether it was read (JSON)
 REPRESENTATIVE = "representative"
+# Up to this many rows of a few keys and a string (tens of MB), a small side of the tables' joins is broadcast:
+# Spark cannot know how few rows a frame made in Python (``mapInArrow``) holds, and would shuffle the large side.
+BROADCAST_ROWS = 500_000
 ORDER = "_order"  # a table row's place in the local engine's file: blocks and pairs by block, clusters, documents
 
 # Spark has no unsigned integers: 64-bit hashes and 32-bit shingle hashes travel as the signed integers of
@@ -650,11 +653,22 @@ def numbered_keys(keyed: DataFrame) -> DataFrame:
 
 
 def tables(
-    blocks: DataFrame, documents: DataFrame, texts: DataFrame, numbers: DataFrame, joined: DataFrame
+    blocks: DataFrame,
+    documents: DataFrame,
+    texts: DataFrame,
+    numbers: DataFrame,
+    joined: DataFrame,
+    document_count: int | None = None,
 ) -> dict[str, DataFrame]:
     """The four tables of the local engine, from the blocks, documents, distinct texts, clusters and members,
-    each with an ``ORDER`` column beside its schema's."""
+    each with an ``ORDER`` column beside its schema's.
+
+    With ``document_count`` at most ``BROADCAST_ROWS``, the documents' ids are sent to every task (broadcast)
+    instead of the blocks being shuffled to meet them.
+    """
     ids = documents.select(S.DOC_KEY, S.DOC_ID)
+    if document_count is not None and document_count <= BROADCAST_ROWS:
+        ids = F.broadcast(ids)
     text_of = (
         blocks.filter(S.MATCHABLE)
         .select(BLOCK_KEY, S.EXACT_HASH)
@@ -724,10 +738,12 @@ def _clusters_table(placed: DataFrame, ids: DataFrame, numbers: DataFrame) -> Da
         )
     )
     representatives = numbers.filter(F.col("first") == F.col(REPRESENTATIVE)).select(S.CLUSTER, "near", "first")
+    if representatives.count() <= BROADCAST_ROWS:  # one row per cluster: the blocks need not be shuffled to them
+        representatives = F.broadcast(representatives)
     shown = placed.select(F.col(BLOCK_KEY).alias("first"), S.DOC_KEY, S.BLOCK, S.LINE, S.TEXT)
     table = (
-        counts.join(representatives, S.CLUSTER)
-        .join(shown, "first")
+        shown.join(representatives, "first")
+        .join(counts, S.CLUSTER)
         .join(ids, S.DOC_KEY)
         .withColumn(S.KIND, F.when(F.col("near"), F.lit(S.NEAR)).otherwise(F.lit(S.EXACT)))
         .withColumn(S.SCOPE, F.when(F.col(S.N_DOCS) > 1, F.lit(S.CROSS_DOC)).otherwise(F.lit(S.WITHIN_DOC)))
