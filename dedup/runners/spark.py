@@ -8,13 +8,16 @@ and sorted runs is done here by key, with group-bys and joins:
   caller), numbered in read order (``doc_key``); a block is known by ``block_key``, its document's key and
   its number packed in one long, so that comparing block keys compares positions in read order;
 - distinct texts: matchable blocks grouped by exact key, the first occurrence the least block key;
-- candidates: the band keys of every near text exploded into LSH buckets; a bucket of up to
+- candidates: the band keys of every near text exploded into LSH buckets, each bucket brought to one
+  partition in order and paired there by the local engine's kernel: a bucket of up to
   ``LSHOptions.max_bucket_pairs`` texts yields all its pairs, a larger one a chain and a star to its first
   text, as ``candidates.band_pairs`` does (with the same loss of the band key's high bits);
-- verification: intersections of the distinct shingle sets in SQL (``array_intersect``);
+- verification: each pair joined with its two shingle sets and measured by ``cluster.similarities``;
 - clusters: the centre rule of ``cluster.CentreAssignment`` in rounds (see ``centre_rounds``);
 - tables: joins of blocks with their distinct texts, clusters and documents, the documents' best
-  containers found as ``dedup.documents`` does.
+  containers found as ``dedup.documents`` does (each candidate measured by the local engine's kernel).
+
+Python code (the library's stages and kernels) runs inside ``mapInArrow``, one Arrow batch at a time.
 
 Shuffles: reading (none), fingerprint (none), distinct texts (by exact key), candidates (by band bucket,
 then by pair), verification (two joins by node), centre rounds (by node, once per round), tables (by
