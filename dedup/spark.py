@@ -75,8 +75,8 @@ class SparkScan:
         return self.ordered[name].orderBy(R.ORDER).drop(R.ORDER)
 
     def close(self) -> None:
-        for frame in self.cached:
-            frame.unpersist()
+        """Free what the executors keep for the tables (checkpoints of the scan's steps); the tables are gone then."""
+        R.release(self.cached)
         self.cached.clear()
 
 
@@ -144,7 +144,27 @@ def _scan(
     index: Index | None = None,
 ) -> SparkScan:
     """``scan``; with ``added`` (an index's ``added_files``), the files' hashes are taken and a file an earlier
-    add brought is passed over; with ``index``, the scan is one against it."""
+    add brought is passed over; with ``index``, the scan is one against it. Every checkpoint the scan makes is
+    the result's to release (``close``), or released here when the scan fails."""
+    with R.holding_checkpoints() as held:
+        try:
+            found = _scanned(spark, inputs, options, partitions, driver_edges, added, index)
+        except BaseException:
+            R.release(held)
+            raise
+    found.cached.extend(held)
+    return found
+
+
+def _scanned(
+    spark: SparkSession,
+    inputs: Sequence[str | Path] | DataFrame,
+    options: ScanOptions,
+    partitions: int | None,
+    driver_edges: int,
+    added: dict[str, str] | None,
+    index: Index | None,
+) -> SparkScan:
     clock = _Clock(spark)
     cached: list[DataFrame] = []
     files: dict[str, str] = {}

@@ -88,10 +88,20 @@ def assert_same_stats(got: dedup.spark.SparkScan, want: dedup.ScanResult) -> Non
 
 def test_seeds_in_one_partition_with_the_centre_rule_in_rounds(spark: SparkSession, seeds: Path) -> None:
     want = dedup.scan([seeds])
+    before = blocks_kept(spark)
     got = dedup.spark.scan(spark, [seeds], partitions=1, driver_edges=0)
     assert_same_tables(spark_tables(got), local_tables(want))
     assert_same_stats(got, want)
     assert want.clusters.height > 0
+    # Closed, the scan leaves nothing in the executors: its checkpoints held blocks until then.
+    assert blocks_kept(spark) - before
+    got.close()
+    assert not blocks_kept(spark) - before
+
+
+def blocks_kept(spark: SparkSession) -> set[int]:
+    """The RDDs whose blocks the executors keep (cached, or local checkpoints)."""
+    return {info.id() for info in spark.sparkContext._jsc.sc().getRDDStorageInfo()}  # type: ignore[union-attr]
 
 
 def test_generated_corpus_in_three_partitions(spark: SparkSession, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -127,9 +128,39 @@ def materialized(frame: DataFrame) -> DataFrame:
     Every corpus-wide step starts from materialized frames: a plan that stacked every step (and every
     round of the iterations) would be optimized and recomputed whole each time.
     """
-    if frame.sparkSession.sparkContext.getCheckpointDir():
-        return frame.checkpoint()
-    return frame.localCheckpoint()
+    done = frame.checkpoint() if frame.sparkSession.sparkContext.getCheckpointDir() else frame.localCheckpoint()
+    held = _held.get()
+    if held is not None:
+        held.append(done)
+    return done
+
+
+# The frames ``materialized`` made inside ``holding_checkpoints`` (in this thread), for ``release``.
+_held: ContextVar[list[DataFrame] | None] = ContextVar("dedup_spark_checkpoints", default=None)
+
+
+@contextlib.contextmanager
+def holding_checkpoints() -> Iterator[list[DataFrame]]:
+    """The list of every frame ``materialized`` makes inside the block, as it makes them."""
+    held: list[DataFrame] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+def release(frames: list[DataFrame]) -> None:
+    """Free what the executors keep of ``frames``. ``DataFrame.unpersist`` frees a cached frame but not a local
+    checkpoint, whose blocks stay until the driver's JVM collects its RDD (Spark's cleaner): so a session that
+    ran many scans held every scan's blocks, texts included. The checkpoint's RDD is reached through Spark's
+    internals; a Spark without them only leaves the blocks to its cleaner, as before."""
+    for frame in frames:
+        frame.unpersist()
+        with contextlib.suppress(Exception):
+            plan = frame._jdf.queryExecution().analyzed()
+            if plan.getClass().getSimpleName() == "LogicalRDD":
+                plan.rdd().unpersist(False)
 
 
 def spark_type(schema: pl.Schema) -> T.StructType:
@@ -851,23 +882,26 @@ def components(edges: DataFrame) -> DataFrame:
         .unionByName(edges.select(F.col(OTHER).alias("a"), F.col(NODE).alias("b")))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    labels = both.groupBy(F.col("a").alias(NODE)).agg(F.least(F.min("b"), F.first("a")).alias("label"))
-    while True:
-        from_neighbours = (
-            both.join(labels.withColumnRenamed(NODE, "b"), "b")
-            .groupBy(F.col("a").alias(NODE))
-            .agg(F.min("label").alias("seen"))
-        )
-        jumped = labels.join(
-            labels.select(F.col(NODE).alias("label"), F.col("label").alias("label_of_label")), "label", "left"
-        )
-        updated = jumped.join(from_neighbours, NODE).select(
-            NODE, "label", F.least("label", "seen", F.coalesce("label_of_label", "label")).alias("new")
-        )
-        updated = materialized(updated)
-        if updated.filter(F.col("new") < F.col("label")).isEmpty():
-            break
-        labels = updated.select(NODE, F.col("new").alias("label"))
+    try:
+        labels = both.groupBy(F.col("a").alias(NODE)).agg(F.least(F.min("b"), F.first("a")).alias("label"))
+        while True:
+            from_neighbours = (
+                both.join(labels.withColumnRenamed(NODE, "b"), "b")
+                .groupBy(F.col("a").alias(NODE))
+                .agg(F.min("label").alias("seen"))
+            )
+            jumped = labels.join(
+                labels.select(F.col(NODE).alias("label"), F.col("label").alias("label_of_label")), "label", "left"
+            )
+            updated = jumped.join(from_neighbours, NODE).select(
+                NODE, "label", F.least("label", "seen", F.coalesce("label_of_label", "label")).alias("new")
+            )
+            updated = materialized(updated)
+            if updated.filter(F.col("new") < F.col("label")).isEmpty():
+                break
+            labels = updated.select(NODE, F.col("new").alias("label"))
+    finally:
+        both.unpersist()  # the rounds' result is materialized apart from it
     return updated.select(NODE, F.col("new").alias("component"))
 
 
