@@ -175,7 +175,7 @@ def _scanned(
             read = R.read_paths(spark, inputs, options, added)
             documents, read_stats, files = R.numbered_documents(read)
         # What the tables hold of a document, apart: every later step reads it, and reading the documents
-        # again would read their texts again (and, repartitioned, shuffle them again).
+        # again would read their texts again (and, repartitioned, go through that shuffle again).
         described = R.materialized(documents.select(S.DOC_KEY, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
         cached.extend([documents, described])
         # Partitions for the per-batch stage on every core, even when the documents came from one file.
