@@ -608,7 +608,15 @@ def _name_of(inputs: Sequence[str | Path] | DataFrame) -> str:
 
 def _write_add(found: SparkScan, idx: Index, name: str, driver_edges: int) -> Add:
     """Match the scan's documents against the index, write them as its next add and commit it (the caller
-    holds ``idx.writing``)."""
+    holds ``idx.writing``). The checkpoints this makes are the scan's to release (``close``)."""
+    with R.holding_checkpoints() as held:
+        try:
+            return _add_written(found, idx, name, driver_edges)
+        finally:
+            found.cached.extend(held)
+
+
+def _add_written(found: SparkScan, idx: Index, name: str, driver_edges: int) -> Add:
     parts = found.parts
     keyed = parts.get("keyed")  # the scan against the index matched them (an index with adds)
     if keyed is None:

@@ -294,8 +294,10 @@ def test_an_add_written_by_spark_is_the_local_add_row_for_row(spark: SparkSessio
 
     a, b = split_corpus(tmp_path / "corpus", seed=5, documents_a=30)
     index_add(tmp_path / "local", [a], name="A")
+    before = blocks_kept(spark)
     found = dedup.spark.index_add(spark, [a], tmp_path / "spark", name="A", partitions=3, driver_edges=0)
     found.close()
+    assert not blocks_kept(spark) - before  # the add's checkpoints are released with the scan's
     assert found.add is not None and found.add.texts > 0 and found.add.files
     assert add_fields(tmp_path / "spark") == add_fields(tmp_path / "local")
     got, want = index_segments(tmp_path / "spark"), index_segments(tmp_path / "local")
