@@ -43,7 +43,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from dedup import _kernels, cluster, sources, stage
+from dedup import _kernels, candidates, cluster, sources, stage
 from dedup import schema as S
 from dedup._arrow import list_values
 from dedup.documents import MAX_CANDIDATES
@@ -478,7 +478,7 @@ def candidate_pairs(nodes: DataFrame, count: int, options: ScanOptions) -> DataF
     one a chain through its texts and a star to its first; and a bucket is told by the band key without
     its highest bits, as many as the number of a text needs there, so the same texts share a bucket.
     The members of a bucket are brought to one partition in order, and each task pairs its buckets with
-    the local engine's kernel (``_kernels.bucket_pairs``): a self-join of the buckets in SQL made the same
+    the local engine's ``candidates.band_pairs``: a self-join of the buckets in SQL made the same
     pairs at many times the cost.
     """
     if count < 2:
@@ -508,8 +508,8 @@ def bucket_pairs(batches: Iterator[pa.RecordBatch], cap: int) -> Iterator[pa.Rec
         if batch.num_rows == 0:
             continue
         band, bucket = (batch.column(name).to_numpy() for name in ("band", "bucket"))
-        same_as_last = (band == band[-1]) & (bucket == bucket[-1])
-        whole = batch.num_rows - int(np.argmin(same_as_last[::-1])) if not same_as_last.all() else 0
+        before_last = np.flatnonzero((band != band[-1]) | (bucket != bucket[-1]))  # rows of the earlier buckets
+        whole = int(before_last[-1]) + 1 if before_last.size else 0
         if whole:
             yield _pairs_in_buckets(pa.Table.from_batches([*waiting, batch.slice(0, whole)]), cap)
             waiting = []
@@ -521,13 +521,11 @@ def bucket_pairs(batches: Iterator[pa.RecordBatch], cap: int) -> Iterator[pa.Rec
 def _pairs_in_buckets(rows: pa.Table, cap: int) -> pa.RecordBatch:
     """The pairs of whole buckets (rows sorted by band, bucket and node), by the local engine's kernel."""
     band, bucket, node = (rows.column(name).to_numpy() for name in ("band", "bucket", NODE))
-    n = node.size
-    # The kernel wants a bucket in the high bits and a row number in the low ones: the bucket's number here.
-    starts = np.ones(n, dtype=bool)
+    # Each row keyed by its bucket's number among these rows: ``band_pairs`` pairs rows of equal keys, in row
+    # order, which is node order within a bucket.
+    starts = np.ones(node.size, dtype=bool)
     starts[1:] = (band[1:] != band[:-1]) | (bucket[1:] != bucket[:-1])
-    row_bits = max(1, (n - 1).bit_length())
-    numbered = (np.cumsum(starts, dtype=np.uint64) << np.uint64(row_bits)) | np.arange(n, dtype=np.uint64)
-    left, right = _kernels.bucket_pairs(numbered, row_bits, cap)
+    left, right = candidates.band_pairs(np.cumsum(starts, dtype=np.uint64), cap)
     return pa.RecordBatch.from_arrays([pa.array(node[left]), pa.array(node[right])], schema=PAIRS_ARROW)
 
 
