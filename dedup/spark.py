@@ -58,7 +58,7 @@ class SparkScan:
     ordered: dict[str, DataFrame]  # the tables with their rows' place in the local engine's files (``R.ORDER``)
     stats: ScanStats
     options: ScanOptions
-    cached: list[DataFrame] = field(default_factory=list)
+    cached: list[DataFrame] = field(default_factory=list)  # every checkpoint the scan made (``R.materialized``)
     # What the tables are made of (blocks, documents, texts, nodes, edges; centres, or against an index what
     # ``R.index_match`` keyed): what an index add needs.
     parts: dict[str, DataFrame] = field(default_factory=dict)
@@ -152,7 +152,7 @@ def _scan(
         except BaseException:
             R.release(held)
             raise
-    found.cached.extend(held)
+    found.cached = held
     return found
 
 
@@ -166,7 +166,6 @@ def _scanned(
     index: Index | None,
 ) -> SparkScan:
     clock = _Clock(spark)
-    cached: list[DataFrame] = []
     files: dict[str, str] = {}
     with clock.stage("read"):
         if isinstance(inputs, DataFrame):
@@ -177,7 +176,6 @@ def _scanned(
         # What the tables hold of a document, apart: every later step reads it, and reading the documents
         # again would read their texts again (and, repartitioned, go through that shuffle again).
         described = R.materialized(documents.select(S.DOC_KEY, S.DOC_ID, S.SOURCE, S.SOURCE_LINE))
-        cached.extend([documents, described])
         # Partitions for the per-batch stage on every core, even when the documents came from one file.
         texts_in_parts = documents.repartition(partitions or spark.sparkContext.defaultParallelism)
     if read_stats.documents == 0:
@@ -187,30 +185,25 @@ def _scanned(
         blocks = R.materialized(R.fingerprint(texts_in_parts, options))
         n_blocks, block_bits = R.counted_blocks(blocks)
         blocks = R.with_block_keys(blocks, block_bits, read_stats.documents)  # a projection, computed as needed
-        cached.append(blocks)
     with clock.stage("distinct"):
         texts = R.materialized(R.distinct_texts(blocks))
-        cached.append(texts)
         nodes = R.materialized(R.near_nodes(blocks, texts))
-        cached.append(nodes)
         near_count = nodes.count()
     with clock.stage("candidates"):
         pairs = R.materialized(R.candidate_pairs(nodes, near_count, options))
-        cached.append(pairs)
         candidate_count = pairs.count()
     with clock.stage("verify"):
         edges = R.materialized(R.verified_pairs(pairs, nodes, options))
-        cached.append(edges)
         verified_count = edges.count()
     parts = {"blocks": blocks, "documents": described, "texts": texts, "nodes": nodes, "edges": edges}
     indexed: dict[str, DataFrame] | None = None  # the index's segments, when it has any
     if index is not None and index.adds:
         with clock.stage("index"):
             indexed = _index_tables(spark, index, numbered=True)  # read once: each file read costs a job
-            joined, numbers, split = _clusters_against(index, indexed, parts, options, driver_edges, cached)
+            joined, numbers, split = _clusters_against(index, indexed, parts, options, driver_edges)
     else:
         with clock.stage("cluster"):
-            joined, numbers, split = _clusters(parts, verified_count, driver_edges, cached)
+            joined, numbers, split = _clusters(parts, verified_count, driver_edges)
     with clock.stage("tables"):
         tables = R.tables(blocks, described, texts, numbers, joined, read_stats.documents)
         if index is not None:
@@ -230,12 +223,10 @@ def _scanned(
         warnings=read_stats.warnings,
         seconds=clock.seconds,
     )
-    return SparkScan(ordered=tables, stats=stats, options=options, cached=cached, parts=parts, files=files)
+    return SparkScan(ordered=tables, stats=stats, options=options, parts=parts, files=files)
 
 
-def _clusters(
-    parts: dict[str, DataFrame], verified_count: int, driver_edges: int, cached: list[DataFrame]
-) -> tuple[DataFrame, DataFrame, int]:
+def _clusters(parts: dict[str, DataFrame], verified_count: int, driver_edges: int) -> tuple[DataFrame, DataFrame, int]:
     """The scan's near clusters (``parts["centres"]``): the members with their centres, every text's cluster,
     and the components the centres split."""
     texts, edges = parts["texts"], parts["edges"]
@@ -245,11 +236,8 @@ def _clusters(
     else:
         centres = R.centre_rounds(edges)
     parts["centres"] = centres = R.materialized(centres)
-    cached.append(centres)
     joined = R.materialized(R.members(edges, centres))
-    cached.append(joined)
     numbers = R.materialized(R.cluster_numbers(texts, centres))
-    cached.append(numbers)
     numbers.count()
     split = R.components_split(edges, centres) if on_driver is None else on_driver
     return joined, numbers, split
@@ -261,7 +249,6 @@ def _clusters_against(
     parts: dict[str, DataFrame],
     options: ScanOptions,
     driver_edges: int,
-    cached: list[DataFrame],
 ) -> tuple[DataFrame, DataFrame, int]:
     """The new data's clusters in a scan against an index with adds, from ``R.index_match`` (kept as
     ``parts["keyed"]`` for the table of matches and an add): the members of the new centres, every text's
@@ -279,7 +266,6 @@ def _clusters_against(
     parts["keyed"] = keyed
     joined = R.materialized(R.own_members(keyed))
     numbers = R.materialized(R.numbered_keys(R.index_cluster_keys(keyed)))
-    cached.extend((keyed, joined, numbers))
     return joined, numbers, split
 
 
@@ -609,11 +595,8 @@ def _name_of(inputs: Sequence[str | Path] | DataFrame) -> str:
 def _write_add(found: SparkScan, idx: Index, name: str, driver_edges: int) -> Add:
     """Match the scan's documents against the index, write them as its next add and commit it (the caller
     holds ``idx.writing``). The checkpoints this makes are the scan's to release (``close``)."""
-    with R.holding_checkpoints() as held:
-        try:
-            return _add_written(found, idx, name, driver_edges)
-        finally:
-            found.cached.extend(held)
+    with R.holding_checkpoints(found.cached):
+        return _add_written(found, idx, name, driver_edges)
 
 
 def _add_written(found: SparkScan, idx: Index, name: str, driver_edges: int) -> Add:
@@ -630,7 +613,6 @@ def _add_written(found: SparkScan, idx: Index, name: str, driver_edges: int) -> 
             driver_edges,
             standing_only=bool(idx.removed_files),
         )
-        found.cached.append(keyed)
     segments = R.index_segments(parts["blocks"], parts["documents"], parts["nodes"], keyed)
     segment = idx.new_segment()
     scratch = segment / "_spark"  # removed before the commit; with the staging folder if the run dies

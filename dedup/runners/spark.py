@@ -27,8 +27,9 @@ exact key, by cluster, by document).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import asdict
 from pathlib import Path
@@ -102,7 +103,6 @@ FINGERPRINT_ARROW = pa.schema(
 )
 # What Spark holds of them (the same columns, derived so that the two never drift apart).
 DOCUMENTS_TYPE = from_arrow_schema(DOCUMENTS_TYPE_ARROW)
-FINGERPRINT_TYPE = from_arrow_schema(FINGERPRINT_ARROW)
 PAIRS_TYPE = from_arrow_schema(PAIRS_ARROW)
 _SPARK_TYPES = {
     pl.Int64: T.LongType(),
@@ -140,9 +140,9 @@ _held: ContextVar[list[DataFrame] | None] = ContextVar("dedup_spark_checkpoints"
 
 
 @contextlib.contextmanager
-def holding_checkpoints() -> Iterator[list[DataFrame]]:
-    """The list of every frame ``materialized`` makes inside the block, as it makes them."""
-    held: list[DataFrame] = []
+def holding_checkpoints(held: list[DataFrame] | None = None) -> Iterator[list[DataFrame]]:
+    """The list (``held``, or a new one) of every frame ``materialized`` makes inside the block, as it makes them."""
+    held = [] if held is None else held
     token = _held.set(held)
     try:
         yield held
@@ -395,16 +395,27 @@ def _dense_keys(rows: DataFrame, group: str, counts: list[tuple[int, int]]) -> D
 def fingerprint(documents: DataFrame, options: ScanOptions) -> DataFrame:
     """The per-batch stage on every partition of documents (``mapInArrow``): one row per block."""
 
-    def stage_of(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            blocks = stage.fingerprint_batch(frame, options)
-            yield from _signed(blocks).to_arrow().cast(FINGERPRINT_ARROW).to_batches()
-
     # In read order within each partition: the first block of a text in the corpus must be the first in its batch.
     in_order = documents.select(S.DOC_KEY, S.TEXT, S.SOURCE_LINE, S.ANCHORS).sortWithinPartitions(S.DOC_KEY)
-    return in_order.mapInArrow(stage_of, FINGERPRINT_TYPE)
+    return each_batch(in_order, FINGERPRINT_ARROW, functools.partial(_fingerprinted, options=options))
+
+
+def _fingerprinted(documents: pl.DataFrame, options: ScanOptions) -> pa.Table:
+    return _signed(stage.fingerprint_batch(documents, options)).to_arrow().cast(FINGERPRINT_ARROW)
+
+
+def each_batch(frame: DataFrame, schema: pa.Schema, function: Callable[[pl.DataFrame], pa.Table]) -> DataFrame:
+    """``function`` of every (non-empty) Arrow batch of ``frame``, as a polars frame, in the batch's task
+    (``mapInArrow``): how the library's stages and kernels run on Spark. Its tables have ``schema``."""
+
+    def each(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                polars_frame = pl.from_arrow(batch)
+                assert isinstance(polars_frame, pl.DataFrame)
+                yield from function(polars_frame).to_batches()
+
+    return frame.mapInArrow(each, from_arrow_schema(schema))
 
 
 def _signed(blocks: pl.DataFrame) -> pl.DataFrame:
@@ -543,31 +554,23 @@ def _near_repeats(measured: DataFrame, a: str, b: str, options: ScanOptions) -> 
     Jaccard similarity and containment, measured in each task by the local engine's ``cluster.similarities``
     and kept by its ``cluster.accepted`` (intersections of arrays in SQL cost several times more)."""
     schema = pa.schema([(a, pa.int64()), (b, pa.int64()), (S.JACCARD, pa.float64()), (S.CONTAINMENT, pa.float64())])
-    lsh = options.lsh
-
-    def measure(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            if batch.num_rows:
-                yield _near_pairs_of(batch, schema, lsh)
-
-    return measured.select(a, b, "set_a", "set_b").mapInArrow(measure, from_arrow_schema(schema))
+    near_pairs = functools.partial(_near_pairs_of, schema=schema, lsh=options.lsh)
+    return each_batch(measured.select(a, b, "set_a", "set_b"), schema, near_pairs)
 
 
-def _near_pairs_of(batch: pa.RecordBatch, schema: pa.Schema, lsh: LSHOptions) -> pa.RecordBatch:
+def _near_pairs_of(frame: pl.DataFrame, schema: pa.Schema, lsh: LSHOptions) -> pa.Table:
     """The near repeats among one batch of pairs with both shingle sets (32-bit hashes, signed or in longs)."""
-    frame = pl.from_arrow(batch)
-    assert isinstance(frame, pl.DataFrame)
     values_a, offsets_a = list_values(frame["set_a"])
     values_b, offsets_b = list_values(frame["set_b"])
     # As the hashes they are (unsigned 32 bits), so that the kernels compiled for the local engine serve.
     values = np.concatenate([values_a.astype(np.uint32), values_b.astype(np.uint32)])
     sets = ShingleSets(values, np.concatenate([offsets_a, offsets_b[1:] + offsets_a[-1]]), distinct=False)
-    n = batch.num_rows
+    n = frame.height
     jaccard, containment = cluster.similarities(sets, np.arange(n), np.arange(n, 2 * n))
     near = cluster.accepted(jaccard, containment, lsh)
     a, b = schema.names[:2]
     columns = [frame[a].to_numpy()[near], frame[b].to_numpy()[near], jaccard[near], containment[near]]
-    return pa.RecordBatch.from_arrays([pa.array(column) for column in columns], schema=schema)
+    return pa.Table.from_arrays([pa.array(column) for column in columns], schema=schema)
 
 
 def centres_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
@@ -847,26 +850,17 @@ COVERED_ARROW = pa.schema([(S.DOC_KEY, pa.int64()), ("candidate", pa.int64()), (
 def _covered(pairs: DataFrame) -> DataFrame:
     """How many characters of each document (``doc_key``) stand in blocks whose cluster its candidate holds too:
     the sum of the document's ``weights`` over the clusters both lists (``mine``, ``theirs``, sorted) hold."""
-
-    def measure(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            if batch.num_rows:
-                frame = pl.from_arrow(batch)
-                assert isinstance(frame, pl.DataFrame)
-                yield _covered_batch(frame)
-
-    columns = pairs.select(S.DOC_KEY, "candidate", "mine", "weights", "theirs")
-    return columns.mapInArrow(measure, from_arrow_schema(COVERED_ARROW))
+    return each_batch(pairs.select(S.DOC_KEY, "candidate", "mine", "weights", "theirs"), COVERED_ARROW, _covered_batch)
 
 
-def _covered_batch(frame: pl.DataFrame) -> pa.RecordBatch:
+def _covered_batch(frame: pl.DataFrame) -> pa.Table:
     mine, mine_offsets = list_values(frame["mine"])
     weights, _ = list_values(frame["weights"])
     theirs, their_offsets = list_values(frame["theirs"])
     rows = np.arange(frame.height)
     covered = _kernels.covered_weights(mine_offsets, mine, weights, rows, theirs, their_offsets, rows)
     columns = [frame[S.DOC_KEY].to_numpy(), frame["candidate"].to_numpy(), covered]
-    return pa.RecordBatch.from_arrays([pa.array(column) for column in columns], schema=COVERED_ARROW)
+    return pa.Table.from_arrays([pa.array(column) for column in columns], schema=COVERED_ARROW)
 
 
 def components(edges: DataFrame) -> DataFrame:
