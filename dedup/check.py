@@ -25,7 +25,7 @@ import polars as pl
 from dedup import schema as S
 from dedup.baseline import Baseline
 from dedup.errors import OptionsError
-from dedup.locations import place, record_unit, relative_path
+from dedup.locations import place, record_unit, shown_path
 from dedup.options import CheckOptions
 from dedup.pipeline import scan
 from dedup.result import ORDER, ScanResult
@@ -134,7 +134,7 @@ class CheckReport:
                             "doc_id": o.doc_id,
                             "block": o.block,
                             "line": o.line,
-                            "file": relative_path(o.source),
+                            "file": shown_path(o.source),
                             "file_line": o.file_line,
                             "file_column": o.file_column,
                             "place": _where(o),
@@ -292,7 +292,7 @@ def _preview(text: str, width: int = _PREVIEW) -> str:
 
 def _where(occurrence: Occurrence) -> str:
     """Where a person opens the occurrence: ``file:line:column``, or the record (see ``dedup.locations``)."""
-    return place(relative_path(occurrence.source), occurrence.file_line, occurrence.file_column, occurrence.doc_id)
+    return place(shown_path(occurrence.source), occurrence.file_line, occurrence.file_column, occurrence.doc_id)
 
 
 def _headline(report: CheckReport) -> str:
@@ -382,7 +382,7 @@ def render_github(report: CheckReport) -> str:
     level = "warning" if report.passed else "error"
     lines = []
     for occurrence, message in _messages(report):
-        properties = f"file={_escape_property(relative_path(occurrence.source))}" + _annotation_place(occurrence)
+        properties = f"file={_escape_property(shown_path(occurrence.source))}" + _annotation_place(occurrence)
         lines.append(f"::{level} {properties},title={_escape_property('dedup')}::{_escape_data(message)}")
     lines += [f"::error title=dedup check::{_escape_data(failure)}" for failure in report.failures.values()]
     lines.append(_headline(report))

@@ -112,16 +112,21 @@ def place(source: str, line: int, column: int | None, doc_id: str | None = None)
     return printable(f"{source}, {unit} {line}{named}")
 
 
-def relative_path(source: str) -> str:
-    """A source path relative to the working folder, with forward slashes (as editors and CI systems open it)."""
+def shown_path(source: str) -> str:
+    """A source path as messages show it, with forward slashes: relative to the working folder when it lies
+    in it (as editors and CI systems open it), else absolute (``../../data/x.html`` says less than
+    ``/data/x.html``)."""
+    absolute = os.path.abspath(source)
     try:
-        return Path(os.path.relpath(os.path.abspath(source))).as_posix()
+        relative = os.path.relpath(absolute)
     except ValueError:  # another drive on Windows
-        return Path(source).as_posix()
+        return Path(absolute).as_posix()
+    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    return Path(absolute if outside else relative).as_posix()
 
 
 def places(blocks: pl.DataFrame, documents: pl.LazyFrame | pl.DataFrame) -> list[str]:
-    """The place of each block, in order, named as ``place`` does with its file relative to the working folder.
+    """The place of each block, in order, named as ``place`` does with its file as ``shown_path`` shows it.
 
     Args:
         blocks: ``doc_id``, ``source_line`` and ``source_column`` of each block.
@@ -129,8 +134,8 @@ def places(blocks: pl.DataFrame, documents: pl.LazyFrame | pl.DataFrame) -> list
     """
     sources = documents.lazy().select(S.DOC_ID, S.SOURCE).join(blocks.lazy().select(S.DOC_ID).unique(), on=S.DOC_ID)
     source_of = dict(sources.collect().iter_rows())
-    relative = {source: relative_path(source) for source in set(source_of.values())}
+    shown = {source: shown_path(source) for source in set(source_of.values())}
     return [
-        place(relative[source_of[doc_id]], line, column, doc_id)
+        place(shown[source_of[doc_id]], line, column, doc_id)
         for doc_id, line, column in blocks.select(S.DOC_ID, S.SOURCE_LINE, S.SOURCE_COLUMN).iter_rows()
     ]

@@ -20,7 +20,7 @@ import polars as pl
 
 from dedup import schema as S
 from dedup.errors import InputError
-from dedup.locations import block_places, place, relative_path
+from dedup.locations import block_places, place, shown_path
 from dedup.options import ScanOptions
 from dedup.result import load
 from dedup.segment import segment
@@ -98,7 +98,7 @@ def show(
     )
     blocks = segment(frame, options.segment)
     lines, columns = block_places(frame, blocks)
-    source = relative_path(document.source)
+    source = shown_path(document.source)
     shown = tuple(
         ShownBlock(block, place(source, line, column, document.doc_id), text_line, text)
         for block, text_line, text, line, column in zip(
@@ -147,11 +147,11 @@ def _from_scan(doc: str, folder: Path) -> ShownDocument:
         .sort(S.BLOCK)
         .collect()
     )
-    relative = relative_path(source)
+    path = shown_path(source)
     shown = tuple(
         ShownBlock(
             row[S.BLOCK],
-            place(relative, row[S.SOURCE_LINE], row[S.SOURCE_COLUMN], doc_id),
+            place(path, row[S.SOURCE_LINE], row[S.SOURCE_COLUMN], doc_id),
             row[S.LINE],
             row[S.TEXT],
             row[S.CLUSTER],
@@ -171,7 +171,7 @@ def render_text(shown: ShownDocument) -> str:
     """For people: a heading, then each block's number and place, and its text indented below it."""
     chars = sum(len(b.text) for b in shown.blocks)
     heading = (
-        f"{printable(shown.doc_id)} ({printable(relative_path(shown.source))}): "
+        f"{printable(shown.doc_id)} ({printable(shown_path(shown.source))}): "
         f"{len(shown.blocks):,} block{'' if len(shown.blocks) == 1 else 's'}, {chars:,} characters"
     )
     lines = [heading]

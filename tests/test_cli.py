@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from dedup import schema as S
 from dedup.cli import app
-from dedup.locations import relative_path
+from dedup.locations import shown_path
 from tests.conftest import DOUBLED, INTRO, listed
 
 runner = CliRunner()
@@ -24,7 +24,7 @@ def test_scan_prints_a_readable_summary(seeds: Path) -> None:
     assert "Scanned 3 documents (3 files), 52 blocks" in out
     assert "near, cross-doc: 4 blocks in 2 documents" in out
     # Each place is the file (from the working folder), the line and the column where the block starts.
-    intro, doubled = relative_path(str(seeds / INTRO)), relative_path(str(seeds / DOUBLED))
+    intro, doubled = shown_path(str(seeds / INTRO)), shown_path(str(seeds / DOUBLED))
     assert f"at {intro}:4:1, {intro}:5:1, {doubled}:11:1, {doubled}:13:1" in out
     assert f"{intro}:4:1 ~ {intro}:5:1 jaccard 0.63, containment 0.82" in out
     assert "“Anzeige” ×3" in out

@@ -29,7 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 import dedup
 from dedup import schema as S
 from dedup.htmlreport import write_html
-from dedup.locations import relative_path
+from dedup.locations import shown_path
 from tests.conftest import DOUBLED, INTRO, SECOND, SEEDS
 from tests.test_htmlreport import HOSTILE
 
@@ -157,7 +157,7 @@ def test_seeds_report_shows_clusters_charts_and_diffs(
     assert inserted == ["fünfjährigem", "sie", CLAUSE]
     places = [p.text for p in near.find_elements(By.CSS_SELECTOR, ".places li")]
     # Each occurrence is named by its file (from the working folder), line and column.
-    intro, doubled = relative_path(str(SEEDS / INTRO)), relative_path(str(SEEDS / DOUBLED))
+    intro, doubled = shown_path(str(SEEDS / INTRO)), shown_path(str(SEEDS / DOUBLED))
     assert places == [f"{intro}:4:1first", f"{intro}:5:1variant 1", f"{doubled}:11:1first", f"{doubled}:13:1variant 1"]
     screenshot = _screenshot(browser, "html-report-seeds.png")
     assert screenshot.stat().st_size > 10_000

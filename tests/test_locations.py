@@ -24,7 +24,7 @@ from dedup.cli import app
 from dedup.formats import html as html_module
 from dedup.formats.html import Page, read_page
 from dedup.htmlreport import report_data
-from dedup.locations import place
+from dedup.locations import place, shown_path
 from dedup.sources import Document, DocumentFrame, batches
 from dedup.stage import fingerprint_batch
 
@@ -141,6 +141,21 @@ def test_places_read_as_a_person_opens_them() -> None:
     assert (
         place("crawl.warc.gz", 12, None, "https://example.org/a") == "crawl.warc.gz, record 12 (https://example.org/a)"
     )
+
+
+def test_files_are_shown_relative_to_the_working_folder_only_when_inside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work, elsewhere = tmp_path / "work", tmp_path / "data"
+    (work / "site").mkdir(parents=True)
+    elsewhere.mkdir()
+    monkeypatch.chdir(work)
+    assert shown_path(str(work / "site" / "a.html")) == "site/a.html"
+    assert shown_path("site/a.html") == "site/a.html"
+    assert shown_path(str(elsewhere / "b.html")) == (elsewhere / "b.html").as_posix()
+    assert shown_path("../data/b.html") == (elsewhere / "b.html").as_posix()
+    assert shown_path(str(tmp_path)) == tmp_path.as_posix()  # the parent itself is outside too
+    assert shown_path("..data.html") == "..data.html"  # a name that begins with two dots is inside
 
 
 MARKUP = st.sampled_from(["<p>{}</p>", "<div>{}</div>", "<li>{}</li>", "<h2>{}</h2>", "{}<br>", "<p><b>{}</b></p>"])
