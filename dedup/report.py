@@ -8,10 +8,12 @@ Without colour, changes are marked the way ``git diff --word-diff`` does:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -81,8 +83,8 @@ def render_report(result: ScanResult, console: Console, top: int = 10) -> None:
         if index:
             console.print()
         for part in section:
-            # Wrapped here rather than by the console, which would pad wrapped lines with spaces.
-            console.print(_indented(part, console, 0))
+            # Wrapped here rather than by the console, which would pad wrapped lines with spaces and fold paths.
+            console.print(_indented(part, console, 0), soft_wrap=True)
 
 
 def occurrences(result: ScanResult, clusters: list[int], limit: int = PLACES) -> pl.DataFrame:
@@ -194,11 +196,28 @@ def _places(where: pl.DataFrame, cluster: dict[str, Any], limit: int) -> Text:
 
 
 def _indented(text: Text, console: Console, indent: int, hang: int = 0) -> Text:
-    """The text wrapped to the console width, indented (lines after the first by ``hang`` more), no trailing spaces."""
-    lines = text.wrap(console, max(console.width - indent - hang, 20))
+    """The text wrapped to the console width, indented (lines after the first by ``hang`` more), no trailing spaces.
+
+    Lines break at spaces only: a word longer than the line (a file's path, a URL) stays whole, to copy or open."""
+    width = max(console.width - indent - hang, 20)
+    lines = [wrapped for line in text.split("\n") for wrapped in _broken_at_spaces(line, width)]
     for line in lines:
         line.rstrip()
     return Text("\n").join(Text(" " * (indent + (hang if n else 0))) + line for n, line in enumerate(lines))
+
+
+def _broken_at_spaces(line: Text, width: int) -> list[Text]:
+    """The line cut before the words that would take it past ``width`` cells (rich's wrap also cuts a long word)."""
+    plain = line.plain
+    cuts: list[int] = []
+    start = 0
+    first_word = True  # of the line being filled: it stays on it however long it is (a line holds a word or more)
+    for word in re.finditer(r"\S+", plain):
+        if not first_word and cell_len(plain[start : word.end()]) > width:
+            cuts.append(word.start())
+            start = word.start()
+        first_word = False
+    return list(line.divide(cuts))
 
 
 def _clipped(text: str, console: Console, width: int, lines: int) -> Text:

@@ -13,7 +13,7 @@ from rich.console import Console
 import dedup
 from dedup import schema as S
 from dedup.diff import DELETE, INSERT, word_diff
-from dedup.locations import relative_path
+from dedup.locations import shown_path
 from dedup.report import STYLE, diff_text, render_report
 from tests.conftest import DOUBLED, INTRO, SEEDS
 
@@ -42,7 +42,7 @@ def _line_of(seed_texts: dict[str, str], name: str, start: str) -> str:
 
 def _at(name: str, line: int) -> str:
     """How the report names line ``line`` of a seed: its path from the working folder, the line, column 1."""
-    return f"{relative_path(str(SEEDS / name))}:{line}:1"
+    return f"{shown_path(str(SEEDS / name))}:{line}:1"
 
 
 def _flat(text: str) -> str:
@@ -99,6 +99,22 @@ def test_lines_fit_the_width_without_trailing_spaces(seed_scan: dedup.ScanResult
     for line in _render(seed_scan, width=width).splitlines():
         assert len(line) <= width, line
         assert line == line.rstrip(), line
+
+
+def test_a_path_longer_than_the_line_stays_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "a-folder-whose-name-is-longer-than-a-narrow-terminal-line"
+    folder.mkdir()
+    paragraph = "Every page of this site ends with the same paragraph about its licence and its authors."
+    for name in ("first", "second"):
+        (folder / f"{name}.md").write_text(f"A page called {name}, about {name} things.\n\n{paragraph}\n")
+    monkeypatch.chdir(tmp_path)
+    width = 40
+    lines = _render(dedup.scan([folder]), width=width).splitlines()
+    for name in ("first", "second"):
+        place = f"{folder.name}/{name}.md:3:1"
+        assert any(line.strip().removesuffix(",") == place for line in lines), place
+    for line in lines:  # only a line of one word (a place) is longer than the width
+        assert len(line) <= width or len(line.split()) == 1, line
 
 
 def test_colour_report_highlights_instead_of_marking(seed_scan: dedup.ScanResult) -> None:
