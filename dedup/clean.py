@@ -46,7 +46,7 @@ from dedup.result import DOC_POS, ORDER, ScanResult
 from dedup.sources import Document, ReadStats, Skip, discover, read_documents, resolve
 from dedup.writers import CleanedDocument, Writer, writer_for
 
-REMOVED_FILE = "removed.parquet"
+REMOVED_SUFFIX = ".removed.parquet"
 _AUDIT_ROWS = 50_000  # rows of the audit table buffered before they are written
 SPARK_UPDATE = (
     "--update adds to the index on this machine: leave out --engine spark, or scan against the index on Spark"
@@ -362,8 +362,10 @@ def _clean_settings(options: CleanOptions) -> dict[str, Any]:
 
 
 def default_removed_path(out: str | Path) -> Path:
-    """``removed.parquet`` beside the output folder (never inside it)."""
-    return Path(out).resolve().parent / REMOVED_FILE
+    """``<out>.removed.parquet`` beside the output folder: never inside it, and named for it, so that cleans
+    into two folders keep two audits."""
+    folder = Path(out).resolve()
+    return folder.with_name(folder.name + REMOVED_SUFFIX)
 
 
 def layout(
@@ -447,6 +449,8 @@ def _check_locations(inputs: list[tuple[Path, Path]], out: Path, removed: Path, 
         raise OutputError(f"{removed}: the removed table must not be inside the output folder {out}")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
+    if removed.exists() and not overwrite:
+        raise OutputError(f"{removed}: exists; choose another --removed, or replace it with --overwrite")
     if out.is_dir() and not overwrite and any(out.iterdir()):
         raise OutputError(f"{out}: exists and is not empty; choose a new folder, or replace it with --overwrite")
 
@@ -485,7 +489,7 @@ def clean(
             inputs, which have no file to write a copy of).
         out: the output folder; each input file's cleaned copy goes there.
         options: what to remove and what to keep.
-        removed: the audit table; ``removed.parquet`` beside ``out`` by default.
+        removed: the audit table; ``<out>.removed.parquet`` beside ``out`` by default.
         overwrite: replace ``out`` when it exists and is not empty.
         index: an index of earlier data: what it holds is cut too (its copy is the kept one).
         update: add the documents to ``index`` in the same run (not with ``keep="none"``).

@@ -518,7 +518,7 @@ def clean(
     ] = False,
     removed: Annotated[
         Path | None,
-        typer.Option(help="Audit table of every cut (default: removed.parquet beside --out).", show_default=False),
+        typer.Option(help="Audit table of every cut (default: OUT.removed.parquet beside --out).", show_default=False),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace --out if it exists and is not empty.")

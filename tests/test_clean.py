@@ -483,14 +483,33 @@ def test_an_interrupted_clean_leaves_no_output_and_no_temporary_files(
     with pytest.raises(dedup.OutputError):
         dedup.clean([seeds], parent / "out", overwrite=True)
     assert digest(parent) == before
-    assert sorted(p.name for p in parent.iterdir()) == ["out", "removed.parquet"]
+    assert sorted(p.name for p in parent.iterdir()) == ["out", "out.removed.parquet"]
 
 
 def test_the_removed_table_goes_beside_the_output_by_default(seeds: Path, tmp_path: Path) -> None:
     result = dedup.clean([seeds], tmp_path / "work" / "out")
-    assert result.removed == (tmp_path / "work" / "removed.parquet").resolve()
-    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["out", "removed.parquet"]
+    assert result.removed == (tmp_path / "work" / "out.removed.parquet").resolve()
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["out", "out.removed.parquet"]
     assert sorted(p.name for p in (tmp_path / "work" / "out").iterdir()) == [SEED_000, SEED_001, SEED_002]
+
+
+def test_cleans_into_two_folders_keep_two_audits(seeds: Path, tmp_path: Path) -> None:
+    first = dedup.clean([seeds], tmp_path / "first")
+    second = dedup.clean([seeds], tmp_path / "second", CleanOptions(cut_short=True))
+    assert first.removed != second.removed
+    audits = [pl.read_parquet(result.removed) for result in (first, second)]
+    assert audits[0].height < audits[1].height  # the second cut its short lines too, the first's audit still stands
+
+
+def test_an_existing_removed_table_is_replaced_only_with_overwrite(seeds: Path, tmp_path: Path) -> None:
+    audit = tmp_path / "audit.parquet"
+    audit.write_bytes(b"an earlier audit")
+    with pytest.raises(dedup.OutputError, match=r"audit\.parquet: exists; choose another --removed, or replace it"):
+        dedup.clean([seeds], tmp_path / "out", removed=audit)
+    assert audit.read_bytes() == b"an earlier audit"
+    assert not (tmp_path / "out").exists()
+    dedup.clean([seeds], tmp_path / "out", removed=audit, overwrite=True)
+    assert pl.read_parquet(audit).height > 0
 
 
 # --- the command -------------------------------------------------------------------------------------------------
