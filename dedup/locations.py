@@ -25,6 +25,7 @@ import polars as pl
 from dedup import schema as S
 from dedup._arrow import list_values
 from dedup.formats.memory import MEMORY_NAME
+from dedup.formats.records import STDIN_NAME
 from dedup.terminal import printable
 
 ANCHOR_WIDTH = 4  # text offset, text line, source line, source column
@@ -85,8 +86,10 @@ def record_unit(source: str) -> str:
     """What the number of a record of this file counts: ``line``, ``item``, ``row`` or ``record``.
 
     In-memory inputs (``dedup.formats.memory``) are named in angle brackets: ``<memory>`` counts items, a
-    table (``<DataFrame 2>``) rows.
+    table (``<DataFrame 2>``) rows. Standard input counts lines, as the JSON Lines and CSV piped to it do.
     """
+    if source == STDIN_NAME:
+        return "line"
     if source.startswith("<") and source.endswith(">"):
         return "item" if source == MEMORY_NAME else "row"
     path = Path(source)

@@ -50,6 +50,7 @@ from dedup.formats.jsonl import read_json, read_jsonl
 from dedup.formats.memory import MemoryInput, no_such_path_hint, read_memory
 from dedup.formats.records import (
     DOCUMENT_COLUMNS,
+    STDIN_NAME,
     Document,
     DocumentFrame,
     Input,
@@ -108,7 +109,6 @@ READERS: dict[str, Reader] = {
 _TEXT_READERS = frozenset({read_text, read_jsonl, read_json, read_html, read_csv, read_tsv})
 _READ_ERRORS: tuple[type[Exception], ...] = (OSError, *DECOMPRESSION_ERRORS)
 STDIN = "-"
-STDIN_NAME = "<stdin>"
 
 
 @dataclass(slots=True)

@@ -246,6 +246,14 @@ def test_check_names_the_record_of_jsonl_csv_and_warc(tmp_path: Path, monkeypatc
     ]
 
 
+def test_json_lines_piped_in_are_placed_by_their_line() -> None:
+    lines = [json.dumps({"id": f"j{n}", "text": WORDS[n] + " stands alone in this line"}) for n in range(2)]
+    lines += [json.dumps({"id": f"s{n}", "text": SHARED}) for n in range(2)]
+    result = CliRunner().invoke(app, ["check", "-", "--format", "json"], input="\n".join(lines) + "\n")
+    occurrences = json.loads(result.output)["findings"][0]["occurrences"]
+    assert [o["place"] for o in occurrences] == ["<stdin>:3", "<stdin>:4"]  # as the README says (it was "row 3")
+
+
 def test_reports_name_the_places_in_the_html_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("site").mkdir()

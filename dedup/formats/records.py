@@ -24,6 +24,7 @@ from dedup.options import ReadOptions
 from dedup.terminal import printable
 
 TOO_LARGE = "document too large"
+STDIN_NAME = "<stdin>"  # how messages name standard input (``-``)
 FILE_IS_TEXT = (0, 1, 1, 1)  # the anchors of a file that is its text: text line and column are the file's
 _CHUNK_BYTES = 1 << 20
 
