@@ -264,6 +264,9 @@ def _pair_texts(result: ScanResult, pairs: pl.DataFrame) -> dict[tuple[str, int]
     ).unique()
     found = (
         result.blocks_lazy.select(S.DOC_ID, S.BLOCK, S.SOURCE_LINE, S.SOURCE_COLUMN, S.TEXT)
+        # Their documents' rows first, a filter the Parquet reader applies before it reads the texts: the join
+        # alone read every text of the corpus (0.45 s of the report of a 400 MB scan, against 0.04 s).
+        .filter(pl.col(S.DOC_ID).is_in(wanted[S.DOC_ID].unique().implode()))
         .join(wanted.lazy(), on=[S.DOC_ID, S.BLOCK])
         .collect()
     )
