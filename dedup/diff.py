@@ -1,7 +1,10 @@
 """Word-level differences between two near copies of a block, for people to read.
 
 The texts are cut into words, single punctuation marks and runs of white space,
-and aligned with ``difflib.SequenceMatcher``. A change is a run of deleted and
+and aligned by the fewest tokens deleted and inserted (a longest common
+subsequence, rapidfuzz's ``Indel``: bit-parallel C++, 15-20 times faster than
+``difflib.SequenceMatcher`` on near copies of a few hundred words, which made an
+HTML report of 20,000 clusters take a minute). A change is a run of deleted and
 inserted tokens; white space standing alone between two changes is folded into
 them, so that ``beide wieder`` -> ``sie`` reads as one change rather than two.
 
@@ -13,8 +16,9 @@ decide how to show them.
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 from typing import Literal
+
+from rapidfuzz.distance import Indel
 
 Op = Literal["=", "-", "+"]
 EQUAL: Op = "="
@@ -23,8 +27,8 @@ INSERT: Op = "+"
 Segment = tuple[Op, str]
 
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
-# SequenceMatcher is quadratic in the worst case; past this many tokens a side
-# is shown as replaced whole rather than aligned (still exact, just coarser).
+# The alignment keeps a bit matrix of both sides' tokens (50 MB at this many on each side); past this many
+# tokens a side is shown as replaced whole rather than aligned (still exact, just coarser).
 MAX_TOKENS = 20_000
 
 
@@ -45,11 +49,8 @@ def word_diff(old: str, new: str) -> list[Segment]:
     a, b = tokens(old), tokens(new)
     if len(a) > MAX_TOKENS or len(b) > MAX_TOKENS:
         return _merged([(EQUAL, old)] if old == new else [(DELETE, old), (INSERT, new)])
-    # White space as junk: matches never start on it (the commonest token, and the slowest to match) but grow
-    # over it where both sides agree.
-    matcher = SequenceMatcher(str.isspace, a, b, autojunk=False)
     runs: list[tuple[str, list[str], list[str]]] = [
-        (tag, a[i1:i2], b[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        (op.tag, a[op.src_start : op.src_end], b[op.dest_start : op.dest_end]) for op in Indel.opcodes(a, b)
     ]
     return _merged(_segments(_fold_spaces(runs)))
 
