@@ -172,7 +172,10 @@ def _with_scan_options(command: Callable[..., None]) -> Callable[..., None]:
         with _errors():
             options = _scan_options(scanning)
         _ready_to_scan()
-        command(scan_options=options, **given)
+        from dedup.spill import removals_in_background
+
+        with removals_in_background():  # the spill folder goes while the report is printed
+            command(scan_options=options, **given)
 
     run.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
     return run

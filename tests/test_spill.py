@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -13,10 +15,22 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 import dedup
+from dedup import spill
 from dedup.candidates import distinct_pairs
-from dedup.spill import SCRATCH_PREFIX, AppendedArray, BandStore, PairSpill, PartStore, SetStore
+from dedup.cli import app
+from dedup.spill import (
+    SCRATCH_PREFIX,
+    AppendedArray,
+    BandStore,
+    PairSpill,
+    PartStore,
+    ScratchFolder,
+    SetStore,
+    removals_in_background,
+)
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -38,6 +52,35 @@ def test_the_spill_folder_is_gone_when_the_scan_returns_and_the_result_stays_usa
     assert result.blocks.height == result.stats.blocks  # its tables live in files of their own
     result.write(tmp_path / "scan")
     assert dedup.load(tmp_path / "scan").summary() == result.summary()
+
+
+def test_inside_removals_in_background_a_folder_goes_on_a_thread_and_is_gone_when_the_block_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    removing = threading.Event()
+    release = threading.Event()
+    remove = shutil.rmtree
+
+    def held_removal(path: str, ignore_errors: bool = False) -> None:
+        removing.set()
+        assert release.wait(30)
+        remove(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(spill.shutil, "rmtree", held_removal)
+    with removals_in_background():
+        folder = ScratchFolder()
+        (folder.path / "spilled").write_bytes(b"a spill file")
+        folder.close()  # returns while the removal waits
+        assert removing.wait(30) and folder.path.exists()
+        release.set()
+    assert not folder.path.exists()
+
+
+def test_a_scan_on_the_command_line_leaves_no_folder_behind(tmp_path: Path) -> None:
+    before = _own_folders()
+    result = CliRunner().invoke(app, ["scan", str(SEEDS), "--out", str(tmp_path / "scan"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert _own_folders() == before
 
 
 def test_the_private_folder_of_a_result_goes_with_it_without_a_warning() -> None:
