@@ -16,6 +16,8 @@ Inputs are only ever opened for reading.
 from __future__ import annotations
 
 import glob
+import io
+import itertools
 import os
 import shutil
 import stat
@@ -25,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import polars as pl
@@ -38,13 +40,14 @@ from dedup.formats.detect import (
     COMPRESSION_SUFFIXES,
     DECOMPRESSION_ERRORS,
     HEAD_BYTES,
+    READ_BUFFER_BYTES,
     binary_kind,
     compression_of,
     decompressed_head,
     input_opener,
     sniff,
 )
-from dedup.formats.encoding import replace_lone_surrogates
+from dedup.formats.encoding import bom_encoding, codec_name, replace_lone_surrogates
 from dedup.formats.html import read_html
 from dedup.formats.jsonl import read_json, read_jsonl
 from dedup.formats.memory import MemoryInput, no_such_path_hint, read_memory
@@ -451,12 +454,17 @@ class _DistinctIds:
         return new_id
 
 
-def read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
-    """The documents of one file, read on its own (a Spark task reads one): see ``_read_file``."""
-    return _read_file(found, options, stats)
+def read_file(
+    found: Found, options: ReadOptions, stats: ReadStats, piece: Piece | None = None
+) -> Iterator[Document | DocumentFrame]:
+    """The documents of one file, or of one ``piece`` of it, read on its own (a Spark task reads one): see
+    ``_read_file``. A piece counts as a file when it is the file's first, and is never an empty file."""
+    return _read_file(found, options, stats, piece)
 
 
-def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
+def _read_file(
+    found: Found, options: ReadOptions, stats: ReadStats, piece: Piece | None = None
+) -> Iterator[Document | DocumentFrame]:
     """The documents of one file; whatever goes wrong in reading it is a skip of that file, never an error.
 
     The readers turn each bad record into a skip of its own. What is left for here: a file the system
@@ -475,7 +483,9 @@ def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator
         stats.skips.append(resolved)
         return
     source, reader = resolved
-    stats.files += 1
+    if piece is not None:
+        source = replace(source, opener=piece.opener(found.path), first_line=piece.first_line)
+    stats.files += piece is None or piece.start == 0
     tally = _Tally()
     try:
         yield from _counted(reader(source, options), stats, tally)
@@ -485,8 +495,104 @@ def _read_file(found: Found, options: ReadOptions, stats: ReadStats) -> Iterator
     except Exception as exc:  # the backstop (see above)
         stats.skips.append(_reader_error(found.name, exc, after=tally.records))
         return
-    if tally.records == 0:
+    if tally.records == 0 and piece is None:
         stats.skips.append(Skip(found.name, None, "empty", "empty file (no records)"))
+
+
+# ----------------------------------------------------------------------------- pieces of a large file
+
+# What bytes JSON Lines may hold between records (JSON's white space): a piece holding nothing else has no record.
+_JSON_SPACE = b" \t\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A run of whole lines of a large JSON Lines file, for a task of its own (``dedup.spark``): the bytes
+    ``start`` to ``end`` of the file, the first of them on line ``first_line``."""
+
+    start: int
+    end: int
+    first_line: int
+
+    def opener(self, path: Path) -> Callable[[], BinaryIO]:
+        return lambda: _piece_stream(path, self.start, self.end)
+
+
+def splittable(found: Found, options: ReadOptions) -> bool:
+    """Whether a file can be read in pieces of whole lines: uncompressed UTF-8 JSON Lines (no UTF-16 or
+    UTF-32 byte order mark, no other ``encoding``), whose lines are records on their own.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    if options.encoding is not None and codec_name(options.encoding) != "utf-8":
+        return False
+    resolved = resolve(found)
+    if isinstance(resolved, Skip):
+        return False
+    source, reader = resolved
+    return reader is read_jsonl and source.compression is None and bom_encoding(source.head(4)) in (None, "utf-8-sig")
+
+
+def line_ranges(path: Path, piece_bytes: int) -> list[tuple[int, int]]:
+    """The file cut into byte ranges of whole lines, each about ``piece_bytes`` long (more when a line is).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    size = path.stat().st_size
+    cuts = [0]
+    with path.open("rb") as handle:
+        while cuts[-1] + piece_bytes < size:
+            handle.seek(cuts[-1] + piece_bytes - 1)  # from the byte before: a cut there already ends a line
+            while (part := handle.readline(1 << 20)) and not part.endswith(b"\n"):
+                pass
+            if handle.tell() >= size:
+                break
+            cuts.append(handle.tell())
+    return list(itertools.pairwise([*cuts, size]))
+
+
+def range_lines(path: Path, start: int, end: int) -> tuple[int, bool]:
+    """How many line ends the bytes ``start`` to ``end`` of a file hold, and whether anything but JSON's
+    white space stands among them (a piece of blank lines has no record).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    ends, content = 0, False
+    with _piece_stream(path, start, end) as stream:
+        while chunk := stream.read(1 << 22):
+            ends += chunk.count(b"\n")
+            content = content or bool(chunk.translate(None, _JSON_SPACE))
+    return ends, content
+
+
+def _piece_stream(path: Path, start: int, end: int) -> BinaryIO:
+    """The bytes ``start`` to ``end`` of a file as a stream of their own."""
+    handle = path.open("rb", buffering=0)
+    handle.seek(start)
+    return io.BufferedReader(_Bounded(handle, end - start), buffer_size=READ_BUFFER_BYTES)  # type: ignore[arg-type]
+
+
+class _Bounded(io.RawIOBase):
+    """A raw stream that ends after ``size`` bytes of another."""
+
+    def __init__(self, raw: BinaryIO, size: int) -> None:
+        self._raw, self._left = raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self._left]
+        count = self._raw.readinto(view) or 0  # type: ignore[attr-defined]
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _failure(name: str, exc: BaseException, after: int) -> Skip:

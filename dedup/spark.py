@@ -88,6 +88,7 @@ def scan(
     driver_edges: int = DRIVER_EDGES,
     hash_files: bool = False,
     index: str | Path | Index | None = None,
+    piece_bytes: int = R.PIECE_BYTES,
 ) -> SparkScan:
     """Find exact and near-duplicate blocks with Spark.
 
@@ -105,6 +106,10 @@ def scan(
         index: an index of earlier data (``dedup index add``), which every executor can read: the blocks are
             clustered as if scanned after it, and what they repeat of it is the ``matches`` table, as in
             ``dedup.scan(..., index=...)`` (no update: ``index_add`` adds).
+        piece_bytes: the most bytes of JSON Lines one task reads: a larger file is read in pieces of whole
+            lines, a task each, smaller ones when the input is small for the session's default parallelism
+            (its size over that, at least 4 MiB), as Spark splits the files it reads. Not with ``hash_files``,
+            which hashes each file whole. The tables do not depend on it.
 
     Raises:
         InputError: a path that does not exist; a DataFrame without the id or text column; an index that is
@@ -117,7 +122,8 @@ def scan(
     options = options or ScanOptions()
     idx = open_index(index, options) if index is not None else None
     with _shuffle_partitions(spark, partitions):
-        return _scan(spark, inputs, options, partitions, driver_edges, {} if hash_files else None, idx)
+        added: dict[str, str] | None = {} if hash_files else None
+        return _scan(spark, inputs, options, partitions, driver_edges, added, idx, piece_bytes)
 
 
 @contextmanager
@@ -142,13 +148,14 @@ def _scan(
     driver_edges: int,
     added: dict[str, str] | None = None,
     index: Index | None = None,
+    piece_bytes: int = R.PIECE_BYTES,
 ) -> SparkScan:
     """``scan``; with ``added`` (an index's ``added_files``), the files' hashes are taken and a file an earlier
     add brought is passed over; with ``index``, the scan is one against it. Every checkpoint the scan makes is
     the result's to release (``close``), or released here when the scan fails."""
     with R.holding_checkpoints() as held:
         try:
-            found = _scanned(spark, inputs, options, partitions, driver_edges, added, index)
+            found = _scanned(spark, inputs, options, partitions, driver_edges, added, index, piece_bytes)
         except BaseException:
             R.release(held)
             raise
@@ -164,6 +171,7 @@ def _scanned(
     driver_edges: int,
     added: dict[str, str] | None,
     index: Index | None,
+    piece_bytes: int,
 ) -> SparkScan:
     clock = _Clock(spark)
     files: dict[str, str] = {}
@@ -171,7 +179,7 @@ def _scanned(
         if isinstance(inputs, DataFrame):
             documents, read_stats = R.frame_documents(inputs, options)
         else:
-            read = R.read_paths(spark, inputs, options, added)
+            read = R.read_paths(spark, inputs, options, added, piece_bytes)
             documents, read_stats, files = R.numbered_documents(read)
         # What the tables hold of a document, apart: every later step reads it, and reading the documents
         # again would read their texts again (and, repartitioned, go through that shuffle again).

@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dedup
 from dedup import schema as S
@@ -570,3 +572,27 @@ def test_no_documents_counts_the_skips_by_reason_with_the_first_of_each(tmp_path
         f"  1 binary file, the first: {tmp_path / 'b.png'}: PNG image: not a format dedup reads"
     )
     assert len(caught.value.skips) == 5
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.binary(max_size=40).map(lambda line: line.replace(b"\n", b"")), max_size=30),
+    st.booleans(),
+    st.integers(1, 64),
+)
+def test_line_ranges_cut_a_file_at_line_starts_into_pieces_that_read_as_it(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], last_ended: bool, piece_bytes: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if last_ended and lines else b"")
+    path = tmp_path_factory.mktemp("pieces") / "lines.jsonl"
+    path.write_bytes(data)
+    ranges = sources.line_ranges(path, piece_bytes)
+    assert b"".join(data[start:end] for start, end in ranges) == data
+    assert all(data[start - 1 : start] == b"\n" for start, _ in ranges[1:])  # each piece opens a line
+    assert all(end - start >= piece_bytes for start, end in ranges[:-1])  # none cut short but the last
+    counted = [sources.range_lines(path, start, end) for start, end in ranges]
+    assert sum(ends for ends, _ in counted) == data.count(b"\n")
+    assert [content for _, content in counted] == [bool(data[s:e].strip(b" \t\r\n")) for s, e in ranges]
+    for start, end in ranges:
+        with sources.Piece(start, end, 1).opener(path)() as stream:
+            assert stream.read() == data[start:end]

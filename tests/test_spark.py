@@ -25,7 +25,7 @@ from pyspark.sql import SparkSession
 
 import dedup
 import dedup.spark
-from dedup import candidates, cluster
+from dedup import candidates, cluster, sources
 from dedup import schema as S
 from dedup.runners import spark as runner
 from dedup.runners.spark import CENTRE, NODE, OTHER, to_local
@@ -129,10 +129,37 @@ def test_crawl_like_corpus_in_eight_partitions(spark: SparkSession, tmp_path: Pa
     path = tmp_path / "crawl.jsonl"
     write_corpus(documents_of("crawl", 400_000, seed=4), path, {"profile": "crawl"})
     want = dedup.scan([path])
-    got = dedup.spark.scan(spark, [path], partitions=8)
+    got = dedup.spark.scan(spark, [path], partitions=8, piece_bytes=120_000)  # the file is read in 4 pieces
     assert_same_tables(spark_tables(got), local_tables(want))
     assert_same_stats(got, want)
     assert want.stats.verified_pairs > 0 and want.stats.components_split >= 0
+
+
+def test_json_lines_read_in_pieces_are_read_as_one_file(spark: SparkSession, tmp_path: Path) -> None:
+    rows = corpora.records(corpora.build(seed=6, n_docs=40))
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    lines[3] = json.dumps({"text": rows[3]["text"]})  # no id: named by its line, which a piece must know
+    lines[25] = json.dumps({"text": rows[25]["text"]})
+    lines[17] = '{"id": "broken", '  # skipped with its line
+    lines[30] = json.dumps({"id": rows[2]["id"], "text": "Ein Absatz, der seine Kennung mit einem früheren teilt."})
+    lines[33] = json.dumps({"id": "long", "text": "x" * 30_000})  # over max_document_bytes: skipped, line kept
+    lines.insert(20, "")  # a blank line, which numbers on
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")  # a BOM, and CRLF line ends
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n" * 5_000)  # pieces of blank lines only: read whole, an empty file
+    options = dedup.ScanOptions(read=dedup.ReadOptions(max_document_bytes=20_000))
+    want = dedup.scan([path, blank], options)
+    pieces = runner._pieces(spark, next(iter(sources.discover([path]))), options, 2_000)  # type: ignore[arg-type]
+    assert len(pieces) >= 5 and pieces[0][2] == 1 and pieces[-1][2] > 30
+    got = dedup.spark.scan(spark, [path, blank], options, partitions=3, piece_bytes=2_000)
+    assert_same_tables(spark_tables(got), local_tables(want))
+    assert_same_stats(got, want)
+    assert got.stats.files == want.stats.files == 2
+    reasons = {skip.reason for skip in want.stats.skips}
+    assert {"empty", "malformed JSON", "document too large"} <= reasons, reasons
+    assert want.stats.warnings and want.stats.documents == len(rows) - 2
+    assert f"{path}:4" in want.documents["doc_id"].to_list()  # a record without id: its file and line
 
 
 def test_a_dataframe_is_read_in_its_order(spark: SparkSession, tmp_path: Path) -> None:

@@ -59,13 +59,14 @@ def read_jsonl(source: Input, options: ReadOptions) -> Iterator[Record]:
     with source.open() as handle:
         lines = bounded_lines(handle, options.max_document_bytes)
         first = next(lines, b"")
-        bom = bom_encoding(first) if isinstance(first, bytes) else None
+        # A byte order mark opens a file, not a piece of one that starts on a later line.
+        bom = bom_encoding(first) if isinstance(first, bytes) and source.first_line == 1 else None
         if bom in ("utf-16", "utf-32") and isinstance(first, bytes):  # lines not split as bytes: decode it whole
             yield from _wide_lines(first, lines, source, options)
             return
         if bom == "utf-8-sig" and isinstance(first, bytes):
             first = first[len(codecs.BOM_UTF8) :]
-        numbered = enumerate(itertools.chain([first], lines), start=1)
+        numbered = enumerate(itertools.chain([first], lines), start=source.first_line)
         encoding = codec_name(options.encoding) or "utf-8"
         if encoding != "utf-8":
             yield from _lines(_decoded_lines(numbered, source, options, encoding), source, options)

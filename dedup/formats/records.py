@@ -140,12 +140,15 @@ class Input:
             records that carry none (``<doc_id>:<line>``).
         opener: returns a new raw binary stream positioned at the start.
         compression: the codec to undo while reading (``gzip``, ``zstd``, ``bz2``, ``xz``), or None.
+        first_line: the number of the first line ``opener`` gives: 1 unless the input is a piece of a
+            file that starts further on (``dedup.sources.Piece``).
     """
 
     name: str
     doc_id: str
     opener: Callable[[], BinaryIO]
     compression: str | None = None
+    first_line: int = 1
 
     def open(self) -> BinaryIO:
         """A new stream of the (decompressed) bytes."""

@@ -178,31 +178,53 @@ def to_local(name: str, frame: FrameT) -> FrameT:
 # --------------------------------------------------------------------------------------------- reading
 
 
+# JSON Lines files larger than a piece are read in pieces of whole lines, a task each, so that a single large
+# file is read on every core, not on one. A piece is at most this, and less when the input is small for the
+# cores there are (its size over the default parallelism, at least MIN_PIECE_BYTES): Spark's own rule for
+# splitting the files its readers read (spark.sql.files.maxPartitionBytes, openCostInBytes).
+PIECE_BYTES = 128 << 20
+MIN_PIECE_BYTES = 4 << 20
+
+
 def read_paths(
-    spark: SparkSession, paths: Sequence[str | Path], options: ScanOptions, added: dict[str, str] | None = None
+    spark: SparkSession,
+    paths: Sequence[str | Path],
+    options: ScanOptions,
+    added: dict[str, str] | None = None,
+    piece_bytes: int = PIECE_BYTES,
 ) -> DataFrame:
-    """Every document of the files under ``paths``, read by dedup's own readers, a file per task.
+    """Every document of the files under ``paths``, read by dedup's own readers, a file per task, or a piece
+    of whole lines per task for large JSON Lines (``sources.Piece``, ``PIECE_BYTES``).
 
     The files are listed here (the driver must see the paths, as every executor must); each is read
     where its task runs. Rows with a ``note`` are a file's account (skips, warnings), not documents. With
     ``added`` (what an index add is given: ``Index.added_files``), the note holds the file's name and the
-    XXH64 of its bytes too, and a file whose hash is in ``added`` is passed over, as a local add does.
+    XXH64 of its bytes too, and a file whose hash is in ``added`` is passed over, as a local add does (such
+    files are read whole: a file is hashed in one piece).
 
     Raises:
         InputError: a path that does not exist, or standard input (``-``), which a cluster cannot read.
     """
     if any(str(path) == sources.STDIN for path in paths):
         raise InputError("-: standard input cannot be scanned on Spark; save it to a file first")
-    listed: list[tuple[int, str, str, str, bool]] = []
+    listed: list[tuple[int, str, str, str, bool, int, int, int]] = []
     notes: list[tuple[int, str]] = []
-    # Files and what listing skipped share one numbering, so that the skips come in the local engine's order.
-    for number, found in enumerate(sources.discover(paths)):
+    discovered = list(sources.discover(paths))
+    total = sum(_size(found.path) for found in discovered if not isinstance(found, Skip))
+    piece = min(piece_bytes, max(MIN_PIECE_BYTES, total // spark.sparkContext.defaultParallelism))
+    # Files, their pieces and what listing skipped share one numbering (``FILE``), so that documents and
+    # skips come in the local engine's order.
+    for found in discovered:
         if isinstance(found, Skip):
-            notes.append((number, _note(0, [found], [])))
-        else:
-            listed.append((number, str(found.path), found.name, found.doc_id, found.explicit))
+            notes.append((len(listed) + len(notes), _note(0, [found], [])))
+            continue
+        for start, end, first_line in _pieces(spark, found, options, piece if added is None else None):
+            number = len(listed) + len(notes)
+            listed.append((number, str(found.path), found.name, found.doc_id, found.explicit, start, end, first_line))
     files = spark.createDataFrame(
-        listed, "file long, path string, name string, doc_id string, explicit boolean", verifySchema=False
+        listed,
+        "file long, path string, name string, doc_id string, explicit boolean, start long, end long, first_line long",
+        verifySchema=False,
     )
     files = files.repartition(max(1, min(len(listed), spark.sparkContext.defaultParallelism)), FILE)
     read_options = options.read
@@ -211,7 +233,9 @@ def read_paths(
         for batch in batches:
             for file in batch.to_pylist():
                 found = sources.Found(Path(file["path"]), file["name"], file["doc_id"], file["explicit"])
-                yield from _read_one(file[FILE], found, read_options, added)
+                whole = file["end"] < 0
+                piece = None if whole else sources.Piece(file["start"], file["end"], file["first_line"])
+                yield from _read_one(file[FILE], found, read_options, added, piece)
 
     documents = files.mapInArrow(read, DOCUMENTS_TYPE)
     if notes:
@@ -221,10 +245,45 @@ def read_paths(
     return documents
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # the task that reads it reports why it cannot
+        return 0
+
+
+def _pieces(
+    spark: SparkSession, found: sources.Found, options: ScanOptions, piece_bytes: int | None
+) -> list[tuple[int, int, int]]:
+    """The (start byte, end byte, first line) of each piece a file is read in: ``(0, -1, 1)``, the whole file,
+    unless it is JSON Lines over ``piece_bytes`` (and not blank lines only). The pieces' lines are counted
+    by a job (a task a piece), not on the driver, which reads a few bytes at each cut only."""
+    try:
+        if piece_bytes is None or _size(found.path) <= piece_bytes or not sources.splittable(found, options.read):
+            return [(0, -1, 1)]
+        ranges = sources.line_ranges(found.path, piece_bytes)
+    except OSError:  # the task that reads it whole reports why it cannot
+        return [(0, -1, 1)]
+    if len(ranges) < 2:
+        return [(0, -1, 1)]
+    path = str(found.path)
+    pieces = spark.sparkContext.parallelize(ranges, len(ranges))
+    counted = pieces.map(lambda piece: sources.range_lines(Path(path), *piece)).collect()
+    # Pieces report no empty file: one with nothing but blank lines is read whole, to be reported as one.
+    if not any(content for _, content in counted):
+        return [(0, -1, 1)]
+    first_lines = np.cumsum([1] + [ends for ends, _ in counted[:-1]])
+    return [(start, end, int(first)) for (start, end), first in zip(ranges, first_lines, strict=True)]
+
+
 def _read_one(
-    number: int, found: sources.Found, options: Any, added: dict[str, str] | None = None
+    number: int,
+    found: sources.Found,
+    options: Any,
+    added: dict[str, str] | None = None,
+    piece: sources.Piece | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """The documents of one file as record batches, then its note."""
+    """The documents of one file (or piece of one) as record batches, then its note."""
     stats = sources.ReadStats()
     digest = None
     if added is not None:
@@ -235,7 +294,7 @@ def _read_one(
         stats.skips.append(skip)
         digest = None  # a file passed over is not recorded again
     row = 0
-    for item in () if skip is not None else sources.read_file(found, options, stats):
+    for item in () if skip is not None else sources.read_file(found, options, stats, piece):
         frame = item.frame if isinstance(item, sources.DocumentFrame) else sources.documents_frame([item])
         rows = np.arange(row, row + frame.height, dtype=np.int64)
         row += frame.height
