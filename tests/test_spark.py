@@ -150,8 +150,10 @@ def test_json_lines_read_in_pieces_are_read_as_one_file(spark: SparkSession, tmp
     blank.write_text("\n" * 5_000)  # pieces of blank lines only: read whole, an empty file
     options = dedup.ScanOptions(read=dedup.ReadOptions(max_document_bytes=20_000))
     want = dedup.scan([path, blank], options)
-    pieces = runner._pieces(spark, next(iter(sources.discover([path]))), options, 2_000)  # type: ignore[arg-type]
-    assert len(pieces) >= 5 and pieces[0][2] == 1 and pieces[-1][2] > 30
+    found = [f for f in sources.discover([path, blank]) if isinstance(f, sources.Found)]
+    pieces = runner._pieces(spark, found, options, 2_000, split=True)
+    assert list(pieces) == [path]  # the blank lines' file is read whole
+    assert len(pieces[path]) >= 5 and pieces[path][0][2] == 1 and pieces[path][-1][2] > 30
     got = dedup.spark.scan(spark, [path, blank], options, partitions=3, piece_bytes=2_000)
     assert_same_tables(spark_tables(got), local_tables(want))
     assert_same_stats(got, want)

@@ -210,15 +210,14 @@ def read_paths(
     listed: list[tuple[int, str, str, str, bool, int, int, int]] = []
     notes: list[tuple[int, str]] = []
     discovered = list(sources.discover(paths))
-    total = sum(_size(found.path) for found in discovered if not isinstance(found, Skip))
-    piece = min(piece_bytes, max(MIN_PIECE_BYTES, total // spark.sparkContext.defaultParallelism))
+    pieces = _pieces(spark, [f for f in discovered if not isinstance(f, Skip)], options, piece_bytes, added is None)
     # Files, their pieces and what listing skipped share one numbering (``FILE``), so that documents and
     # skips come in the local engine's order.
     for found in discovered:
         if isinstance(found, Skip):
             notes.append((len(listed) + len(notes), _note(0, [found], [])))
             continue
-        for start, end, first_line in _pieces(spark, found, options, piece if added is None else None):
+        for start, end, first_line in pieces.get(found.path, [(0, -1, 1)]):
             number = len(listed) + len(notes)
             listed.append((number, str(found.path), found.name, found.doc_id, found.explicit, start, end, first_line))
     files = spark.createDataFrame(
@@ -245,35 +244,44 @@ def read_paths(
     return documents
 
 
+def _pieces(
+    spark: SparkSession, files: list[sources.Found], options: ScanOptions, piece_bytes: int, split: bool
+) -> dict[Path, list[tuple[int, int, int]]]:
+    """The (start byte, end byte, first line) of each piece of the JSON Lines files that are read in pieces
+    (see ``read_paths``; none unless ``split``); the others are read whole. Each piece's lines are counted by
+    one job for all of them (a task a piece), not on the driver, which reads a few bytes at each cut only."""
+    total = sum(_size(found.path) for found in files)
+    size = min(piece_bytes, max(MIN_PIECE_BYTES, total // spark.sparkContext.defaultParallelism))
+    cut: dict[Path, list[tuple[int, int]]] = {}
+    for found in files if split else ():
+        with contextlib.suppress(OSError):  # the task that reads it whole reports why it cannot
+            if _size(found.path) > size and sources.splittable(found, options.read):
+                ranges = sources.line_ranges(found.path, size)
+                if len(ranges) > 1:
+                    cut[found.path] = ranges
+    if not cut:
+        return {}
+    every = [(str(path), start, end) for path, ranges in cut.items() for start, end in ranges]
+    counted = iter(
+        spark.sparkContext.parallelize(every, len(every))
+        .map(lambda piece: sources.range_lines(Path(piece[0]), piece[1], piece[2]))
+        .collect()
+    )
+    pieces: dict[Path, list[tuple[int, int, int]]] = {}
+    for path, ranges in cut.items():
+        lines = [next(counted) for _ in ranges]
+        # Pieces report no empty file: one of blank lines only is read whole, to be reported as one.
+        if any(content for _, content in lines):
+            first_lines = np.cumsum([1] + [ends for ends, _ in lines[:-1]])
+            pieces[path] = [(start, end, int(first)) for (start, end), first in zip(ranges, first_lines, strict=True)]
+    return pieces
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError:  # the task that reads it reports why it cannot
         return 0
-
-
-def _pieces(
-    spark: SparkSession, found: sources.Found, options: ScanOptions, piece_bytes: int | None
-) -> list[tuple[int, int, int]]:
-    """The (start byte, end byte, first line) of each piece a file is read in: ``(0, -1, 1)``, the whole file,
-    unless it is JSON Lines over ``piece_bytes`` (and not blank lines only). The pieces' lines are counted
-    by a job (a task a piece), not on the driver, which reads a few bytes at each cut only."""
-    try:
-        if piece_bytes is None or _size(found.path) <= piece_bytes or not sources.splittable(found, options.read):
-            return [(0, -1, 1)]
-        ranges = sources.line_ranges(found.path, piece_bytes)
-    except OSError:  # the task that reads it whole reports why it cannot
-        return [(0, -1, 1)]
-    if len(ranges) < 2:
-        return [(0, -1, 1)]
-    path = str(found.path)
-    pieces = spark.sparkContext.parallelize(ranges, len(ranges))
-    counted = pieces.map(lambda piece: sources.range_lines(Path(path), *piece)).collect()
-    # Pieces report no empty file: one with nothing but blank lines is read whole, to be reported as one.
-    if not any(content for _, content in counted):
-        return [(0, -1, 1)]
-    first_lines = np.cumsum([1] + [ends for ends, _ in counted[:-1]])
-    return [(start, end, int(first)) for (start, end), first in zip(ranges, first_lines, strict=True)]
 
 
 def _read_one(
