@@ -220,12 +220,14 @@ def read_paths(
         for start, end, first_line in pieces.get(found.path, [(0, -1, 1)]):
             number = len(listed) + len(notes)
             listed.append((number, str(found.path), found.name, found.doc_id, found.explicit, start, end, first_line))
+    # Consecutive runs of files and pieces, as many runs as cores (each as long as the others, give or take
+    # one): partitioning by the file's hash put both pieces of a file read in two in one task, on one core.
+    in_runs = spark.sparkContext.parallelize(listed, max(1, min(len(listed), spark.sparkContext.defaultParallelism)))
     files = spark.createDataFrame(
-        listed,
+        in_runs,
         "file long, path string, name string, doc_id string, explicit boolean, start long, end long, first_line long",
         verifySchema=False,
     )
-    files = files.repartition(max(1, min(len(listed), spark.sparkContext.defaultParallelism)), FILE)
     read_options = options.read
 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
