@@ -199,6 +199,17 @@ def render_accepted(report: CheckReport, baseline: Baseline) -> str:
     return " ".join(lines)
 
 
+def render_accepted_json(report: CheckReport, baseline: Baseline, path: str | Path) -> str:
+    """What ``--write-baseline --format json`` prints: the check's summary (all of it known now), and the
+    baseline written: its path, the clusters this check counts (accepted) and every cluster it records."""
+    written = {"path": str(path), "accepted_clusters": report.known, "recorded_clusters": len(baseline.clusters)}
+    return json.dumps(report.summary() | {"baseline_written": written}, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+# The formats ``--write-baseline`` prints in: a baseline written is not a check that passed or failed.
+ACCEPTED_FORMATS = ("text", "json")
+
+
 def evaluate(result: ScanResult, options: CheckOptions, baseline: Baseline | None = None) -> CheckReport:
     """Judge a scan against the limits (``check`` without the scan)."""
     counted = result.clusters.filter(

@@ -603,7 +603,7 @@ def check(
 ) -> None:
     """Fail (exit 1) when the documents hold more duplicates than allowed; 0 when within limits, 2 on errors."""
     from dedup.baseline import Baseline
-    from dedup.check import accept, render_accepted, renderer
+    from dedup.check import ACCEPTED_FORMATS, accept, render_accepted, render_accepted_json, renderer
     from dedup.check import check as run_check
 
     with _errors():
@@ -617,6 +617,8 @@ def check(
         render = renderer(output_format)
         if baseline is not None and write_baseline is not None:
             raise OptionsError("give --baseline or --write-baseline, not both")
+        if write_baseline is not None and output_format not in ACCEPTED_FORMATS:
+            raise OptionsError(f"--write-baseline prints text or json, not {output_format}: it checks nothing")
         if write_baseline is not None:
             report, accepted = accept(paths, write_baseline, options)
         else:
@@ -624,7 +626,10 @@ def check(
 
     if write_baseline is not None:
         _echo_skips(report.scan)
-        typer.echo(f"Wrote {write_baseline}: {render_accepted(report, accepted)}")
+        if output_format == "json":
+            typer.echo(render_accepted_json(report, accepted, write_baseline))
+        else:
+            typer.echo(f"Wrote {write_baseline}: {render_accepted(report, accepted)}")
         _strict(report.scan, strict)
         return
     _echo_skips(report.scan)

@@ -64,6 +64,10 @@ def test_exit_codes(seeds: Path, tmp_path: Path) -> None:
             "Error: give --baseline or --write-baseline, not both",
         ),
         (["--baseline", "missing.json"], "Error: missing.json: no such baseline; write one with --write-baseline"),
+        (
+            ["--write-baseline", "b.json", "--format", "junit"],
+            "Error: --write-baseline prints text or json, not junit: it checks nothing",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_a_clear_message(seeds: Path, arguments: list[str], message: str) -> None:
@@ -320,3 +324,11 @@ def test_write_baseline_says_what_a_check_with_it_accepts(tmp_path: Path, monkey
     assert code == 0 and out.strip().endswith(f"; {everything.height} accepted by the baseline.")
     code, out, _ = check("docs", "--write-baseline", "b.json", "--include-short")
     assert out.strip() == f"Wrote b.json: {everything.height} duplicate clusters accepted."
+    code, out, _ = check("docs", "--write-baseline", "b.json", "--format", "json")  # for a CI script to read
+    written = json.loads(out)
+    assert code == 0 and written["passed"] and written["known_clusters"] == len(counted)
+    assert written["baseline_written"] == {
+        "path": "b.json",
+        "accepted_clusters": len(counted),
+        "recorded_clusters": everything.height,
+    }
