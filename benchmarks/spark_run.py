@@ -14,6 +14,12 @@ Each run is a fresh process (a Spark session's master is fixed for its process):
 
 The corpus is ``benchmarks/corpus.py``'s crawl profile, generated once into benchmarks/corpora/. The
 results go to ``<out>/spark-<size>-seed<seed>.json``; speed is reported, never asserted.
+
+    python benchmarks/spark_run.py --floor
+
+measures Spark's fixed cost instead: in one fresh ``local[2]`` process, the start-up, then ``scan_files`` of the
+three seed pages twice (the first scan of a session, then one with its Python workers and JVM warm), into
+``<out>/spark-floor.json``. No scan of a corpus can take less than its first figure, beyond start-up.
 """
 
 from __future__ import annotations
@@ -82,6 +88,27 @@ def run_spark(corpus: Path, master: str, partitions: int | None) -> dict[str, An
     }
 
 
+def run_floor(master: str) -> dict[str, Any]:
+    """The seeds scanned twice in one session (fresh, then warm), in this (fresh) process; the start-up apart."""
+    from pyspark.sql import SparkSession
+
+    import dedup.spark
+
+    started = time.perf_counter()
+    builder = SparkSession.builder.master(master).config("spark.driver.memory", DRIVER_MEMORY)
+    spark = builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.range(1).count()
+    found: dict[str, Any] = {"startup_s": time.perf_counter() - started}
+    for run in ("first_scan", "warm_scan"):
+        with tempfile.TemporaryDirectory() as out:
+            started = time.perf_counter()
+            result = dedup.spark.scan_files([ROOT / "seeds"], out=out, master=master)
+            found[run] = {"wall_s": time.perf_counter() - started, "stages_s": result.stats.seconds}
+    spark.stop()
+    return found
+
+
 def child(arguments: list[str]) -> dict[str, Any]:
     """One run in a fresh process, its JSON line back."""
     # As a module from the checkout: run as a script, benchmarks/ would come first on the path, and its
@@ -99,15 +126,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--partitions", default="1,4,16", help="partition counts for local[2]")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--floor", action="store_true", help="only Spark's fixed cost: the seeds, scanned twice")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         engine, corpus, *rest = args.child
-        if engine == "local":
+        if engine == "floor":
+            found = run_floor(corpus)
+        elif engine == "local":
             found = run_local(Path(corpus))
         else:
             found = run_spark(Path(corpus), engine, int(rest[0]) if rest and rest[0] != "-" else None)
         print(json.dumps(found))
+        return
+    if args.floor:
+        floor = {"machine": {"cpus": os.cpu_count(), "load": os.getloadavg()}, **child(["floor", "local[2]"])}
+        floor["machine"]["load_after"] = os.getloadavg()
+        args.out.mkdir(parents=True, exist_ok=True)
+        target = args.out / "spark-floor.json"
+        target.write_text(json.dumps(floor, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(floor), f"\nwrote {target}", sep="")
         return
     size = parse_size(args.size)
     corpus = corpus_path(size, args.seed)
