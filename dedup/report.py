@@ -207,17 +207,31 @@ def _indented(text: Text, console: Console, indent: int, hang: int = 0) -> Text:
 
 
 def _broken_at_spaces(line: Text, width: int) -> list[Text]:
-    """The line cut before the words that would take it past ``width`` cells (rich's wrap also cuts a long word)."""
+    """The line cut before the words that would take it past ``width`` cells (rich's wrap also cuts a long word).
+
+    A place (a span in ``STYLE["place"]``) is one word however many spaces it holds (``crawl.warc, record 3 (…)``)."""
     plain = line.plain
     cuts: list[int] = []
     start = 0
     first_word = True  # of the line being filled: it stays on it however long it is (a line holds a word or more)
-    for word in re.finditer(r"\S+", plain):
-        if not first_word and cell_len(plain[start : word.end()]) > width:
-            cuts.append(word.start())
-            start = word.start()
+    for word_start, word_end in _words(line):
+        if not first_word and cell_len(plain[start:word_end]) > width:
+            cuts.append(word_start)
+            start = word_start
         first_word = False
     return list(line.divide(cuts))
+
+
+def _words(line: Text) -> list[tuple[int, int]]:
+    """Where each word of the line starts and ends: runs of non-space, a place's runs joined into one."""
+    places = [(span.start, span.end) for span in line.spans if span.style == STYLE["place"]]
+    words: list[tuple[int, int]] = []
+    for run in re.finditer(r"\S+", line.plain):
+        if words and any(start <= words[-1][0] < run.start() < end for start, end in places):
+            words[-1] = (words[-1][0], run.end())  # the same place goes on
+        else:
+            words.append((run.start(), run.end()))
+    return words
 
 
 def _clipped(text: str, console: Console, width: int, lines: int) -> Text:

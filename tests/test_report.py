@@ -117,6 +117,18 @@ def test_a_path_longer_than_the_line_stays_whole(tmp_path: Path, monkeypatch: py
         assert len(line) <= width or len(line.split()) == 1, line
 
 
+def test_a_place_with_spaces_is_not_broken_at_them() -> None:
+    paragraph = "This paragraph stands on every page of the collection and is found as a repeat."
+    texts = [f"Page {n} opens with words of its own, for it alone.\n\n{paragraph}" for n in range(14)]
+    result = dedup.scan(pl.DataFrame({"id": [f"d{n}" for n in range(14)], "text": texts}))
+    lines = [line.strip() for line in _render(result, width=40).splitlines()]
+    at = next(n for n, line in enumerate(lines) if line.startswith("at <DataFrame>"))
+    # Eight places, a line each at this width: every line holds whole ones, never a "row N" cut from its table.
+    shown = [line.removeprefix("at ") for line in lines[at : at + 8]]
+    assert shown[:7] == [f"<DataFrame>, row {n}," for n in range(1, 8)]
+    assert shown[7] == "<DataFrame>, row 8, … 6 more"
+
+
 def test_colour_report_highlights_instead_of_marking(seed_scan: dedup.ScanResult) -> None:
     coloured = _render(seed_scan, colour=True)
     assert ANSI.search(coloured)
