@@ -572,13 +572,13 @@ def _piece_stream(path: Path, start: int, end: int) -> BinaryIO:
     """The bytes ``start`` to ``end`` of a file as a stream of their own."""
     handle = path.open("rb", buffering=0)
     handle.seek(start)
-    return io.BufferedReader(_Bounded(handle, end - start), buffer_size=READ_BUFFER_BYTES)  # type: ignore[arg-type]
+    return io.BufferedReader(_Bounded(handle, end - start), buffer_size=READ_BUFFER_BYTES)
 
 
 class _Bounded(io.RawIOBase):
     """A raw stream that ends after ``size`` bytes of another."""
 
-    def __init__(self, raw: BinaryIO, size: int) -> None:
+    def __init__(self, raw: io.FileIO, size: int) -> None:
         self._raw, self._left = raw, size
 
     def readable(self) -> bool:
@@ -586,7 +586,7 @@ class _Bounded(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer)[: self._left]
-        count = self._raw.readinto(view) or 0  # type: ignore[attr-defined]
+        count = self._raw.readinto(view) or 0
         self._left -= count
         return count
 

@@ -285,8 +285,8 @@ _pending_removals: ContextVar[list[threading.Thread] | None] = ContextVar("dedup
 def removals_in_background() -> Iterator[None]:
     """Inside the block, ``ScratchFolder.close`` removes its folder on a thread, and the block's end waits for
     them all: for a caller that goes on with other work meanwhile. The command line prints its report while
-    a scan's spill files go (deleting the 2 GB of light 400 MB's is half a second of waiting on the file
-    system, little of it CPU)."""
+    a scan's spill files go (deleting light 400 MB's took half a second of waiting on the file system,
+    about a quarter of it CPU)."""
     pending: list[threading.Thread] = []
     token = _pending_removals.set(pending)
     try:

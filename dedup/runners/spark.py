@@ -252,12 +252,12 @@ def _pieces(
     """The (start byte, end byte, first line) of each piece of the JSON Lines files that are read in pieces
     (see ``read_paths``; none unless ``split``); the others are read whole. Each piece's lines are counted by
     one job for all of them (a task a piece), not on the driver, which reads a few bytes at each cut only."""
-    total = sum(_size(found.path) for found in files)
-    size = min(piece_bytes, max(MIN_PIECE_BYTES, total // spark.sparkContext.defaultParallelism))
+    sizes = [_size(found.path) for found in files]
+    size = min(piece_bytes, max(MIN_PIECE_BYTES, sum(sizes) // spark.sparkContext.defaultParallelism))
     cut: dict[Path, list[tuple[int, int]]] = {}
-    for found in files if split else ():
+    for found, file_size in zip(files, sizes, strict=True) if split else ():
         with contextlib.suppress(OSError):  # the task that reads it whole reports why it cannot
-            if _size(found.path) > size and sources.splittable(found, options.read):
+            if file_size > size and sources.splittable(found, options.read):
                 ranges = sources.line_ranges(found.path, size)
                 if len(ranges) > 1:
                     cut[found.path] = ranges
@@ -762,7 +762,7 @@ def tables(
     texts: DataFrame,
     numbers: DataFrame,
     joined: DataFrame,
-    document_count: int | None = None,
+    document_count: int,
 ) -> dict[str, DataFrame]:
     """The four tables of the local engine, from the blocks, documents, distinct texts, clusters and members,
     each with an ``ORDER`` column beside its schema's.
@@ -771,7 +771,7 @@ def tables(
     instead of the blocks being shuffled to meet them.
     """
     ids = documents.select(S.DOC_KEY, S.DOC_ID)
-    if document_count is not None and document_count <= BROADCAST_ROWS:
+    if document_count <= BROADCAST_ROWS:
         ids = F.broadcast(ids)
     text_of = (
         blocks.filter(S.MATCHABLE)
