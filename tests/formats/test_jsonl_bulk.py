@@ -186,7 +186,24 @@ def _needs_care_by_tokens(data: bytes) -> bool:
     return False
 
 
-_PIECES = [b"a", b"\\", b"u", b"0", b"9", b"d", b"D", b"8", b"c", b"f", b"b", b"n", b"\x7f", b"\xc2", b"\x85"]
+_PIECES = [
+    b"a",
+    b"plain words",
+    b"\\",
+    b"u",
+    b"0",
+    b"9",
+    b"d",
+    b"D",
+    b"8",
+    b"c",
+    b"f",
+    b"b",
+    b"n",
+    b"\x7f",
+    b"\xc2",
+    b"\x85",
+]
 _ESCAPES = [b"\\u00", b"\\u00e4", b"\\u0041", b"\\ud83d", b"\\ude00", b"\\ud800", b"\\\\"]
 _JSON_BYTES = st.lists(st.sampled_from(_PIECES + _ESCAPES), max_size=30).map(b"".join)
 
