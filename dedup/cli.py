@@ -11,7 +11,9 @@ import ctypes
 import functools
 import gc
 import inspect
+import io
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -731,9 +733,45 @@ def index_compact(index: IndexPath) -> None:
 _guard_every_command(app)  # after every command is registered
 
 
+class _ReaderGone(io.FileIO):
+    """Standard output that a reader may stop reading (``dedup check … | head``) without ending the command.
+
+    When the pipe breaks, the descriptor is pointed at the null device and the command goes on: the tables,
+    the cleaned corpus and the baseline are still written, and the exit code is still the command's own
+    (``check``'s verdict), not the 1 that typer gives a broken pipe.
+    """
+
+    def write(self, data: Any) -> int:
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.fileno())
+            os.close(null)
+            return memoryview(data).nbytes
+
+
+def _stdout_may_close() -> None:
+    """Put ``_ReaderGone`` under ``sys.stdout``, with the encoding and buffering it had."""
+    current = sys.stdout
+    try:
+        descriptor = current.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (embedded, or replaced by a caller)
+        return
+    current.flush()
+    raw = _ReaderGone(descriptor, "w", closefd=False)
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(raw),
+        encoding=current.encoding,
+        errors=current.errors,
+        line_buffering=current.line_buffering,
+    )
+
+
 def main() -> None:
     """Console entry point."""
     signals.install()
+    _stdout_may_close()
     # The interpreter's last collection walks every object the run made and the heavy modules hold (0.4-0.6 s
     # of a scan's exit on the development machine); a process about to end frees its memory anyway.
     atexit.register(gc.freeze)

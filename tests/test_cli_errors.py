@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,27 @@ def test_an_update_is_refused_on_spark(command: str, seeds: Path, tmp_path: Path
     assert result.exit_code == 2
     assert result.output == f"Error: {SPARK_UPDATE}\n"
     assert not (tmp_path / "idx").exists()
+
+
+def _run_with_stdout_closed(arguments: list[str]) -> tuple[int, bytes]:
+    """The installed command run with its standard output a pipe whose reader has already gone."""
+    command = [str(Path(sys.executable).parent / "dedup"), *arguments]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # long before the child has started Python, let alone written
+    with child.stderr:
+        stderr = child.stderr.read()
+    return child.wait(), stderr
+
+
+def test_a_reader_that_stops_reading_changes_no_exit_code(seeds: Path, tmp_path: Path) -> None:
+    """``dedup scan … | head`` succeeded, and ``dedup check … | head`` keeps its verdict (typer would make both 1)."""
+    distinct = tmp_path / "distinct"
+    distinct.mkdir()
+    (distinct / "a.txt").write_text("Nothing in this page appears in the other one.\n")
+    (distinct / "b.txt").write_text("A second page of other words, said only once.\n")
+    out = tmp_path / "tables"
+    assert _run_with_stdout_closed(["scan", str(seeds), "--out", str(out)]) == (0, b"")
+    assert (out / "clusters.parquet").exists()  # the work after the broken pipe was done
+    assert _run_with_stdout_closed(["check", str(distinct)]) == (0, b"")
+    assert _run_with_stdout_closed(["check", str(seeds)]) == (1, b"")
