@@ -764,7 +764,7 @@ def _stdout_may_close() -> None:
         io.BufferedWriter(raw),
         encoding=current.encoding,
         errors=current.errors,
-        line_buffering=current.line_buffering,
+        line_buffering=bool(current.line_buffering),
     )
 
 
