@@ -180,12 +180,17 @@ def _template(name: str) -> str:
     return files("dedup").joinpath("templates", name).read_text(encoding="utf-8")
 
 
+def _of_files(files: int) -> str:
+    """``3 files, `` before the blocks; nothing when every document came from memory."""
+    return f"{files:,} file{'' if files == 1 else 's'}, " if files else ""
+
+
 def _summary_html(summary: dict[str, Any]) -> str:
     cards = [
         (
             "Documents",
             f"{summary['documents']:,}",
-            f"{summary['files']:,} file{'' if summary['files'] == 1 else 's'}, {summary['blocks']:,} blocks",
+            f"{_of_files(summary['files'])}{summary['blocks']:,} blocks",
         ),
         ("Exact clusters", f"{summary['exact_clusters']:,}", "paragraphs repeated word for word"),
         (

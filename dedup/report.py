@@ -141,6 +141,11 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def _of_files(files: int) -> str:
+    """`` (3 files)`` after the documents; nothing when every document came from memory (a data frame, a list)."""
+    return f" ({_count(files, 'file')})" if files else ""
+
+
 def _plain(console: Console) -> bool:
     return console.color_system is None
 
@@ -154,7 +159,7 @@ def _summary(summary: dict[str, Any], result: ScanResult) -> list[Text]:
     rows: list[tuple[str, Text | str]] = [
         (
             "Scanned",
-            f"{summary['documents']:,} documents ({_count(summary['files'], 'file')}), {summary['blocks']:,} blocks",
+            f"{summary['documents']:,} documents{_of_files(summary['files'])}, {summary['blocks']:,} blocks",
         ),
         (
             "Clusters",

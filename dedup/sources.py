@@ -380,8 +380,8 @@ def _in_turn(paths: Sequence[str | Path | MemoryInput]) -> Iterator[list[str | P
 
 
 def _read_memory(given: MemoryInput, options: ReadOptions, stats: ReadStats) -> Iterator[Document | DocumentFrame]:
-    """The documents of an in-memory input, counted as a file's are; the caller's own exceptions propagate."""
-    stats.files += 1
+    """The documents of an in-memory input (not a file: ``stats.files`` counts files read); the caller's own
+    exceptions propagate."""
     tally = _Tally()
     yield from _counted(read_memory(given, options), stats, tally)
     if tally.records == 0:

@@ -170,8 +170,9 @@ def read_memory(given: MemoryInput, options: ReadOptions) -> Iterator[Record]:
 
 def _items(name: str, items: Iterable[object], options: ReadOptions) -> Iterator[Record]:
     """Texts (ids 0, 1, …) and records; anything else is a skip. The caller's iterator may raise: that propagates."""
-    for position, item in enumerate(items):
+    for position, given in enumerate(items):
         number = position + 1
+        item = given.as_py() if isinstance(given, pa.Scalar) else given  # iter() of an Arrow column gives scalars
         if isinstance(item, str):
             yield from text_document(item, str(position), number, name, options, ITEM)
         elif isinstance(item, Mapping):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pytest
+from rich.console import Console
 
 import dedup
 from dedup import schema as S
 from dedup.formats.memory import MemoryInput, as_inputs
 from dedup.options import ReadOptions, ScanOptions
+from dedup.report import render_report
 from tests.conftest import DOUBLED, INTRO, SECOND, SEEDS
 
 NAMES = [INTRO, DOUBLED, SECOND]
@@ -54,7 +57,16 @@ def test_a_list_of_paths_is_many_paths(of_files: dedup.ScanResult) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["generator", "iterator", "series", "arrow array", "arrow chunked array", "tuple of texts and records"]
+    "kind",
+    [
+        "generator",
+        "iterator",
+        "series",
+        "arrow array",
+        "arrow chunked array",
+        "iterator over an arrow array",
+        "tuple of texts and records",
+    ],
 )
 def test_texts_from_any_iterable_have_ids_from_0(kind: str, texts: list[str], of_files: dedup.ScanResult) -> None:
     given = {
@@ -63,6 +75,7 @@ def test_texts_from_any_iterable_have_ids_from_0(kind: str, texts: list[str], of
         "series": pl.Series("page", texts),
         "arrow array": pa.array(texts, pa.large_string()),
         "arrow chunked array": pa.chunked_array([texts[:1], [], texts[1:]]),  # its values, never its scalars
+        "iterator over an arrow array": iter(pa.array(texts)),  # Arrow scalars, one by one
         "tuple of texts and records": (texts[0], {"text": texts[1]}, texts[2]),
     }[kind]
     result = dedup.scan(given)
@@ -130,7 +143,18 @@ def test_tables_and_paths_mixed_are_read_in_turn_with_numbered_names(texts: list
         ((SEEDS / SECOND).as_posix(), str(SEEDS / SECOND), 1),
         ("0", "<DataFrame 2>", 1),
     ]
-    assert result.stats.files == 3
+    assert result.stats.files == 1  # the tables are not files
+    assert _summary_line(result) == "Scanned     3 documents (1 file)"
+    from_memory = dedup.scan([first, second])
+    assert from_memory.stats.files == 0
+    assert _summary_line(from_memory) == "Scanned     2 documents"
+
+
+def _summary_line(result: dedup.ScanResult) -> str:
+    """The report's first line, up to the comma before its count of blocks."""
+    out = StringIO()
+    render_report(result, Console(file=out, width=120, color_system=None))
+    return out.getvalue().splitlines()[0].rpartition(", ")[0]
 
 
 def test_bad_rows_and_items_are_skips_with_their_reason(texts: list[str]) -> None:
