@@ -61,7 +61,9 @@ _DEFAULTS = ScanOptions()
 # The scan options, shared by every command that scans.
 Paths = Annotated[
     list[Path],
-    typer.Argument(help="Folders, files or glob patterns to read; - reads standard input.", show_default=False),
+    typer.Argument(
+        help="Folders, files or glob patterns to read; - reads standard input.", show_default=False, metavar="PATHS"
+    ),
 ]
 Threshold = Annotated[float, typer.Option(help="Jaccard similarity of a near repeat.")]
 Containment = Annotated[float, typer.Option(help="Containment that also makes a near repeat.")]
@@ -443,7 +445,9 @@ def scan(
 
 @app.command()
 def report(
-    scan_dir: Annotated[Path, typer.Argument(help="A folder written by dedup scan --out.", show_default=False)],
+    scan_dir: Annotated[
+        Path, typer.Argument(help="A folder written by dedup scan --out.", show_default=False, metavar="SCAN_DIR")
+    ],
     json_summary: JsonSummary = False,
     top: Top = 10,
     html: Html = None,
@@ -465,10 +469,12 @@ def show(
             help="The document: a file, or an id in PATHS or the scan (a file's name in its folder, a record's id, "
             "a WARC record's URI).",
             show_default=False,
+            metavar="DOC",
         ),
     ],
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="The inputs to find DOC in (default: DOC, a file).", show_default=False)
+        list[Path] | None,
+        typer.Argument(help="The inputs to find DOC in (default: DOC, a file).", show_default=False, metavar="PATHS"),
     ] = None,
     scan_dir: Annotated[
         Path | None,
@@ -646,7 +652,7 @@ index_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(index_app, name="index")
-IndexPath = Annotated[Path, typer.Argument(help="The index folder.", show_default=False)]
+IndexPath = Annotated[Path, typer.Argument(help="The index folder.", show_default=False, metavar="INDEX")]
 
 
 @index_app.command("add")

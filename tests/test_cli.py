@@ -151,3 +151,21 @@ def test_dash_reads_jsonl_from_standard_input() -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["documents"], summary["cross_doc_clusters"], summary["skipped"]) == (2, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments"),
+    [
+        (["scan"], "{PATHS}..."),
+        (["check"], "{PATHS}..."),
+        (["clean"], "{PATHS}..."),
+        (["report"], "{SCAN_DIR}"),
+        (["show"], "{DOC} [PATHS]..."),
+        (["index", "add"], "{INDEX} {PATHS}..."),
+        (["index", "remove"], "{INDEX}"),
+    ],
+)
+def test_usage_names_arguments_as_the_help_refers_to_them(command: list[str], arguments: str) -> None:
+    """The help says "an id in PATHS"; typer's default usage line spelled the parameters ``{paths}``."""
+    usage = runner.invoke(app, [*command, "--help"]).output.splitlines()[0]
+    assert usage.startswith(f"Usage: root {' '.join(command)} [OPTIONS] {arguments}")  # the runner names it root
