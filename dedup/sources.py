@@ -490,10 +490,10 @@ def _read_file(
     try:
         yield from _counted(reader(source, options), stats, tally)
     except _READ_ERRORS as exc:
-        stats.skips.append(_failure(found.name, exc, after=tally.records))
+        stats.skips.append(_failure(found.name, exc, after=tally.records, from_line=source.first_line))
         return
     except Exception as exc:  # the backstop (see above)
-        stats.skips.append(_reader_error(found.name, exc, after=tally.records))
+        stats.skips.append(_reader_error(found.name, exc, after=tally.records, from_line=source.first_line))
         return
     if tally.records == 0 and piece is None:
         stats.skips.append(Skip(found.name, None, "empty", "empty file (no records)"))
@@ -595,23 +595,36 @@ class _Bounded(io.RawIOBase):
         super().close()
 
 
-def _failure(name: str, exc: BaseException, after: int) -> Skip:
+def _failure(name: str, exc: BaseException, after: int, from_line: int = 1) -> Skip:
     """The skip of a file that failed: the file system refused it, or its compressed data is broken.
 
     A cut-off stream stands for the record it cuts: that record is never read, the ones before are.
     """
     if isinstance(exc, OSError) and exc.errno is not None:
         kept = f"; the {after:,} record(s) before were read" if after else ""
-        return Skip(name, None, "unreadable", f"cannot read: {exc.strerror}{kept}")
+        return Skip(name, None, "unreadable", f"cannot read{_in_piece(from_line)}: {exc.strerror}{kept}")
     damage = "cut off" if isinstance(exc, EOFError) else "corrupt"
-    where = f"after {after:,} record(s), which are kept" if after else "before its first record"
+    where = f"after {_records(after, from_line)}, which are kept" if after else "before its first record"
     return Skip(name, None, "corrupt compressed data", f"compressed data {damage} {where} ({error_text(exc)})")
 
 
-def _reader_error(name: str, exc: Exception, after: int) -> Skip:
+def _reader_error(name: str, exc: Exception, after: int, from_line: int = 1) -> Skip:
     """The skip of a file whose reader failed in a way no reader foresaw (a bug to report)."""
-    where = f"after {after:,} record(s), which are kept" if after else "before its first record"
+    where = (
+        f"after {_records(after, from_line)}, which are kept"
+        if after
+        else f"before its first record{_in_piece(from_line)}"
+    )
     return Skip(name, None, "reader error", f"reading failed {where} ({type(exc).__name__}: {error_text(exc)})")
+
+
+def _records(count: int, from_line: int) -> str:
+    """``12 record(s)``, or, in a piece of a file that a task read on its own, where their count starts."""
+    return f"{count:,} record(s)" + (f" from line {from_line:,}" if from_line > 1 else "")
+
+
+def _in_piece(from_line: int) -> str:
+    return f" (the piece from line {from_line:,})" if from_line > 1 else ""
 
 
 def batches(documents: Iterable[Document | DocumentFrame], batch_chars: int) -> Iterator[pl.DataFrame]:

@@ -596,3 +596,35 @@ def test_line_ranges_cut_a_file_at_line_starts_into_pieces_that_read_as_it(
     for start, end in ranges:
         with sources.Piece(start, end, 1).opener(path)() as stream:
             assert stream.read() == data[start:end]
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (KeyError("a bug"), "reading failed after 2 record(s) from line 7, which are kept (KeyError: 'a bug')"),
+        (
+            OSError(5, "Input/output error"),
+            "cannot read (the piece from line 7): Input/output error; the 2 record(s) before were read",
+        ),
+    ],
+)
+def test_a_piece_that_fails_says_from_which_line_its_records_count(
+    error: Exception, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Spark task reads a piece of a large file: "after 2 records" would send the reader to the file's start."""
+
+    def failing(source: Input, options: ReadOptions) -> Iterator[Record]:
+        yield Document("a", "the first record of the piece", source.name, source.first_line)
+        yield Document("b", "the second record of the piece", source.name, source.first_line + 1)
+        raise error
+
+    monkeypatch.setitem(sources.READERS, ".jsonl", failing)
+    path = tmp_path / "large.jsonl"
+    path.write_text("".join(json.dumps({"text": f"line {n}"}) + "\n" for n in range(1, 13)))
+    start = sum(len(json.dumps({"text": f"line {n}"})) + 1 for n in range(1, 7))
+    piece = sources.Piece(start, path.stat().st_size, 7)
+    stats = ReadStats()
+    found = sources.Found(path, str(path), path.as_posix(), True)
+    read = list(sources.read_file(found, ReadOptions(), stats, piece))
+    assert [document.doc_id for document in read if isinstance(document, Document)] == ["a", "b"]
+    assert [str(skip) for skip in stats.skips] == [f"{path}: {message}"]
