@@ -53,6 +53,12 @@ def test_tokens_keep_every_character() -> None:
     assert tokens("wird.") == ["wird", "."]
 
 
+@given(st.text())
+def test_tokens_of_any_text_join_to_it(text: str) -> None:
+    """Every character is white space, a word character or neither: no text loses one to the tokens."""
+    assert "".join(tokens(text)) == text
+
+
 def test_equal_texts_are_one_segment() -> None:
     assert word_diff("gleich bleibt gleich", "gleich bleibt gleich") == [(EQUAL, "gleich bleibt gleich")]
 

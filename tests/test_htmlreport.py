@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import dedup
 from dedup import htmlreport
@@ -82,6 +84,30 @@ def test_positions_count_utf16_units_like_javascript() -> None:
     new = "Emoji 😀 vor dem Wort neu und danach"
     diff = htmlreport.compact_diff(word_diff(old, new))
     assert _new_text(old, diff) == new
+
+
+@given(st.text(), st.text())
+def test_positions_of_any_text_rebuild_it(old: str, new: str) -> None:
+    """ASCII segments are counted by their length, the others by their UTF-16 code units."""
+    assert _new_text(old, htmlreport.compact_diff(word_diff(old, new))) == new
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON_VALUES)
+def test_page_data_is_the_json_standard_library_would_write(data: object) -> None:
+    """orjson writes the page's data; escaped for the script element, it reads back as the data, and is what
+    ``json.dumps`` wrote before it, byte for byte."""
+    written = htmlreport._json_for_script({"data": data})
+    assert not re.search("[<>&]", written)
+    assert json.loads(written) == {"data": data}
+    standard = json.dumps({"data": data}, ensure_ascii=False, separators=(",", ":"))
+    assert written == standard.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def test_hostile_text_and_names_are_escaped(tmp_path: Path) -> None:
