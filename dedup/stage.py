@@ -59,7 +59,7 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
     first_in_batch[np.unique(exact, return_index=True)[1]] = True
     # Shingles of the first block of each text in the batch; a later copy would only repeat them.
     shingled = matchable & first_in_batch
-    near = near_form(exact_forms.take(shingled))
+    near = near_form(exact_forms, shingled)
     plan = fingerprint.shingle_plan(near, options.shingle)
     # Raw hashes, in text order: MinHash does not care, and verification sorts only the blocks it pairs.
     shingle_sets = fingerprint.shingle_hashes(near, options.shingle, plan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -156,6 +157,19 @@ def test_near_form_fast_path_equals_the_unicode_path(texts: list[str]) -> None:
 
     exact = normalize_texts(pl.Series(texts, dtype=pl.String)).to_series("t")
     assert near_form(exact).to_series("t").to_list() == _near_unicode_path(exact).to_list()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(OPENINGS, st.text(), st.booleans()), min_size=1, max_size=40))
+def test_near_form_of_some_rows_is_the_near_form_of_those_rows(rows: list[tuple[str, str, bool]]) -> None:
+    """Read in place (the stage takes the first copy of each text only): the same as copied out first, on the
+    fast path and the Unicode one (``st.text()`` reaches beyond the simple characters)."""
+    exact = normalize_texts(pl.Series([opening + text for opening, text, _ in rows], dtype=pl.String))
+    wanted = np.array([taken for _, _, taken in rows])
+    in_place = near_form(exact, wanted)
+    copied = near_form(exact.take(wanted))
+    assert in_place.to_series("t").to_list() == copied.to_series("t").to_list()
+    assert in_place.offsets.tolist() == copied.offsets.tolist()
 
 
 @settings(max_examples=100, deadline=None)
