@@ -33,8 +33,10 @@ def test_an_unexpected_error_is_an_error_with_exit_2(
     command: str, seeds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failing = _raise(RecursionError("maximum recursion depth exceeded"))
+    # The module first (dedup.check is the function check()): imported after the next patch, it would bind the
+    # fake as its own ``scan``, and the undo would restore the fake for every later test in this process.
+    monkeypatch.setattr(importlib.import_module("dedup.check"), "scan", failing)
     monkeypatch.setattr(dedup.pipeline, "scan", failing)
-    monkeypatch.setattr(importlib.import_module("dedup.check"), "scan", failing)  # the module: dedup.check is check()
     result = runner.invoke(app, [command, str(seeds)])
     assert result.exit_code == 2
     assert result.output == f"Error: unexpected RecursionError: maximum recursion depth exceeded {BUG}\n"
