@@ -120,5 +120,4 @@ def test_a_reader_that_stops_reading_changes_no_exit_code(seeds: Path, tmp_path:
     out = tmp_path / "tables"
     assert _run_with_stdout_closed(["scan", str(seeds), "--out", str(out)]) == (0, b"")
     assert (out / "clusters.parquet").exists()  # the work after the broken pipe was done
-    assert _run_with_stdout_closed(["check", str(distinct)]) == (0, b"")
-    assert _run_with_stdout_closed(["check", str(seeds)]) == (1, b"")
+    assert _run_with_stdout_closed(["check", str(distinct)]) == (0, b"")  # its verdict, where typer made it 1
