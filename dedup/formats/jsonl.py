@@ -46,8 +46,9 @@ from dedup.formats.records import (
 from dedup.options import ReadOptions
 
 # Lines are parsed in bulk in runs of about this many bytes: large enough that polars' per-call cost
-# vanishes, small enough that a bad line sends only its own run down the slow path.
-BULK_BYTES = 2 << 20
+# vanishes, small enough that a bad line sends only its own run down the slow path. Reading crawl 400 MB
+# into batches took 4.8-5.0 s in runs of 2 MiB, 4.5 s in 4 MiB, 3.6-3.9 s in 8 MiB and 3.6 s in 16 MiB.
+BULK_BYTES = 8 << 20
 
 
 def read_jsonl(source: Input, options: ReadOptions) -> Iterator[Record]:
