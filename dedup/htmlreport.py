@@ -27,7 +27,7 @@ from dedup.documents import containment_matrix
 from dedup.errors import OutputError
 from dedup.locations import places
 from dedup.output import atomic_write
-from dedup.report import CONTAINED_AT
+from dedup.report import CONTAINED_AT, counted
 from dedup.result import ScanResult
 
 MAX_CLUSTERS = 20_000  # the largest clusters in the page (about 1 KB each); clusters.parquet holds them all
@@ -188,7 +188,7 @@ def _template(name: str) -> str:
 
 def _of_files(files: int) -> str:
     """``3 files, `` before the blocks; nothing when every document came from memory."""
-    return f"{files:,} file{'' if files == 1 else 's'}, " if files else ""
+    return f"{counted(files, 'file')}, " if files else ""
 
 
 def _summary_html(summary: dict[str, Any]) -> str:
@@ -202,7 +202,7 @@ def _summary_html(summary: dict[str, Any]) -> str:
         (
             "Near clusters",
             f"{summary['near_clusters']:,}",
-            f"{summary['near_pairs']:,} near pair{'' if summary['near_pairs'] == 1 else 's'}",
+            counted(summary["near_pairs"], "near pair"),
         ),
         ("Short lines", f"{summary['short_clusters']:,}", "headings and labels that repeat"),
         (

@@ -133,17 +133,18 @@ def render_skips(skips: list[Skip], per_reason: int = 20) -> list[str]:
     if expected:
         kinds = ", ".join(f"{count:,} {reason}" for reason, count in expected.most_common())
         total = expected.total()
-        lines.append(f"Skipped {_count(total, 'record')} that hold no page (not bad input): {kinds}")
+        lines.append(f"Skipped {counted(total, 'record')} that hold no page (not bad input): {kinds}")
     return lines
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``1 file``, ``1,024 files``: a count and its noun, in the plural unless one."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _of_files(files: int) -> str:
     """`` (3 files)`` after the documents; nothing when every document came from memory (a data frame, a list)."""
-    return f" ({_count(files, 'file')})" if files else ""
+    return f" ({counted(files, 'file')})" if files else ""
 
 
 def _plain(console: Console) -> bool:
@@ -257,7 +258,7 @@ def _largest(shown: pl.DataFrame, total: int, where: pl.DataFrame, console: Cons
     parts: list[Text] = [_heading("Largest clusters", shown.height, total)]
     width = max(console.width - INDENT, 20)
     for row in shown.iter_rows(named=True):
-        documents = _count(row[S.N_DOCS], "document")
+        documents = counted(row[S.N_DOCS], "document")
         parts.append(
             Text.assemble(
                 (f"#{row[S.CLUSTER]}", STYLE["cluster"]),
@@ -396,15 +397,15 @@ def render_clean(result: CleanResult) -> str:
     stats = result.stats
     kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(stats.removed_by_kind.items())) or "none"
     lines = [
-        f"Cleaned {_count(stats.documents, 'document')}: wrote {stats.written:,} to {result.out}/ "
-        f"({_count(stats.files, 'file')}).",
-        f"Removed {_count(stats.blocks_removed, 'repeated block')} "
+        f"Cleaned {counted(stats.documents, 'document')}: wrote {stats.written:,} to {result.out}/ "
+        f"({counted(stats.files, 'file')}).",
+        f"Removed {counted(stats.blocks_removed, 'repeated block')} "
         f"({kinds}; {stats.boilerplate_removed:,} of them boilerplate, {stats.short_removed:,} short lines).",
     ]
     if stats.dropped:
-        lines.append(f"Dropped {_count(stats.dropped, 'document')} contained in a kept one.")
+        lines.append(f"Dropped {counted(stats.dropped, 'document')} contained in a kept one.")
     if stats.emptied:
-        lines.append(f"Not written: {_count(stats.emptied, 'document')} that held nothing but repeats.")
+        lines.append(f"Not written: {counted(stats.emptied, 'document')} that held nothing but repeats.")
     lines += [
         f"Cut {stats.chars_removed:,} of {stats.chars:,} characters ({_share(stats.chars_removed, stats.chars)}).",
         f"Audit table: {result.removed} (every cut, its cluster and the kept occurrence).",
@@ -417,7 +418,7 @@ def render_index_add(index: object, summary: dict[str, Any]) -> str:
     exact, near = summary.get("index_exact_blocks", 0), summary.get("index_near_blocks", 0)
     return "\n".join(
         [
-            f"Added {_count(summary['documents'], 'document')} ({summary['blocks']:,} blocks) to {index}.",
+            f"Added {counted(summary['documents'], 'document')} ({summary['blocks']:,} blocks) to {index}.",
             f"Already held: {exact:,} blocks word for word and {near:,} near copies of indexed blocks.",
             accounting_line(summary),
         ]
@@ -428,7 +429,7 @@ def render_index_info(info: dict[str, Any]) -> str:
     """An index's contents, one line each."""
     lines = [
         f"Index      {info['index']}",
-        f"Documents  {info['documents']:,} in {_count(len(info['adds']), 'add')}, {info['blocks']:,} blocks, "
+        f"Documents  {info['documents']:,} in {counted(len(info['adds']), 'add')}, {info['blocks']:,} blocks, "
         f"{info['texts']:,} distinct texts; {info['removed_documents']:,} document ids removed",
         f"On disk    {info['bytes_on_disk']:,} bytes, {info['bytes_per_block']} per block",
         f"Settings   {info['settings']}",
