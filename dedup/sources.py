@@ -604,23 +604,22 @@ def _failure(name: str, exc: BaseException, after: int, from_line: int = 1) -> S
         kept = f"; the {after:,} record(s) before were read" if after else ""
         return Skip(name, None, "unreadable", f"cannot read{_in_piece(from_line)}: {exc.strerror}{kept}")
     damage = "cut off" if isinstance(exc, EOFError) else "corrupt"
-    where = f"after {_records(after, from_line)}, which are kept" if after else "before its first record"
+    where = _where(after, from_line)
     return Skip(name, None, "corrupt compressed data", f"compressed data {damage} {where} ({error_text(exc)})")
 
 
 def _reader_error(name: str, exc: Exception, after: int, from_line: int = 1) -> Skip:
     """The skip of a file whose reader failed in a way no reader foresaw (a bug to report)."""
-    where = (
-        f"after {_records(after, from_line)}, which are kept"
-        if after
-        else f"before its first record{_in_piece(from_line)}"
-    )
+    where = _where(after, from_line)
     return Skip(name, None, "reader error", f"reading failed {where} ({type(exc).__name__}: {error_text(exc)})")
 
 
-def _records(count: int, from_line: int) -> str:
-    """``12 record(s)``, or, in a piece of a file that a task read on its own, where their count starts."""
-    return f"{count:,} record(s)" + (f" from line {from_line:,}" if from_line > 1 else "")
+def _where(after: int, from_line: int) -> str:
+    """Where reading stopped: after how many records, counted from the line a piece of a file starts on (a task
+    reads a piece on its own), or before the first."""
+    if not after:
+        return f"before its first record{_in_piece(from_line)}"
+    return f"after {after:,} record(s)" + (f" from line {from_line:,}" if from_line > 1 else "") + ", which are kept"
 
 
 def _in_piece(from_line: int) -> str:
