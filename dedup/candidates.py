@@ -18,6 +18,7 @@ from functools import cache
 import numpy as np
 
 from dedup import _kernels
+from dedup._arrow import distinct_sorted
 from dedup.options import LSHOptions
 
 BAND_SEED = np.uint64(0x5EED)
@@ -126,7 +127,7 @@ def distinct_pairs(left: np.ndarray, right: np.ndarray, low: int, high: int) -> 
     left_bits = max(1, int(high - low - 1).bit_length())
     right_bits = max(1, int(right.max()).bit_length())
     if left_bits + right_bits <= 64:
-        packed = np.unique(((left - low).astype(np.uint64) << np.uint64(right_bits)) | right.astype(np.uint64))
+        packed = distinct_sorted(((left - low).astype(np.uint64) << np.uint64(right_bits)) | right.astype(np.uint64))
         return (packed >> np.uint64(right_bits)).astype(np.int64) + low, (
             packed & np.uint64((1 << right_bits) - 1)
         ).astype(np.int64)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dedup import _kernels
+from dedup._arrow import distinct_sorted
 from dedup.fingerprint import ShingleSets
 from dedup.options import LSHOptions
 
@@ -73,7 +74,7 @@ def paired_sets(
 ) -> tuple[ShingleSets, np.ndarray, np.ndarray]:
     """The distinct sets of only the blocks in some pair, read with ``take`` (increasing block numbers),
     and the pairs renumbered into them: sorting and reading every block's hashes would cost far more."""
-    paired = np.unique(np.concatenate((left, right)))
+    paired = distinct_sorted(np.concatenate((left, right)))
     return take(paired).distinct_sets(), np.searchsorted(paired, left), np.searchsorted(paired, right)
 
 

@@ -31,6 +31,7 @@ import polars as pl
 
 from dedup import _kernels
 from dedup import schema as S
+from dedup._arrow import distinct_sorted, first_of_each
 
 MAX_CANDIDATES = 8  # containers measured exactly per document
 
@@ -78,11 +79,11 @@ def containers(held: pl.DataFrame, first_doc: np.ndarray, second_doc: np.ndarray
     if votes.is_empty():
         return pl.DataFrame(schema={S.DOC_KEY: pl.Int64, S.CONTAINED_IN: pl.Int64, "covered": pl.Int64})
     # A's own clusters, indexed by its row among the documents of ``held``.
-    own_docs, own_starts = np.unique(doc, return_index=True)
+    own_docs, own_starts = first_of_each(doc)
     own_offsets = np.append(own_starts, doc.size)
     candidate_a = votes[S.DOC_KEY].to_numpy()
     candidate_b = votes[S.CONTAINED_IN].to_numpy()
-    others = np.unique(candidate_b)
+    others = distinct_sorted(candidate_b)
     other_clusters, other_offsets = lists(others)
     covered = _kernels.covered_weights(
         own_offsets,

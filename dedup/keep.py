@@ -263,7 +263,9 @@ def document_ranks(values: Sequence[object], keep_by: KeepBy, field_source: str)
     if numeric:
         ranks[known] = np.array(present, dtype=np.float64)
     else:  # by text: each value's place among the distinct texts
-        _, place = np.unique(np.array([str(value) for value in present], dtype=object), return_inverse=True)
+        # A few values per document, of any text: np.unique sorts them (no hash table for objects).
+        texts = np.array([str(value) for value in present], dtype=object)
+        _, place = np.unique(texts, return_inverse=True)  # noqa: TID251
         ranks[known] = place.astype(np.float64)
     if keep_by.order == "min":
         ranks[known] = -ranks[known]

@@ -23,7 +23,7 @@ import polars as pl
 
 from dedup import candidates, fingerprint
 from dedup import schema as S
-from dedup._arrow import list_series
+from dedup._arrow import first_of_each, list_series
 from dedup.locations import block_places
 from dedup.normalize import near_form, normalize_texts
 from dedup.options import ScanOptions
@@ -56,7 +56,7 @@ def fingerprint_batch(documents: pl.DataFrame, options: ScanOptions) -> pl.DataF
     exact = fingerprint.exact_keys(exact_forms)
     matchable = np.diff(exact_forms.offsets) > 0  # a block of nothing but white space and markers matches nothing
     first_in_batch = np.zeros(exact.size, dtype=bool)
-    first_in_batch[np.unique(exact, return_index=True)[1]] = True
+    first_in_batch[first_of_each(exact)[1]] = True
     # Shingles of the first block of each text in the batch; a later copy would only repeat them.
     shingled = matchable & first_in_batch
     near = near_form(exact_forms, shingled)

@@ -60,3 +60,29 @@ def test_distinct_counts_are_the_sizes_of_the_sets(segments: list[list[int]]) ->
     values = np.array([v for segment in segments for v in segment], dtype=np.uint32)
     offsets = np.cumsum([0, *(len(segment) for segment in segments)]).astype(np.int64)
     assert _kernels.distinct_counts(values, offsets).tolist() == [len(set(segment)) for segment in segments]
+
+
+_ARRAY_DTYPES = st.sampled_from([np.int64, np.uint64, np.int32, np.uint32])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**31 - 1) | st.integers(0, 6), max_size=300), _ARRAY_DTYPES)
+def test_distinct_sorted_is_what_np_unique_gives(values: list[int], dtype: type) -> None:
+    from dedup._arrow import distinct_sorted
+
+    array = np.array(values, dtype=dtype)
+    found = distinct_sorted(array)
+    assert found.dtype == array.dtype
+    assert found.tolist() == np.unique(array).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**31 - 1) | st.integers(0, 6), max_size=300), _ARRAY_DTYPES)
+def test_first_of_each_finds_the_first_occurrences(values: list[int], dtype: type) -> None:
+    from dedup._arrow import first_of_each
+
+    array = np.array(values, dtype=dtype)
+    distinct, first = first_of_each(array)
+    expected = {value: values.index(value) for value in values}
+    assert distinct.tolist() == sorted(expected)
+    assert first.tolist() == [expected[value] for value in distinct.tolist()]

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from dedup import cluster, index
 from dedup import schema as S
-from dedup._arrow import list_series
+from dedup._arrow import distinct_sorted, list_series
 from dedup.cluster import CentreAssignment, ClusterNumbers
 from dedup.fingerprint import ShingleSets
 from dedup.index import BAND, KEY, MEMBER, TEXT, Index
@@ -121,7 +121,7 @@ class IndexMatcher:
         containment[d] = combined.containment[own[joined_nodes]]
         cluster_of[d] = centre_text  # a text that takes others is its cluster's representative
         # An index text that took new texts became a centre: its copies in the new data join its cluster.
-        took = np.unique(centre_text)
+        took = distinct_sorted(centre_text)
         matched_took = np.isin(same, took) & (same_cluster < 0)
         cluster_of[matched_took] = same[matched_took]
 
@@ -184,8 +184,8 @@ class IndexMatcher:
             return pl.DataFrame(
                 schema={TEXT: pl.Int64, NODE: pl.Int64, S.JACCARD: pl.Float64, S.CONTAINMENT: pl.Float64}
             )
-        texts = np.unique(pairs[TEXT].to_numpy())
-        nodes = np.unique(pairs[NODE].to_numpy())
+        texts = distinct_sorted(pairs[TEXT].to_numpy())
+        nodes = distinct_sorted(pairs[NODE].to_numpy())
         old = self.index.shingles(texts)
         new = self.sets.take(self.distinct.near_slot.values[nodes])
         joined = ShingleSets(
@@ -217,7 +217,7 @@ class IndexMatcher:
             node ``k + m`` the new near text ``m`` (one that is an index text is that text's node).
         """
         left, right, jaccard, containment = edges
-        involved = np.unique(np.concatenate((verified[TEXT].to_numpy(), node_same[node_same >= 0])))
+        involved = distinct_sorted(np.concatenate((verified[TEXT].to_numpy(), node_same[node_same >= 0])))
         k = involved.size
         own = np.where(node_same >= 0, np.searchsorted(involved, node_same), k + np.arange(node_same.size))
         a = np.concatenate((np.searchsorted(involved, verified[TEXT].to_numpy()), own[left]))
@@ -233,7 +233,7 @@ class IndexMatcher:
         first[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1])
         combined = CentreAssignment(k + node_same.size)
         held = np.searchsorted(involved, node_same[(node_same >= 0) & node_held])
-        combined.hold(np.unique(held))
+        combined.hold(distinct_sorted(held))
         combined.add(low[first], high[first], j[first], c[first])
         return combined, involved
 

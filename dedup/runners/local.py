@@ -37,7 +37,7 @@ import polars as pl
 
 from dedup import candidates, cluster, commit, output, sources, stage
 from dedup import schema as S
-from dedup._arrow import list_values
+from dedup._arrow import distinct_sorted, list_values
 from dedup._version import dedup_version
 from dedup.commit import sweep_temporary_folders
 from dedup.formats.memory import MemoryInput
@@ -370,7 +370,7 @@ class _LocalScan:
     def _first_occurrences(self, matched: Matched) -> pl.DataFrame:
         """Where each index text the scan matched first stands, its columns named as in the matches table."""
         assert self.index is not None
-        found = self.index.first_occurrences(np.unique(matched.text[matched.text >= 0]))
+        found = self.index.first_occurrences(distinct_sorted(matched.text[matched.text >= 0]))
         return found.select(
             pl.col(TEXT).alias("index_text"),
             pl.col(S.DOC_ID).alias("index_doc_id"),

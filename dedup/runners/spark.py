@@ -46,7 +46,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from dedup import _kernels, candidates, cluster, sources, stage
 from dedup import schema as S
-from dedup._arrow import list_values
+from dedup._arrow import distinct_sorted, list_values
 from dedup.documents import MAX_CANDIDATES
 from dedup.errors import InputError
 from dedup.fingerprint import ShingleSets
@@ -657,7 +657,7 @@ def centres_on_driver(edges: DataFrame) -> tuple[DataFrame, int]:
     found = edges.select(NODE, OTHER, S.JACCARD, S.CONTAINMENT, *held_column).toArrow()
     left, right = found[NODE].to_numpy(), found[OTHER].to_numpy()
     order = np.lexsort((right, left))
-    nodes = np.unique(np.concatenate((left, right)))
+    nodes = distinct_sorted(np.concatenate((left, right)))
     assignment = cluster.CentreAssignment(nodes.size)
     held = np.zeros(nodes.size, dtype=bool)
     if held_column:

@@ -26,7 +26,7 @@ from polars.io.plugins import register_io_source
 
 from dedup import _kernels, documents, output
 from dedup import schema as S
-from dedup._arrow import gather_spans, offsets_of
+from dedup._arrow import first_of_each, gather_spans, offsets_of
 from dedup.cluster import CentreAssignment, ClusterNumbers
 from dedup.runners.corpus import DistinctTexts
 from dedup.runners.indexed import Matched
@@ -113,7 +113,7 @@ class _ClusterListsSpill:
 
     def append(self, doc_of: np.ndarray, cluster_of: np.ndarray) -> None:
         """A part's (document, cluster) rows, sorted by document: parts come in document order."""
-        docs, starts = np.unique(doc_of, return_index=True)
+        docs, starts = first_of_each(doc_of)
         self._docs.append(docs)
         self._starts.append(starts + self._clusters.size)
         self._clusters.append(cluster_of)
