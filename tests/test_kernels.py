@@ -86,3 +86,12 @@ def test_first_of_each_finds_the_first_occurrences(values: list[int], dtype: typ
     expected = {value: values.index(value) for value in values}
     assert distinct.tolist() == sorted(expected)
     assert first.tolist() == [expected[value] for value in distinct.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 40), max_size=200), st.lists(st.integers(-3, 40), max_size=50))
+def test_in_sorted_is_what_np_isin_gives(values: list[int], members: list[int]) -> None:
+    from dedup._arrow import in_sorted
+
+    array, ordered = np.array(values, dtype=np.int64), np.sort(np.array(members, dtype=np.int64))
+    assert in_sorted(array, ordered).tolist() == np.isin(array, ordered).tolist()

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from dedup import cluster, index
 from dedup import schema as S
-from dedup._arrow import distinct_sorted, list_series
+from dedup._arrow import distinct_sorted, in_sorted, list_series
 from dedup.cluster import CentreAssignment, ClusterNumbers
 from dedup.fingerprint import ShingleSets
 from dedup.index import BAND, KEY, MEMBER, TEXT, Index
@@ -122,7 +122,7 @@ class IndexMatcher:
         cluster_of[d] = centre_text  # a text that takes others is its cluster's representative
         # An index text that took new texts became a centre: its copies in the new data join its cluster.
         took = distinct_sorted(centre_text)
-        matched_took = np.isin(same, took) & (same_cluster < 0)
+        matched_took = in_sorted(same, took) & (same_cluster < 0)
         cluster_of[matched_took] = same[matched_took]
 
         own_centres = combined.within(k, nodes)
@@ -294,7 +294,8 @@ def write_segment(
     is_near = np.zeros(texts.new.size, dtype=bool)
     is_near[near_distinct] = True
     rows = np.flatnonzero(texts.new)
-    takers = np.flatnonzero(texts.new & is_near & ~texts.member)
+    taking = texts.new & is_near & ~texts.member
+    takers = np.flatnonzero(taking)
     node_of = np.full(texts.new.size, -1, dtype=np.int64)
     node_of[near_distinct] = np.arange(near_distinct.size)
     shingles = (
@@ -302,7 +303,7 @@ def write_segment(
         if takers.size
         else ShingleSets(np.zeros(0, np.uint32), np.zeros(1, np.int64))
     )
-    has_shingles = np.isin(rows, takers)
+    has_shingles = taking[rows]
     pl.DataFrame(
         {
             TEXT: texts.number[rows],
