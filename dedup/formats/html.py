@@ -52,10 +52,11 @@ _PRESCAN_BYTES = 1024  # where the HTML Standard looks for <meta charset>
 # them thousands deep costs it quadratic time (minutes at 100,000). Browsers cap the depth at 512;
 # past MAX_TREE_DEPTH the page is read with a tokenizer instead, which has no stack to check.
 MAX_TREE_DEPTH = 4096
+# Matched in the page's UTF-8 in lower case: tag names are ASCII in any case, and re.IGNORECASE made the search
+# four times slower (it also took the long s for an s, as no browser does).
 _NESTING_TAGS = re.compile(
-    r"<(/?)(?:address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption|figure|footer"
-    r"|form|header|hgroup|main|menu|nav|ol|section|summary|ul)[\s/>]",
-    re.IGNORECASE,
+    rb"(</?)(?:address|article|aside|blockquote|center|details|dialog|dir|div|dl|fieldset|figcaption|figure|footer"
+    rb"|form|header|hgroup|main|menu|nav|ol|section|summary|ul)[\s/>]"
 )
 
 
@@ -258,12 +259,27 @@ def _reference_at(html: str, position: int) -> str:
 
 
 def nesting_depth(html: str) -> int:
-    """How deep block containers nest, counted from their tags (an estimate: it ignores implied ends)."""
-    depth = deepest = 0
-    for match in _NESTING_TAGS.finditer(html):
-        depth = max(depth - 1, 0) if match.group(1) else depth + 1
-        deepest = max(deepest, depth)
-    return deepest
+    """How deep block containers nest, counted from their tags (an estimate: it ignores implied ends).
+
+    An end tag with none open counts for nothing: the depth is the walk of +1 per start and -1 per end tag,
+    held at 0 from below, which is the running sum less its lowest point so far (0 included). A step per tag
+    in Python and a case-blind search took 1.8 of the 10.4 s of reading 530 pages of Python's documentation.
+    """
+    marks: list[bytes] = []  # b"<" for each start tag, b"</" for each end tag
+    start = 0
+    while start < len(html):
+        # A piece at a time, cut before a "<", which only ever starts a match: a large page is not copied whole.
+        end = html.find("<", start + _PIECE_CHARS)
+        end = len(html) if end < 0 else end
+        marks += _NESTING_TAGS.findall(html[start:end].encode("utf-8", "surrogatepass").lower())
+        start = end
+    if not marks:
+        return 0
+    chars = np.frombuffer(b"".join(marks), dtype=np.uint8)
+    opens = np.flatnonzero(chars == ord("<"))
+    closes = np.append(chars[1:] == ord("/"), False)[opens]
+    walk = np.cumsum(np.where(closes, -1, 1))
+    return int((walk - np.minimum.accumulate(np.minimum(walk, 0))).max())
 
 
 # Content that makes a table one for layout, whose cells are paragraphs of their own: a table of data holds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from unittest import mock
 
@@ -216,3 +217,26 @@ def test_code_that_holds_lines_alone_in_its_block_is_one_fenced_block() -> None:
         "Inline x = 1 code and two lines in prose stay prose.",
         "````\n```\nfenced inside\n```\n````",  # a longer fence than any the code holds
     ]
+
+
+def _depth_step_by_step(html: str) -> int:
+    """The nesting depth as the tags tell it, one tag at a time: an end tag with none open counts for nothing."""
+    depth = deepest = 0
+    for match in re.finditer(r"<(/?)(div|ul|section)[\s/>]", html, re.IGNORECASE):
+        depth = max(depth - 1, 0) if match.group(1) else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_TAGS_AND_TEXT = st.lists(
+    st.sampled_from(["<div>", "</DIV>", "<Ul class=x>", "</ul>", "<section/>", "</section >", "<p>", "a<", "é"]),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TAGS_AND_TEXT, st.integers(1, 30))
+def test_nesting_depth_is_the_depth_tag_by_tag(pieces: list[str], piece_chars: int) -> None:
+    html = "".join(pieces)
+    with mock.patch.object(html_module, "_PIECE_CHARS", piece_chars):  # pages are searched a piece at a time
+        assert html_module.nesting_depth(html) == _depth_step_by_step(html)
