@@ -176,9 +176,12 @@ def _with_scan_options(command: Callable[..., None]) -> Callable[..., None]:
         with _errors():
             options = _scan_options(scanning)
         _ready_to_scan()
+        from dedup.runners.local import workers
+        from dedup.sources import page_processes
         from dedup.spill import removals_in_background
 
-        with removals_in_background():  # the spill folder goes while the report is printed
+        # The spill folder goes while the report is printed; HTML files are read on every core.
+        with removals_in_background(), page_processes(workers()):
             command(scan_options=options, **given)
 
     run.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]

@@ -15,16 +15,22 @@ Inputs are only ever opened for reading.
 
 from __future__ import annotations
 
+import gc
 import glob
 import io
 import itertools
+import multiprocessing
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,7 +41,6 @@ import xxhash
 
 from dedup import schema as S
 from dedup.errors import InputError, NoDocumentsError
-from dedup.fingerprint import KeyOrdinals
 from dedup.formats.detect import (
     COMPRESSION_SUFFIXES,
     DECOMPRESSION_ERRORS,
@@ -81,6 +86,7 @@ __all__ = [
     "Skip",
     "batches",
     "discover",
+    "page_processes",
     "read_documents",
     "read_runs",
     "reader_for",
@@ -350,18 +356,174 @@ def read_runs(
     """
     distinct = _DistinctIds(stats)
     # The process id in the name lets a later run remove what a killed one left (commit.sweep_temporary_folders).
-    with tempfile.TemporaryDirectory(prefix=f"dedup-input-{os.getpid()}-") as spool:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"dedup-input-{os.getpid()}-") as spool,
+        _page_pool(_processes_for_pages) as pool,
+    ):
         for given in _in_turn(paths):
             if isinstance(given, MemoryInput):
                 yield from map(distinct, _read_memory(given, options, stats))
                 continue
-            for found in discover(given, Path(spool)):
-                if isinstance(found, Skip):
-                    stats.skips.append(found)
-                elif passed_over is not None and (skip := passed_over(found.path, found.name)) is not None:
-                    stats.skips.append(skip)
-                else:
-                    yield from map(distinct, _read_file(found, options, stats))
+            yield from map(distinct, _read_found(discover(given, Path(spool)), options, stats, passed_over, pool))
+
+
+def _read_found(
+    items: Iterable[Found | Skip],
+    options: ReadOptions,
+    stats: ReadStats,
+    passed_over: Callable[[Path, str], Skip | None] | None,
+    pool: _PagePool | None,
+) -> Iterator[Document | DocumentFrame]:
+    """The documents of the files found, in order; with a ``pool``, HTML files are read in it, a few ahead."""
+    ahead: deque[_Ahead] = deque()  # files read in the pool and skips after them, in order
+    try:
+        for item in items:
+            if isinstance(item, Skip):
+                ahead.append(_Ahead(item))
+            elif passed_over is not None and (skip := passed_over(item.path, item.name)) is not None:
+                ahead.append(_Ahead(skip))
+            elif pool is not None and reader_for(item.name) is read_html and (reading := pool.read(item, options)):
+                ahead.append(reading)
+                while pool.too_far_ahead(ahead):
+                    yield from _settled(ahead.popleft(), stats, pool)
+            else:
+                while ahead:
+                    yield from _settled(ahead.popleft(), stats, pool)
+                yield from _read_file(item, options, stats)
+        while ahead:
+            yield from _settled(ahead.popleft(), stats, pool)
+    finally:
+        for waiting in ahead:
+            if waiting.read is not None:
+                waiting.read.cancel()
+
+
+# ----------------------------------------------------------------------------- pages read in other processes
+
+# An HTML page is parsed by a compiled tree builder and then walked in Python, a call per node: one core reads
+# about 5 MB of pages a second, while the batch threads wait for it. Within ``page_processes``, HTML files are
+# read in a pool of processes, a few files ahead, and their documents come back in order.
+_processes_for_pages = 1
+PAGES_AHEAD_FILES = 2  # per process
+PAGES_AHEAD_BYTES = 64 << 20  # of files (as stored) read ahead at most, beyond the next one
+# Starting a process costs about 0.8 CPU s (its imports): the pool starts once pages read here pass this size,
+# 1-2 s of reading, so a scan of a few pages (a check in CI) starts none.
+PAGES_HERE_BYTES = 8 << 20
+
+
+@contextmanager
+def page_processes(processes: int) -> Iterator[None]:
+    """Read HTML files in ``processes`` other processes within this block (1: in this one, the default).
+
+    The command line reads them in one process per core. The processes start as ``multiprocessing``'s
+    "spawn" starts them: a script that scans at its top level must do so under ``if __name__ == "__main__":``.
+    """
+    global _processes_for_pages
+    before, _processes_for_pages = _processes_for_pages, processes
+    try:
+        yield
+    finally:
+        _processes_for_pages = before
+
+
+class _PagePool:
+    """Processes that read HTML files, started once this process has read enough pages to pay for them."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.read_here = 0  # bytes of HTML files (as stored) read in this process so far
+        self.executor: ProcessPoolExecutor | None = None
+        self.broken = False
+
+    def read(self, found: Found, options: ReadOptions) -> _Ahead | None:
+        """This HTML file as it is read in the pool (started now if it is time), or None to read it here."""
+        if self.broken:
+            return None
+        if self.executor is None:
+            self.read_here += _size(found.path)
+            if self.read_here <= PAGES_HERE_BYTES:
+                return None
+            context = multiprocessing.get_context("spawn")  # not fork: the scan's threads (and polars') run
+            self.executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_page_process)
+        try:
+            return _Ahead(found, self.executor.submit(_read_elsewhere, found, options), _size(found.path))
+        except BrokenProcessPool:  # a process died: the files after it are read here
+            self.broken = True
+            return None
+
+    def too_far_ahead(self, ahead: deque[_Ahead]) -> bool:
+        """Whether the oldest file must be taken before another is read ahead: enough files are ahead, or
+        enough bytes beyond the oldest (a few large pages are not held at once)."""
+        if len(ahead) <= 1:
+            return False
+        beyond = sum(waiting.size for waiting in ahead) - ahead[0].size
+        return len(ahead) > PAGES_AHEAD_FILES * self.processes or beyond > PAGES_AHEAD_BYTES
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _page_pool(processes: int) -> Iterator[_PagePool | None]:
+    if processes <= 1:
+        yield None
+        return
+    pool = _PagePool(processes)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def _start_page_process() -> None:
+    """Ctrl-C reaches the whole process group: the scan stops the pool, and its processes print nothing. What
+    the imports made lives to the end: the collections that walking pages sets off need not walk it again."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A file being read in the pool (its reading and size as stored), or a skip that comes after one."""
+
+    found: Found | Skip
+    read: Future[tuple[list[Document | DocumentFrame], ReadStats]] | None = None
+    size: int = 0
+
+
+def _read_elsewhere(found: Found, options: ReadOptions) -> tuple[list[Document | DocumentFrame], ReadStats]:
+    """What ``_read_file`` reads of a file, in a process of the pool: its documents, and its counts and skips."""
+    stats = ReadStats()
+    return list(_read_file(found, options, stats)), stats
+
+
+def _settled(ahead: _Ahead, stats: ReadStats, pool: _PagePool | None) -> Iterator[Document | DocumentFrame]:
+    """The documents of the oldest file read ahead, its counts and skips added to ``stats``."""
+    if ahead.read is None:
+        assert isinstance(ahead.found, Skip)
+        stats.skips.append(ahead.found)
+        return
+    assert isinstance(ahead.found, Found) and pool is not None
+    try:
+        documents, read = ahead.read.result()
+    except BrokenProcessPool:  # killed, or out of memory: the files it held are lost and said so, not the scan
+        pool.broken = True
+        message = "the process reading it died (killed, or out of memory?); pages after it are read in this one"
+        stats.skips.append(Skip(ahead.found.name, None, "reading process died", message))
+        return
+    stats.files += read.files
+    stats.documents += read.documents
+    stats.skips += read.skips
+    stats.warnings += read.warnings
+    yield from documents
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _in_turn(paths: Sequence[str | Path | MemoryInput]) -> Iterator[list[str | Path] | MemoryInput]:
@@ -423,6 +585,8 @@ class _DistinctIds:
 
     def __init__(self, stats: ReadStats) -> None:
         self._stats = stats
+        from dedup.fingerprint import KeyOrdinals  # here: a process that reads pages for a scan needs no kernels
+
         self._seen = KeyOrdinals()
 
     def __call__(self, item: Document | DocumentFrame) -> Document | DocumentFrame:

@@ -29,7 +29,6 @@ import orjson
 import polars as pl
 
 from dedup import schema as S
-from dedup._kernels import json_needs_care
 from dedup.formats.encoding import bom_encoding, codec_name, decode
 from dedup.formats.fields import PAGE_START_CHARS, PAGE_STARTS, lookup, record_document
 from dedup.formats.records import (
@@ -166,6 +165,8 @@ def _bulk_documents(run: list[bytes], first_number: int, source: Input, options:
     repairs, reports or skips it. Every check may flag a line that is in fact plain (it then only
     takes the slower path); none passes a line the per-line reader would treat differently.
     """
+    from dedup._kernels import json_needs_care  # here: a process that only reads pages needs no kernels
+
     data = b"".join(run)
     if json_needs_care(np.frombuffer(data, dtype=np.uint8)) or not _plain_lines(run, options):
         return None
