@@ -33,7 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 import polars as pl
@@ -53,7 +53,7 @@ from dedup.formats.detect import (
     sniff,
 )
 from dedup.formats.encoding import bom_encoding, codec_name, replace_lone_surrogates
-from dedup.formats.html import read_html
+from dedup.formats.html import page_records, read_html
 from dedup.formats.jsonl import read_json, read_jsonl
 from dedup.formats.memory import MemoryInput, no_such_path_hint, read_memory
 from dedup.formats.records import (
@@ -62,6 +62,8 @@ from dedup.formats.records import (
     Document,
     DocumentFrame,
     Input,
+    PageReading,
+    PagesElsewhere,
     Reader,
     ReadWarning,
     Record,
@@ -118,6 +120,7 @@ READERS: dict[str, Reader] = {
 _TEXT_READERS = frozenset({read_text, read_jsonl, read_json, read_html, read_csv, read_tsv})
 _READ_ERRORS: tuple[type[Exception], ...] = (OSError, *DECOMPRESSION_ERRORS)
 STDIN = "-"
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -389,7 +392,7 @@ def _read_found(
             else:
                 while ahead:
                     yield from _settled(ahead.popleft(), stats, pool)
-                yield from _read_file(item, options, stats)
+                yield from _read_file(item, options, stats, pages=pool)
         while ahead:
             yield from _settled(ahead.popleft(), stats, pool)
     finally:
@@ -427,27 +430,47 @@ def page_processes(processes: int) -> Iterator[None]:
 
 
 class _PagePool:
-    """Processes that read HTML files, started once this process has read enough pages to pay for them."""
+    """Processes that read HTML files and the pages in WARC records, started once this process has read enough
+    pages to pay for them (``PagesElsewhere``)."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self.read_here = 0  # bytes of HTML files (as stored) read in this process so far
+        self.read_here = 0  # bytes of pages read in this process so far
         self.executor: ProcessPoolExecutor | None = None
         self.broken = False
 
     def read(self, found: Found, options: ReadOptions) -> _Ahead | None:
-        """This HTML file as it is read in the pool (started now if it is time), or None to read it here."""
+        """This HTML file as it is read in the pool, or None to read it here."""
+        size = _size(found.path)
+        reading = self._submit(size, _read_elsewhere, found, options)
+        return None if reading is None else _Ahead(found, reading, size)
+
+    def read_page(
+        self, html: str, options: ReadOptions, doc_id: str, name: str, line: int | None, unit: str
+    ) -> PageReading | None:
+        """The page of a record as it is read in the pool, or None to read it here."""
+        reading = self._submit(len(html), page_records, html, options, doc_id, name, line, unit)
+        return None if reading is None else PageReading(reading, len(html), lambda: [self.lost(name, line, unit)])
+
+    def lost(self, name: str, line: int | None, unit: str = "line") -> Skip:
+        """The skip of what a process held when it died (killed, out of memory); what comes after is read here."""
+        self.broken = True
+        message = "the process reading it died (killed, or out of memory?); pages after it are read in this one"
+        return Skip(name, line, "reading process died", message, unit)
+
+    def _submit(self, size: int, read: Callable[..., _T], *args: object) -> Future[_T] | None:
+        """``read(*args)`` in the pool (started now if this page makes it time), or None to read it here."""
         if self.broken:
             return None
         if self.executor is None:
-            self.read_here += _size(found.path)
+            self.read_here += size
             if self.read_here <= PAGES_HERE_BYTES:
                 return None
             context = multiprocessing.get_context("spawn")  # not fork: the scan's threads (and polars') run
             self.executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_page_process)
         try:
-            return _Ahead(found, self.executor.submit(_read_elsewhere, found, options), _size(found.path))
-        except BrokenProcessPool:  # a process died: the files after it are read here
+            return self.executor.submit(read, *args)
+        except BrokenProcessPool:  # a process died: what comes after is read here
             self.broken = True
             return None
 
@@ -508,9 +531,7 @@ def _settled(ahead: _Ahead, stats: ReadStats, pool: _PagePool | None) -> Iterato
     try:
         documents, read = ahead.read.result()
     except BrokenProcessPool:  # killed, or out of memory: the files it held are lost and said so, not the scan
-        pool.broken = True
-        message = "the process reading it died (killed, or out of memory?); pages after it are read in this one"
-        stats.skips.append(Skip(ahead.found.name, None, "reading process died", message))
+        stats.skips.append(pool.lost(ahead.found.name, None))
         return
     stats.files += read.files
     stats.documents += read.documents
@@ -627,7 +648,11 @@ def read_file(
 
 
 def _read_file(
-    found: Found, options: ReadOptions, stats: ReadStats, piece: Piece | None = None
+    found: Found,
+    options: ReadOptions,
+    stats: ReadStats,
+    piece: Piece | None = None,
+    pages: PagesElsewhere | None = None,
 ) -> Iterator[Document | DocumentFrame]:
     """The documents of one file; whatever goes wrong in reading it is a skip of that file, never an error.
 
@@ -647,6 +672,7 @@ def _read_file(
         stats.skips.append(resolved)
         return
     source, reader = resolved
+    source = replace(source, pages=pages)
     if piece is not None:
         source = replace(source, opener=piece.opener(found.path), first_line=piece.first_line)
     stats.files += piece is None or piece.start == 0

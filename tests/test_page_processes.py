@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+from concurrent.futures import Future
 from pathlib import Path
 from unittest import mock
 
@@ -14,8 +16,10 @@ import dedup
 from dedup import sources
 from dedup.cli import app
 from dedup.formats.html import MAX_TREE_DEPTH
+from dedup.formats.records import Document, PageReading, Skip, pages_in_order
 from dedup.options import ReadOptions
 from dedup.sources import ReadStats, read_documents
+from tests.builders import warc_responses
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
 
@@ -90,8 +94,6 @@ def test_a_process_that_dies_loses_its_files_and_says_so(tmp_path: Path) -> None
 
 def _die_on_page_03(found: sources.Found, options: ReadOptions) -> object:
     if "page-03" in found.name:
-        import os
-
         os._exit(3)
     return sources._read_elsewhere(found, options)
 
@@ -109,3 +111,90 @@ def test_the_command_line_reads_pages_in_processes_with_the_same_tables(tmp_path
     assert result.exit_code == 0, result.output
     assert started.call_count == 1
     assert pl.read_parquet(tmp_path / "out" / "blocks.parquet").equals(library)
+
+
+def _crawl_folder(root: Path) -> Path:
+    """WARC files whose pages are read in the pool: one with a damaged gzip member among its records, one cut off."""
+    folder = root / "crawl"
+    folder.mkdir()
+    data, starts = warc_responses(14, gzip=True)
+    damaged = bytearray(data)
+    middle = (starts[5] + starts[6]) // 2
+    damaged[middle : middle + 2] = bytes(b ^ 0xFF for b in damaged[middle : middle + 2])
+    (folder / "a.warc.gz").write_bytes(bytes(damaged))
+    data, starts = warc_responses(9, prefix="https://y/")
+    (folder / "b.warc").write_bytes(data[: starts[8] + 40])  # the last record cut off
+    return folder
+
+
+def test_pages_of_warc_records_read_in_processes_are_those_read_here(tmp_path: Path) -> None:
+    folder = _crawl_folder(tmp_path)
+    here, here_stats = _read(folder, 1)
+    started = mock.Mock(wraps=sources.ProcessPoolExecutor)
+    with (
+        mock.patch.object(sources, "PAGES_HERE_BYTES", 0),
+        mock.patch("dedup.formats.warc.PAGES_AHEAD", 3),
+        mock.patch.object(sources, "ProcessPoolExecutor", started),
+    ):
+        elsewhere, elsewhere_stats = _read(folder, 2)
+    assert started.call_count == 1  # for the pages of the records: the folder holds no HTML file
+    assert len(here) == 13 + 8
+    assert {skip.reason for skip in here_stats.skips} == {"corrupt compressed data", "malformed WARC"}
+    assert elsewhere == here
+    assert elsewhere_stats == here_stats
+
+
+def test_a_warc_page_whose_process_dies_is_lost_and_said_so(tmp_path: Path) -> None:
+    folder = _crawl_folder(tmp_path)
+    here, _ = _read(folder, 1)
+    with mock.patch.object(sources, "PAGES_HERE_BYTES", 0), mock.patch.object(sources, "page_records", _die_on_x3):
+        elsewhere, stats = _read(folder, 2)
+    lost = [skip for skip in stats.skips if skip.reason == "reading process died"]
+    assert any(skip.line == 4 and skip.unit == "record" for skip in lost)  # https://x/3 is the fourth record
+    assert {d.doc_id for d in here} <= {d.doc_id for d in elsewhere} | {f"https://x/{skip.line - 1}" for skip in lost}
+    assert any(d.doc_id == "https://y/7" for d in elsewhere)  # pages after the loss are read here
+
+
+def _die_on_x3(html: str, options: ReadOptions, doc_id: str, *rest: object) -> object:
+    if doc_id == "https://x/3":
+        os._exit(3)
+    from dedup.formats.html import page_records
+
+    return page_records(html, options, doc_id, *rest)  # type: ignore[arg-type]
+
+
+def _done(records: list) -> PageReading:
+    future: Future[list] = Future()
+    future.set_result(records)
+    return PageReading(future, 10, lambda: [])
+
+
+def _failed(exc: Exception) -> PageReading:
+    future: Future[list] = Future()
+    future.set_exception(exc)
+    return PageReading(future, 10, lambda: [])
+
+
+def _reader(records: list, then: Exception | None = None):  # type: ignore[no-untyped-def]
+    yield from records
+    if then is not None:
+        raise then
+
+
+def test_records_before_a_failed_read_come_first() -> None:
+    a, b, c = (Skip("f", line, "x", "x") for line in (1, 2, 3))
+    page = Document("p", "text", "f")
+    taken: list = []
+    with pytest.raises(OSError):
+        for record in pages_in_order(_reader([a, _done([page]), b, _done([]), c], OSError(5, "gone")), 8, 1 << 20):
+            taken.append(record)
+    assert taken == [a, page, b, c]
+
+
+def test_a_page_that_fails_raises_where_it_stands() -> None:
+    a, b = Skip("f", 1, "x", "x"), Skip("f", 2, "x", "x")
+    taken: list = []
+    with pytest.raises(ValueError):
+        for record in pages_in_order(_reader([a, _failed(ValueError("bug")), b]), 8, 1 << 20):
+            taken.append(record)
+    assert taken == [a]  # as reading in turn: what comes after the failing page is never read

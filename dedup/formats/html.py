@@ -780,6 +780,13 @@ def read_html(source: Input, options: ReadOptions) -> Iterator[Record]:
     yield from page_document(decoded.text, options, source.doc_id, source.name, None)
 
 
+def page_records(
+    html: str, options: ReadOptions, doc_id: str, name: str, line: int | None, unit: str = "line"
+) -> list[Record]:
+    """``page_document``'s records at once: what a process that reads pages for a scan returns."""
+    return list(page_document(html, options, doc_id, name, line, unit))
+
+
 def page_document(
     html: str, options: ReadOptions, doc_id: str, name: str, line: int | None, unit: str = "line"
 ) -> Iterator[Record]:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import io
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import polars as pl
 
@@ -130,6 +133,74 @@ class DocumentFrame:
 Record = Document | DocumentFrame | Skip
 
 
+class PageReading:
+    """A page inside a record, being read in another process (``Input.pages``): what ``page_document`` makes of
+    it, to be taken in its place among the reader's records (``pages_in_order``)."""
+
+    def __init__(self, reading: Future[list[Record]], size: int, lost: Callable[[], list[Record]]) -> None:
+        self.reading = reading
+        self.size = size
+        self._lost = lost
+
+    def records(self) -> list[Record]:
+        """Its records, once read; what ``lost`` says instead when the process reading it died."""
+        try:
+            return self.reading.result()
+        except BrokenProcessPool:
+            return self._lost()
+
+
+class PagesElsewhere(Protocol):
+    """Reads pages in other processes (``dedup.sources.page_processes``)."""
+
+    def read_page(
+        self, html: str, options: ReadOptions, doc_id: str, name: str, line: int | None, unit: str
+    ) -> PageReading | None:
+        """The page as it is being read elsewhere, or None to read it here."""
+        ...
+
+
+def pages_in_order(records: Iterator[Record | PageReading], ahead: int, ahead_chars: int) -> Iterator[Record]:
+    """A reader's records with the pages read elsewhere in their places: at most ``ahead`` of them (and
+    ``ahead_chars`` of their text) are read ahead of the record taken.
+
+    When reading fails, the records before the failure are given first, as a reader that reads in turn gives
+    them, and then the exception is raised.
+    """
+    waiting: deque[Record | PageReading] = deque()
+    pages = chars = 0
+    try:
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except Exception:  # reading failed: the records before come first (a page that fails raises as taken)
+                yield from _taken_in_turn(waiting)
+                raise
+            waiting.append(record)
+            if isinstance(record, PageReading):
+                pages, chars = pages + 1, chars + record.size
+            while waiting and (not isinstance(waiting[0], PageReading) or pages > ahead or chars > ahead_chars):
+                first = waiting.popleft()
+                if isinstance(first, PageReading):
+                    pages, chars = pages - 1, chars - first.size
+                    yield from first.records()
+                else:
+                    yield first
+        yield from _taken_in_turn(waiting)
+    finally:  # the consumer stopped early: pages not yet taken are not read
+        for left in waiting:
+            if isinstance(left, PageReading):
+                left.reading.cancel()
+
+
+def _taken_in_turn(waiting: deque[Record | PageReading]) -> Iterator[Record]:
+    while waiting:
+        first = waiting.popleft()
+        yield from first.records() if isinstance(first, PageReading) else (first,)
+
+
 @dataclass(frozen=True, slots=True)
 class Input:
     """One thing to read: a file, or a stream such as standard input.
@@ -142,6 +213,7 @@ class Input:
         compression: the codec to undo while reading (``gzip``, ``zstd``, ``bz2``, ``xz``), or None.
         first_line: the number of the first line ``opener`` gives: 1 unless the input is a piece of a
             file that starts further on (``dedup.sources.Piece``).
+        pages: where pages inside its records may be read (other processes), or None: here.
     """
 
     name: str
@@ -149,6 +221,7 @@ class Input:
     opener: Callable[[], BinaryIO]
     compression: str | None = None
     first_line: int = 1
+    pages: PagesElsewhere | None = None
 
     def open(self) -> BinaryIO:
         """A new stream of the (decompressed) bytes."""

@@ -23,7 +23,7 @@ import io
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
@@ -33,16 +33,23 @@ from dedup.formats.encoding import Decoded, charset_of, decode, media_type
 from dedup.formats.html import meta_charset, page_document
 from dedup.formats.records import (
     Input,
+    PageReading,
+    PagesElsewhere,
     ReadWarning,
     Record,
     Skip,
     decoding_warnings,
     error_text,
     finish_text,
+    pages_in_order,
     shown_bytes,
     too_large,
 )
 from dedup.options import ReadOptions
+
+# Pages read in other processes ahead of the record taken, at most (by count, and by characters of their text).
+PAGES_AHEAD = 8
+PAGES_AHEAD_CHARS = 64 << 20
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
@@ -62,7 +69,12 @@ _CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
 
 
 def read_warc(source: Input, options: ReadOptions) -> Iterator[Record]:
-    """The HTML and text responses of a WARC file, one document per record."""
+    """The HTML and text responses of a WARC file, one document per record (pages read elsewhere when
+    ``source.pages`` says so, a few ahead, each in its place)."""
+    return pages_in_order(_records(source, options), PAGES_AHEAD, PAGES_AHEAD_CHARS)
+
+
+def _records(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
     number = 0
     with Archive(source) as archive:
         while True:
@@ -116,7 +128,9 @@ class _Headers:
         return self.kind in _HTTP_RECORDS and self.uri.startswith(("http:", "https:")) and self.length > 0
 
 
-def _record(archive: Archive, number: int, source: Input, options: ReadOptions) -> tuple[list[Record], bool]:
+def _record(
+    archive: Archive, number: int, source: Input, options: ReadOptions
+) -> tuple[list[Record | PageReading], bool]:
     """What the record at the archive's position gives, and whether reading can go on after it.
 
     Raises:
@@ -181,7 +195,7 @@ def _header_text(line: bytes) -> str:
 
 def _framed(
     archive: Archive, headers: _Headers, number: int, source: Input, options: ReadOptions
-) -> tuple[list[Record], bool]:
+) -> tuple[list[Record | PageReading], bool]:
     """Read a record's block, check that the record ends where its Content-Length says, and interpret it."""
     block_start = archive.position
     length = headers.length
@@ -220,7 +234,7 @@ def _record_ended(archive: Archive, whole: bool) -> bool:
 
 def _length_wrong(
     archive: Archive, headers: _Headers, number: int, source: Input, got: int, inside: int | None
-) -> tuple[list[Record], bool]:
+) -> tuple[list[Record | PageReading], bool]:
     """The skip of a record that does not end where its Content-Length says; read on at the next record.
 
     A record found inside the block means the length claimed too much: reading goes back to it.
@@ -265,7 +279,7 @@ def _interpreted(
     number: int,
     source: Input,
     options: ReadOptions,
-) -> Iterator[Record]:
+) -> Iterator[Record | PageReading]:
     """What a whole record gives: a document, or the skip that says why not."""
     name, kind, uri = source.name, headers.kind, headers.uri
     doc_id = uri or f"{source.doc_id}:{number}"
@@ -292,7 +306,7 @@ def _interpreted(
 
 def _response(
     http: StatusAndHeaders, body: bytes, doc_id: str, number: int, source: Input, options: ReadOptions
-) -> Iterator[Record]:
+) -> Iterator[Record | PageReading]:
     """The document of an HTML or text response, its transfer and content encodings undone."""
     name, limit = source.name, options.max_document_bytes
     if "chunked" in (http.get_header("Transfer-Encoding") or "").lower():
@@ -315,7 +329,8 @@ def _response(
         yield Skip(name, number, "unsupported encoding", message, UNIT)
         return
     content_type = http.get_header("Content-Type")
-    yield from _body_documents(body, media_type(content_type), charset_of(content_type), doc_id, number, name, options)
+    kind, charset = media_type(content_type), charset_of(content_type)
+    yield from _body_documents(body, kind, charset, doc_id, number, name, options, source.pages)
 
 
 def _inflated(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool] | None:
@@ -332,15 +347,24 @@ def _inflated(body: bytes, encoding: str, limit: int) -> tuple[bytes, bool] | No
 
 
 def _body_documents(
-    body: bytes, kind: str, charset: str | None, doc_id: str, number: int, name: str, options: ReadOptions
-) -> Iterator[Record]:
+    body: bytes,
+    kind: str,
+    charset: str | None,
+    doc_id: str,
+    number: int,
+    name: str,
+    options: ReadOptions,
+    pages: PagesElsewhere | None = None,
+) -> Iterator[Record | PageReading]:
     is_html = kind in HTML_TYPES
     decoded = decoded_body(body, is_html, charset, options)
     yield from decoding_warnings(decoded, name, number, UNIT)
-    if is_html:
-        yield from page_document(decoded.text, options, doc_id, name, number, UNIT)
-    else:
+    if not is_html:
         yield from finish_text(decoded.text, doc_id, name, number, UNIT, what="body")
+    elif pages is not None and (reading := pages.read_page(decoded.text, options, doc_id, name, number, UNIT)):
+        yield reading
+    else:
+        yield from page_document(decoded.text, options, doc_id, name, number, UNIT)
 
 
 def decoded_body(body: bytes, is_html: bool, charset: str | None, options: ReadOptions) -> Decoded:
@@ -362,7 +386,8 @@ def record_documents(
         http = _http_headers(block[:_HTTP_HEAD_BYTES])
         if http is not None and _wanted(http[0]) and len(block) - http[1] <= options.max_document_bytes:
             body = block[http[1] :]
-    return list(_interpreted(headers, http, body, number, source, options))
+    # Read here, whatever ``source.pages`` says: the record is checked now.
+    return list(pages_in_order(_interpreted(headers, http, body, number, replace(source, pages=None), options), 0, 0))
 
 
 def http_head(block: bytes) -> tuple[StatusAndHeaders, int] | None:
