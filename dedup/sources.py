@@ -69,6 +69,7 @@ from dedup.formats.records import (
     Record,
     Skip,
     error_text,
+    pages_in_order,
 )
 from dedup.formats.tables import read_csv, read_parquet, read_tsv
 from dedup.formats.text import read_text
@@ -409,6 +410,10 @@ def _read_found(
 _processes_for_pages = 1
 PAGES_AHEAD_FILES = 2  # per process
 PAGES_AHEAD_BYTES = 64 << 20  # of files (as stored) read ahead at most, beyond the next one
+# Pages of records (WARC responses, fields that hold a page) read ahead of the record taken, at most (by count,
+# and by characters of their text).
+PAGES_AHEAD = 8
+PAGES_AHEAD_CHARS = 64 << 20
 # Starting a process costs about 0.8 CPU s (its imports): the pool starts once pages read here pass this size,
 # 1-2 s of reading, so a scan of a few pages (a check in CI) starts none.
 PAGES_HERE_BYTES = 8 << 20
@@ -566,7 +571,7 @@ def _read_memory(given: MemoryInput, options: ReadOptions, stats: ReadStats) -> 
     """The documents of an in-memory input (not a file: ``stats.files`` counts files read); the caller's own
     exceptions propagate."""
     tally = _Tally()
-    yield from _counted(read_memory(given, options), stats, tally)
+    yield from _counted(pages_in_order(read_memory(given, options), PAGES_AHEAD, PAGES_AHEAD_CHARS), stats, tally)
     if tally.records == 0:
         stats.skips.append(Skip(given.name, None, "empty", "nothing in it (no rows or items)"))
 
@@ -678,7 +683,7 @@ def _read_file(
     stats.files += piece is None or piece.start == 0
     tally = _Tally()
     try:
-        yield from _counted(reader(source, options), stats, tally)
+        yield from _counted(pages_in_order(reader(source, options), PAGES_AHEAD, PAGES_AHEAD_CHARS), stats, tally)
     except _READ_ERRORS as exc:
         stats.skips.append(_failure(found.name, exc, after=tally.records, from_line=source.first_line))
         return

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from concurrent.futures import Future
 from pathlib import Path
 from unittest import mock
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -133,7 +136,7 @@ def test_pages_of_warc_records_read_in_processes_are_those_read_here(tmp_path: P
     started = mock.Mock(wraps=sources.ProcessPoolExecutor)
     with (
         mock.patch.object(sources, "PAGES_HERE_BYTES", 0),
-        mock.patch("dedup.formats.warc.PAGES_AHEAD", 3),
+        mock.patch.object(sources, "PAGES_AHEAD", 3),
         mock.patch.object(sources, "ProcessPoolExecutor", started),
     ):
         elsewhere, elsewhere_stats = _read(folder, 2)
@@ -198,3 +201,32 @@ def test_a_page_that_fails_raises_where_it_stands() -> None:
         for record in pages_in_order(_reader([a, _failed(ValueError("bug")), b]), 8, 1 << 20):
             taken.append(record)
     assert taken == [a]  # as reading in turn: what comes after the failing page is never read
+
+
+def _records_folder(root: Path) -> Path:
+    """Records whose text field holds whole pages (a crawler's html column), among plain texts and bad lines."""
+    folder = root / "records"
+    folder.mkdir()
+    pages = [f"<!doctype html><html><body><h2>Item {n}</h2><p>Body of item {n}.</p></body></html>" for n in range(10)]
+    lines = [json.dumps({"id": f"j{n}", "text": page}) for n, page in enumerate(pages)]
+    lines[3:3] = ['{"id": "plain", "text": "A plain text among the pages."}', '{"id": broken']
+    (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
+    pq.write_table(pa.table({"id": [f"p{n}" for n in range(10)], "text": pages}), folder / "b.parquet")
+    return folder
+
+
+def test_pages_in_record_fields_read_in_processes_are_those_read_here(tmp_path: Path) -> None:
+    folder = _records_folder(tmp_path)
+    here, here_stats = _read(folder, 1)
+    started = mock.Mock(wraps=sources.ProcessPoolExecutor)
+    with (
+        mock.patch.object(sources, "PAGES_HERE_BYTES", 0),
+        mock.patch.object(sources, "PAGES_AHEAD", 3),
+        mock.patch.object(sources, "ProcessPoolExecutor", started),
+    ):
+        elsewhere, elsewhere_stats = _read(folder, 2)
+    assert started.call_count == 1
+    assert len(here) == 21 and [skip.reason for skip in here_stats.skips] == ["malformed JSON"]
+    assert here[0].text.startswith("Item 0")  # read as a page, not as markup
+    assert elsewhere == here
+    assert elsewhere_stats == here_stats

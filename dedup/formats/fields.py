@@ -12,7 +12,17 @@ from dataclasses import replace
 
 from dedup.formats.encoding import replace_lone_surrogates
 from dedup.formats.html import page_document
-from dedup.formats.records import Document, Input, ReadWarning, Record, Skip, finish_text, too_large
+from dedup.formats.records import (
+    Document,
+    Input,
+    PageReading,
+    PagesElsewhere,
+    ReadWarning,
+    Record,
+    Skip,
+    finish_text,
+    too_large,
+)
 from dedup.options import ReadOptions
 
 
@@ -108,32 +118,46 @@ def record_document(
     source: Input,
     options: ReadOptions,
     unit: str = "line",
-) -> Iterator[Record]:
-    """The document of one JSONL/CSV/Parquet record, or the skip that says why there is none."""
-    yield from named_record_document(record, number, source.name, f"{source.doc_id}:{number}", options, unit)
+) -> Iterator[Record | PageReading]:
+    """The document of one JSONL/CSV/Parquet record, or the skip that says why there is none (a page in it may be
+    read elsewhere, ``source.pages``)."""
+    default_id = f"{source.doc_id}:{number}"
+    yield from named_record_document(record, number, source.name, default_id, options, unit, source.pages)
 
 
 def named_record_document(
-    record: Mapping[str, object], number: int, name: str, default_id: str, options: ReadOptions, unit: str
-) -> Iterator[Record]:
+    record: Mapping[str, object],
+    number: int,
+    name: str,
+    default_id: str,
+    options: ReadOptions,
+    unit: str,
+    pages: PagesElsewhere | None = None,
+) -> Iterator[Record | PageReading]:
     """The document of a record of the source ``name``, with the id ``default_id`` when it has none of its own."""
     text = lookup(record, options.text_field)
     if text is None:
         yield Skip(name, number, MISSING_TEXT, missing_text_message(record, options), unit)
         return
     raw_id = lookup(record, options.id_field)
-    made = text_document(text, default_id if raw_id is None else str(raw_id), number, name, options, unit)
+    record_id = default_id if raw_id is None else str(raw_id)
     if options.keep_field is None:
-        yield from made
+        yield from text_document(text, record_id, number, name, options, unit, pages)
         return
     keep_value = lookup(record, options.keep_field)  # what clean's keep_by ranks the record by
-    for item in made:
+    for item in text_document(text, record_id, number, name, options, unit):  # read here: the value goes on it
         yield replace(item, keep_value=keep_value) if isinstance(item, Document) else item
 
 
 def text_document(
-    text: object, raw_id: str, number: int, name: str, options: ReadOptions, unit: str
-) -> Iterator[Record]:
+    text: object,
+    raw_id: str,
+    number: int,
+    name: str,
+    options: ReadOptions,
+    unit: str,
+    pages: PagesElsewhere | None = None,
+) -> Iterator[Record | PageReading]:
     """The document of a text from a record or an in-memory input, or the skip that says why there is none.
 
     A text that is a whole HTML page is read as a page; an id with lone surrogates is repaired, with a warning.
@@ -150,10 +174,12 @@ def text_document(
     if surrogates:
         message = f"{surrogates} lone surrogate(s) in the id replaced by U+FFFD"
         yield ReadWarning(name, number, "lone surrogates", message, unit)
-    if looks_like_html_page(text):
-        yield from page_document(text, options, record_id, name, number, unit)
-    else:
+    if not looks_like_html_page(text):
         yield from finish_text(text, record_id, name, number, unit)
+    elif pages is not None and (reading := pages.read_page(text, options, record_id, name, number, unit)):
+        yield reading
+    else:
+        yield from page_document(text, options, record_id, name, number, unit)
 
 
 def missing_column(

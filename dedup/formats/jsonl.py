@@ -35,6 +35,7 @@ from dedup.formats.records import (
     DocumentFrame,
     Input,
     LongLine,
+    PageReading,
     Record,
     Skip,
     bounded_lines,
@@ -50,7 +51,7 @@ from dedup.options import ReadOptions
 BULK_BYTES = 8 << 20
 
 
-def read_jsonl(source: Input, options: ReadOptions) -> Iterator[Record]:
+def read_jsonl(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
     """One document per JSON line; the ``id`` and ``text`` fields by default (see ``ReadOptions``).
 
     Lines are UTF-8 (as JSON is) unless ``--encoding`` or a byte order mark says otherwise. A line
@@ -88,7 +89,7 @@ def read_jsonl(source: Input, options: ReadOptions) -> Iterator[Record]:
 
 def _wide_lines(
     first: bytes, lines: Iterator[bytes | LongLine], source: Input, options: ReadOptions
-) -> Iterator[Record]:
+) -> Iterator[Record | PageReading]:
     """The lines of a UTF-16 or UTF-32 file, decoded whole (within ``max_document_bytes``, as any file read whole)."""
     limit = options.max_document_bytes
     parts, size = [first], len(first)
@@ -225,7 +226,7 @@ def _blank_or_page(texts: pl.Series) -> bool:
 
 def _utf8_lines(
     numbered: Iterable[tuple[int, bytes | LongLine]], source: Input, options: ReadOptions
-) -> Iterator[Record]:
+) -> Iterator[Record | PageReading]:
     """UTF-8 lines, parsed from their bytes by orjson (several times faster than decoding, then ``json``).
 
     A line orjson rejects (bad UTF-8, raw control characters, NaN, a lone surrogate, broken JSON, nesting
@@ -264,7 +265,7 @@ def _decoded_lines(
 
 def _lines(
     lines: Iterator[tuple[int, str | Skip]] | Iterator[tuple[int, str]], source: Input, options: ReadOptions
-) -> Iterator[Record]:
+) -> Iterator[Record | PageReading]:
     for number, line in lines:
         if isinstance(line, Skip):  # a line too long, or a warning about one
             yield line
@@ -272,7 +273,7 @@ def _lines(
             yield from _parsed(line, number, source, options, "line")
 
 
-def _parsed(line: str, number: int, source: Input, options: ReadOptions, unit: str) -> Iterator[Record]:
+def _parsed(line: str, number: int, source: Input, options: ReadOptions, unit: str) -> Iterator[Record | PageReading]:
     try:
         # strict=False: control characters in strings are repaired later. The line ending goes first, so that
         # a line cut short is reported at its last column, not at "column 1" of a line after it.
@@ -286,7 +287,9 @@ def _parsed(line: str, number: int, source: Input, options: ReadOptions, unit: s
     yield from _object(record, number, source, options, unit)
 
 
-def _object(record: object, number: int, source: Input, options: ReadOptions, unit: str) -> Iterator[Record]:
+def _object(
+    record: object, number: int, source: Input, options: ReadOptions, unit: str
+) -> Iterator[Record | PageReading]:
     if not isinstance(record, dict):
         message = f"expected a JSON object, got {type(record).__name__}"
         yield Skip(source.name, number, "not an object", message, unit)
@@ -294,7 +297,7 @@ def _object(record: object, number: int, source: Input, options: ReadOptions, un
     yield from record_document(record, number, source, options, unit)
 
 
-def read_json(source: Input, options: ReadOptions) -> Iterator[Record]:
+def read_json(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
     """A JSON file: an array of objects (one document each) or one object; else read as JSON Lines.
 
     The file is read whole, so ``max_document_bytes`` bounds the whole file.

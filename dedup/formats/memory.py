@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from dedup.errors import InputError
 from dedup.formats.fields import has_column, missing_column, named_record_document, text_document
-from dedup.formats.records import Record, Skip
+from dedup.formats.records import PageReading, Record, Skip
 from dedup.options import ReadOptions
 
 ITEM, ROW = "item", "row"
@@ -160,7 +160,7 @@ def _dataset_batches(dataset: Any) -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def read_memory(given: MemoryInput, options: ReadOptions) -> Iterator[Record]:
+def read_memory(given: MemoryInput, options: ReadOptions) -> Iterator[Record | PageReading]:
     """Every document of an in-memory input, and a skip for every row or item that holds none."""
     if given.table is not None:
         yield from _table_rows(given.name, given.table, options)
@@ -168,7 +168,7 @@ def read_memory(given: MemoryInput, options: ReadOptions) -> Iterator[Record]:
         yield from _items(given.name, given.items, options)
 
 
-def _items(name: str, items: Iterable[object], options: ReadOptions) -> Iterator[Record]:
+def _items(name: str, items: Iterable[object], options: ReadOptions) -> Iterator[Record | PageReading]:
     """Texts (ids 0, 1, …) and records; anything else is a skip. The caller's iterator may raise: that propagates."""
     for position, given in enumerate(items):
         number = position + 1
@@ -182,7 +182,7 @@ def _items(name: str, items: Iterable[object], options: ReadOptions) -> Iterator
             yield Skip(name, number, "not a text or a record", message, ITEM)
 
 
-def _table_rows(name: str, table: pa.RecordBatchReader, options: ReadOptions) -> Iterator[Record]:
+def _table_rows(name: str, table: pa.RecordBatchReader, options: ReadOptions) -> Iterator[Record | PageReading]:
     """One document per row: the text and id columns by name, or by dotted path into structs."""
     columns = table.schema.names
     if not has_column(options.text_field, columns):

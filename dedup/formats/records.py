@@ -238,7 +238,7 @@ class Input:
         return data if self.compression is None else decompressed_head(data, self.compression, size)
 
 
-Reader = Callable[[Input, ReadOptions], Iterator[Record]]
+Reader = Callable[[Input, ReadOptions], Iterator[Record | PageReading]]
 
 
 def read_whole(source: Input, options: ReadOptions, what: str = "file") -> bytes | Skip:

@@ -27,6 +27,7 @@ from dedup.formats.records import (
     TOO_LARGE,
     Input,
     LongLine,
+    PageReading,
     ReadWarning,
     Record,
     Skip,
@@ -41,17 +42,17 @@ PARQUET_BATCH_ROWS = 1024
 ENCODING_SAMPLE_BYTES = 4 << 20  # as much as decode() looks at to guess a legacy encoding, and more
 
 
-def read_csv(source: Input, options: ReadOptions) -> Iterator[Record]:
+def read_csv(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
     """A CSV file with a header row; one document per row."""
     yield from _read_delimited(source, options, ",")
 
 
-def read_tsv(source: Input, options: ReadOptions) -> Iterator[Record]:
+def read_tsv(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
     """A tab-separated file with a header row; one document per row."""
     yield from _read_delimited(source, options, "\t")
 
 
-def _read_delimited(source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record]:
+def _read_delimited(source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record | PageReading]:
     """Rows from a stream of lines (see ``delimited_lines``); only one row is held at a time."""
     with delimited_lines(source, options) as lines:
         if isinstance(lines, Skip):
@@ -157,7 +158,7 @@ class DelimitedLines:
         return next(self._pending)
 
 
-def _rows(lines: DelimitedLines, source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record]:
+def _rows(lines: DelimitedLines, source: Input, options: ReadOptions, delimiter: str) -> Iterator[Record | PageReading]:
     rows = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(rows, None)
@@ -206,7 +207,7 @@ def _first_row(rows: Iterator[list[str]], header: list[str]) -> dict[str, str] |
     return dict(zip(header, row, strict=True)) if row is not None and len(row) == len(header) else None
 
 
-def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record]:
+def read_parquet(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
     """A Parquet file; one document per row, read in batches of rows, row group by row group."""
     if source.compression is None:
         stream: BinaryIO = source.opener()

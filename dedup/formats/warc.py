@@ -47,10 +47,6 @@ from dedup.formats.records import (
 )
 from dedup.options import ReadOptions
 
-# Pages read in other processes ahead of the record taken, at most (by count, and by characters of their text).
-PAGES_AHEAD = 8
-PAGES_AHEAD_CHARS = 64 << 20
-
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
 RECORD_TYPES = frozenset(
@@ -68,13 +64,9 @@ _HTTP_RECORDS = ("response", "request", "revisit")
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
 
 
-def read_warc(source: Input, options: ReadOptions) -> Iterator[Record]:
-    """The HTML and text responses of a WARC file, one document per record (pages read elsewhere when
-    ``source.pages`` says so, a few ahead, each in its place)."""
-    return pages_in_order(_records(source, options), PAGES_AHEAD, PAGES_AHEAD_CHARS)
-
-
-def _records(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
+def read_warc(source: Input, options: ReadOptions) -> Iterator[Record | PageReading]:
+    """The HTML and text responses of a WARC file, one document per record (the pages maybe read elsewhere,
+    ``source.pages``)."""
     number = 0
     with Archive(source) as archive:
         while True:
