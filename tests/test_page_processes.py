@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -54,17 +55,28 @@ def _read(folder: Path, processes: int) -> tuple[list[sources.Document], ReadSta
     return documents, stats
 
 
+def _here_and_in_processes(
+    folder: Path, **limits: int
+) -> tuple[tuple[list[sources.Document], ReadStats], tuple[list[sources.Document], ReadStats]]:
+    """The folder read in this process, and read with the pool started from the first page on (``limits``:
+    values for the module's ``PAGES_AHEAD*`` limits)."""
+    here = _read(folder, 1)
+    started = mock.Mock(wraps=sources.ProcessPoolExecutor)
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(mock.patch.object(sources, "PAGES_HERE_BYTES", 0))
+        patches.enter_context(mock.patch.object(sources, "ProcessPoolExecutor", started))
+        for name, value in limits.items():
+            patches.enter_context(mock.patch.object(sources, name, value))
+        elsewhere = _read(folder, 2)
+    assert started.call_count == 1
+    return here, elsewhere
+
+
 @pytest.mark.parametrize("ahead_files", [1, 2])
 @pytest.mark.parametrize("ahead_bytes", [0, 64 << 20])
 def test_pages_read_in_processes_are_those_read_here(tmp_path: Path, ahead_files: int, ahead_bytes: int) -> None:
-    folder = _mixed_folder(tmp_path)
-    here, here_stats = _read(folder, 1)
-    with (
-        mock.patch.object(sources, "PAGES_HERE_BYTES", 0),  # the pool from the first page on
-        mock.patch.object(sources, "PAGES_AHEAD_FILES", ahead_files),
-        mock.patch.object(sources, "PAGES_AHEAD_BYTES", ahead_bytes),
-    ):
-        elsewhere, elsewhere_stats = _read(folder, 2)
+    limits = {"PAGES_AHEAD_FILES": ahead_files, "PAGES_AHEAD_BYTES": ahead_bytes}
+    (here, here_stats), (elsewhere, elsewhere_stats) = _here_and_in_processes(_mixed_folder(tmp_path), **limits)
     # What the folder holds makes every kind of record, so that each is seen to come back.
     assert len(here) == 14 + 3 and here_stats.files == 19  # the empty file is not one read
     assert {skip.reason for skip in here_stats.skips} >= {"empty", "binary file", "document too large"}
@@ -131,16 +143,8 @@ def _crawl_folder(root: Path) -> Path:
 
 
 def test_pages_of_warc_records_read_in_processes_are_those_read_here(tmp_path: Path) -> None:
-    folder = _crawl_folder(tmp_path)
-    here, here_stats = _read(folder, 1)
-    started = mock.Mock(wraps=sources.ProcessPoolExecutor)
-    with (
-        mock.patch.object(sources, "PAGES_HERE_BYTES", 0),
-        mock.patch.object(sources, "PAGES_AHEAD", 3),
-        mock.patch.object(sources, "ProcessPoolExecutor", started),
-    ):
-        elsewhere, elsewhere_stats = _read(folder, 2)
-    assert started.call_count == 1  # for the pages of the records: the folder holds no HTML file
+    # The folder holds no HTML file: the pool started for the pages of the records.
+    (here, here_stats), (elsewhere, elsewhere_stats) = _here_and_in_processes(_crawl_folder(tmp_path), PAGES_AHEAD=3)
     assert len(here) == 13 + 8
     assert {skip.reason for skip in here_stats.skips} == {"corrupt compressed data", "malformed WARC"}
     assert elsewhere == here
@@ -154,7 +158,9 @@ def test_a_warc_page_whose_process_dies_is_lost_and_said_so(tmp_path: Path) -> N
         elsewhere, stats = _read(folder, 2)
     lost = [skip for skip in stats.skips if skip.reason == "reading process died"]
     assert any(skip.line == 4 and skip.unit == "record" for skip in lost)  # https://x/3 is the fourth record
-    assert {d.doc_id for d in here} <= {d.doc_id for d in elsewhere} | {f"https://x/{skip.line - 1}" for skip in lost}
+    assert {d.doc_id for d in here} <= {d.doc_id for d in elsewhere} | {
+        f"https://x/{(skip.line or 0) - 1}" for skip in lost
+    }
     assert any(d.doc_id == "https://y/7" for d in elsewhere)  # pages after the loss are read here
 
 
@@ -216,16 +222,7 @@ def _records_folder(root: Path) -> Path:
 
 
 def test_pages_in_record_fields_read_in_processes_are_those_read_here(tmp_path: Path) -> None:
-    folder = _records_folder(tmp_path)
-    here, here_stats = _read(folder, 1)
-    started = mock.Mock(wraps=sources.ProcessPoolExecutor)
-    with (
-        mock.patch.object(sources, "PAGES_HERE_BYTES", 0),
-        mock.patch.object(sources, "PAGES_AHEAD", 3),
-        mock.patch.object(sources, "ProcessPoolExecutor", started),
-    ):
-        elsewhere, elsewhere_stats = _read(folder, 2)
-    assert started.call_count == 1
+    (here, here_stats), (elsewhere, elsewhere_stats) = _here_and_in_processes(_records_folder(tmp_path), PAGES_AHEAD=3)
     assert len(here) == 21 and [skip.reason for skip in here_stats.skips] == ["malformed JSON"]
     assert here[0].text.startswith("Item 0")  # read as a page, not as markup
     assert elsewhere == here
