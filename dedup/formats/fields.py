@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from dedup.formats.encoding import replace_lone_surrogates
-from dedup.formats.html import page_document
+from dedup.formats.html import record_page
 from dedup.formats.records import (
     Document,
     Input,
@@ -174,12 +174,10 @@ def text_document(
     if surrogates:
         message = f"{surrogates} lone surrogate(s) in the id replaced by U+FFFD"
         yield ReadWarning(name, number, "lone surrogates", message, unit)
-    if not looks_like_html_page(text):
-        yield from finish_text(text, record_id, name, number, unit)
-    elif pages is not None and (reading := pages.read_page(text, options, record_id, name, number, unit)):
-        yield reading
+    if looks_like_html_page(text):
+        yield from record_page(text, options, record_id, name, number, unit, pages)
     else:
-        yield from page_document(text, options, record_id, name, number, unit)
+        yield from finish_text(text, record_id, name, number, unit)
 
 
 def missing_column(

@@ -24,7 +24,17 @@ import numpy as np
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from dedup.formats.encoding import charset_of, decode
-from dedup.formats.records import Input, ReadWarning, Record, Skip, decoding_warnings, finish_text, read_whole
+from dedup.formats.records import (
+    Input,
+    PageReading,
+    PagesElsewhere,
+    ReadWarning,
+    Record,
+    Skip,
+    decoding_warnings,
+    finish_text,
+    read_whole,
+)
 from dedup.options import ReadOptions
 
 BLOCK_TAGS = frozenset({
@@ -41,6 +51,7 @@ NEVER_TEXT = frozenset({
 })  # fmt: skip
 LAYOUT_TAGS = frozenset({"nav", "header", "footer", "aside"})
 PREFORMATTED = frozenset({"pre", "listing", "plaintext", "textarea"})
+_TEXT_TAG = "-text"  # what lexbor calls a text node
 VOID_TAGS = frozenset({
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
 })  # fmt: skip
@@ -282,7 +293,6 @@ def nesting_depth(html: str) -> int:
     return int((walk - np.minimum.accumulate(np.minimum(walk, 0))).max())
 
 
-_TEXT_TAG = "-text"  # what lexbor calls a text node
 # Content that makes a table one for layout, whose cells are paragraphs of their own: a table of data holds
 # words, numbers and inline code, not code samples, headings, lists or other tables.
 LAYOUT_INSIDE_TABLE = frozenset({
@@ -778,6 +788,18 @@ def read_html(source: Input, options: ReadOptions) -> Iterator[Record]:
     del raw  # not held while the page is parsed
     yield from decoding_warnings(decoded, source.name, None)
     yield from page_document(decoded.text, options, source.doc_id, source.name, None)
+
+
+def record_page(
+    html: str, options: ReadOptions, doc_id: str, name: str, line: int, unit: str, pages: PagesElsewhere | None
+) -> Iterator[Record | PageReading]:
+    """The document of a page inside a record (a WARC response, a field that holds a page): read elsewhere when
+    ``pages`` takes it, else here (``page_document``)."""
+    reading = None if pages is None else pages.read_page(html, options, doc_id, name, line, unit)
+    if reading is not None:
+        yield reading
+    else:
+        yield from page_document(html, options, doc_id, name, line, unit)
 
 
 def page_records(

@@ -30,7 +30,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from dedup.formats.archive import RECORD_LINE, Archive, Damaged, record_start_in
 from dedup.formats.encoding import Decoded, charset_of, decode, media_type
-from dedup.formats.html import meta_charset, page_document
+from dedup.formats.html import meta_charset, record_page
 from dedup.formats.records import (
     Input,
     PageReading,
@@ -351,12 +351,10 @@ def _body_documents(
     is_html = kind in HTML_TYPES
     decoded = decoded_body(body, is_html, charset, options)
     yield from decoding_warnings(decoded, name, number, UNIT)
-    if not is_html:
-        yield from finish_text(decoded.text, doc_id, name, number, UNIT, what="body")
-    elif pages is not None and (reading := pages.read_page(decoded.text, options, doc_id, name, number, UNIT)):
-        yield reading
+    if is_html:
+        yield from record_page(decoded.text, options, doc_id, name, number, UNIT, pages)
     else:
-        yield from page_document(decoded.text, options, doc_id, name, number, UNIT)
+        yield from finish_text(decoded.text, doc_id, name, number, UNIT, what="body")
 
 
 def decoded_body(body: bytes, is_html: bool, charset: str | None, options: ReadOptions) -> Decoded:
